@@ -1,0 +1,54 @@
+/*
+ * app.h: the application as one worker process sees it, and the single
+ * entry point through which every request passes.
+ */
+#ifndef QUIPU_APP_H
+#define QUIPU_APP_H
+
+#include <stddef.h>
+
+#include "apperr.h"
+
+struct conf;
+struct db_pool;
+struct scoreboard;
+struct route;
+struct http_request;
+struct http_response;
+
+struct app {
+	const struct conf	*conf;		/* borrowed; lives as long as the process */
+	struct db_pool		*db;
+	struct scoreboard	*sb;		/* may be NULL in tests */
+	int			 proc_slot;	/* this process's slot, or -1 */
+	int			 generation;
+	/* Migrations found in conf->sql_dir at start, for /readyz. */
+	char			**migrations;
+	size_t			 nmigrations;
+};
+
+/* The route table of every module, in a fixed order (metrics index it). */
+extern const struct route	app_routes[];
+extern const size_t		app_nroutes;
+
+/*
+ * Sets up the per-process state (after fork): the database pool, the list
+ * of migrations. The database need not be reachable yet.
+ */
+enum app_err	 app_init(struct app *, const struct conf *,
+		    struct scoreboard *, int proc_slot, int generation) MUSTCHECK;
+void		 app_free(struct app *);
+
+/*
+ * Serves one request: request id, body limits, routing, the error
+ * envelope, metrics, the access log. The request must have its arena,
+ * method, path, query, headers and body set. Never fails: whatever goes
+ * wrong becomes a response (or, when the client is gone, nothing).
+ */
+void		 app_handle(struct app *, struct http_request *,
+		    struct http_response *);
+
+/* quipu's version string. */
+const char	*app_version(void);
+
+#endif

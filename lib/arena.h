@@ -1,0 +1,45 @@
+/*
+ * arena.h: per-request memory (the nginx pool model).
+ *
+ * Everything a request allocates comes from its arena and dies with it:
+ * nothing is freed one item at a time. Cleanup hooks release what is not
+ * memory (a json_object reference, a PGresult) when the arena is reset or
+ * destroyed, in the reverse order of registration.
+ *
+ * An acceptor thread owns one arena and resets it after each request, so
+ * the first block is reused and a small request allocates nothing.
+ */
+#ifndef QUIPU_ARENA_H
+#define QUIPU_ARENA_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+struct arena;
+
+/* A new arena whose first block holds at least `size' bytes. NULL on ENOMEM. */
+struct arena	*arena_create(size_t size);
+/* Run the cleanups and free every block. NULL is allowed. */
+void		 arena_destroy(struct arena *);
+/* Run the cleanups, free all blocks but the first and empty it. */
+void		 arena_reset(struct arena *);
+
+/* Zeroed memory aligned for any type. NULL on ENOMEM. */
+void		*arena_alloc(struct arena *, size_t);
+/* Like arena_alloc for `n' elements of `size' bytes, with overflow check. */
+void		*arena_calloc(struct arena *, size_t n, size_t size);
+char		*arena_strdup(struct arena *, const char *);
+/* Copies at most `len' bytes and always NUL-terminates. */
+char		*arena_strndup(struct arena *, const char *, size_t len);
+char		*arena_printf(struct arena *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+char		*arena_vprintf(struct arena *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
+/* Call fn(arg) when the arena is reset or destroyed. -1 on ENOMEM. */
+int		 arena_cleanup_add(struct arena *, void (*fn)(void *), void *arg);
+
+/* Bytes handed out since creation or the last reset (for metrics). */
+size_t		 arena_used(const struct arena *);
+
+#endif

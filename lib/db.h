@@ -1,0 +1,77 @@
+/*
+ * db.h: a per-process pool of PostgreSQL connections.
+ *
+ * A thread checks a connection out for one transaction and gives it back
+ * at once; a connection is never held across an LLM call. Connections are
+ * opened lazily after fork (a PGconn must never cross fork), reopened when
+ * broken, and carry statement_timeout. Every statement is parameterised.
+ */
+#ifndef QUIPU_DB_H
+#define QUIPU_DB_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "apperr.h"
+
+struct db_pool;
+
+/*
+ * Counters a pool keeps; they may live in shared memory (the scoreboard)
+ * so /metrics can add them up across processes.
+ */
+struct db_counters {
+	atomic_int		size;
+	atomic_int		in_use;
+	atomic_uint_least64_t	acquires;
+	atomic_uint_least64_t	waits;		/* acquires that had to wait */
+	atomic_uint_least64_t	wait_us;	/* total time spent waiting */
+	atomic_uint_least64_t	errors;		/* connect and query failures */
+};
+
+/*
+ * A pool of `size' connections to `conninfo'. Nothing connects yet.
+ * `counters' may be NULL (the pool then keeps its own).
+ */
+enum app_err	 db_pool_create(const char *conninfo, int size,
+		    int statement_timeout_ms, int connect_timeout_s,
+		    struct db_counters *counters, struct db_pool **out) MUSTCHECK;
+/* Closes every connection. All must have been released. NULL allowed. */
+void		 db_pool_destroy(struct db_pool *);
+
+/*
+ * Checks out a connection, waiting up to the connect timeout for a free
+ * one, connecting or reconnecting as needed. APP_EDB when PostgreSQL
+ * cannot be reached, APP_EUNAVAIL when every connection stays busy.
+ */
+enum app_err	 db_acquire(struct db_pool *, PGconn **out) MUSTCHECK;
+/*
+ * Gives a connection back. One left inside a transaction or broken is
+ * rolled back or closed, so the next user gets a clean one. NULL allowed.
+ */
+void		 db_release(struct db_pool *, PGconn *);
+
+/*
+ * Runs one parameterised statement (text parameters; NULL = SQL NULL).
+ * On APP_OK *out (when out is non-NULL) holds the result, owned by the
+ * caller (PQclear). Errors are mapped from SQLSTATE: 23505 conflict,
+ * 40001/40P01 retry, 57014 timeout, connection loss APP_EDB.
+ */
+enum app_err	 db_query(PGconn *, const char *sql, int nparams,
+		    const char *const *params, PGresult **out) MUSTCHECK;
+/* db_query that discards the result. */
+enum app_err	 db_exec(PGconn *, const char *sql, int nparams,
+		    const char *const *params) MUSTCHECK;
+enum app_err	 db_begin(PGconn *) MUSTCHECK;
+enum app_err	 db_commit(PGconn *) MUSTCHECK;
+/* Rolls back if inside a transaction; safe to call on any path. */
+void		 db_rollback(PGconn *);
+/* Maps a failed result (or NULL for a connection error) to app_err. */
+enum app_err	 db_result_err(PGconn *, const PGresult *);
+
+/* True when a short "SELECT 1" succeeds on a pooled connection. */
+enum app_err	 db_ping(struct db_pool *) MUSTCHECK;
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * http.h: a transport-neutral HTTP request and response.
+ *
+ * fcgi/request.c fills a struct http_request from libfcgi and supplies a
+ * struct http_transport that writes to the FastCGI stdout stream; the unit
+ * tests supply one that writes to memory. Handlers see only this file, so
+ * every module is testable without FastCGI or nginx.
+ *
+ * All strings in a request live in its arena and are valid until the
+ * request ends. Header names are lower case ("content-type", "accept").
+ */
+#ifndef QUIPU_HTTP_H
+#define QUIPU_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apperr.h"
+
+struct arena;
+struct app;
+struct json_object;
+
+#define HTTP_MAX_PATH_PARAMS	4
+
+struct http_header {
+	const char	*name;		/* lower case */
+	const char	*value;
+};
+
+struct http_request {
+	struct arena		*arena;
+	struct app		*app;		/* the process's shared state */
+	const char		*method;	/* "GET" */
+	const char		*path;		/* "/api/v1/tasks/7", no query */
+	const char		*query;		/* raw, without '?'; "" if none */
+	const char		*remote_addr;	/* "" if unknown */
+	const char		*request_id;	/* always set by app_handle() */
+	const char		*body;		/* NUL-terminated copy, or NULL */
+	size_t			 body_len;
+	bool			 body_too_large;	/* over max_body: answer 413 */
+	struct http_header	*headers;
+	size_t			 nheaders;
+	/* Filled by the router. */
+	const char		*route;		/* route name for logs/metrics */
+	int			 route_index;	/* -1 when nothing matched */
+	const char		*params[HTTP_MAX_PATH_PARAMS];
+	size_t			 nparams;
+	/* Filled by auth (later): the caller, or NULL. */
+	const char		*user_id;
+	/* Monotonic nanoseconds at accept. */
+	uint64_t		 start_ns;
+	/* Scoreboard slot of the serving thread, or -1. */
+	int			 slot;
+};
+
+/*
+ * How the response leaves the process. write() returns 0, or -1 when the
+ * peer has gone (later writes are then no-ops); flush() likewise.
+ * closed() probes for a disconnect without writing (may be NULL).
+ */
+struct http_transport {
+	int	(*write)(void *ctx, const char *buf, size_t len);
+	int	(*flush)(void *ctx);
+	bool	(*closed)(void *ctx);
+};
+
+struct http_response {
+	const struct http_transport	*tp;
+	void				*tp_ctx;
+	struct http_request		*req;
+	int				 status;	/* 200 until set */
+	struct http_header		*headers;
+	size_t				 nheaders;
+	size_t				 cap;
+	bool				 headers_sent;
+	bool				 gone;		/* a write failed */
+	uint64_t			 bytes;		/* body bytes written */
+};
+
+/* Request side. */
+const char	*http_header_get(const struct http_request *, const char *name);
+/* Decoded value of a query parameter (arena), or NULL when absent. */
+const char	*http_query_get(const struct http_request *, const char *key);
+/* Percent-decode into the arena; NULL on bad escapes or embedded NUL. */
+char		*http_urldecode(struct arena *, const char *, size_t len);
+/* True when the Content-Type is application/json (any parameters). */
+bool		 http_is_json(const struct http_request *);
+/* True when the Accept header asks for text/event-stream. */
+bool		 http_wants_sse(const struct http_request *);
+
+/* Response side. */
+void		 http_response_init(struct http_response *, struct http_request *,
+		    const struct http_transport *, void *tp_ctx);
+void		 http_set_status(struct http_response *, int status);
+/* Adds (never replaces) a header; it is sent with the header block. */
+enum app_err	 http_add_header(struct http_response *, const char *name,
+		    const char *value) MUSTCHECK;
+/* Sends the header block if not yet sent, then the bytes. */
+enum app_err	 http_write(struct http_response *, const char *, size_t);
+enum app_err	 http_flush(struct http_response *);
+/* Makes sure the header block went out (for empty bodies). */
+enum app_err	 http_finish(struct http_response *);
+/* True once a write failed or the transport reports a disconnect. */
+bool		 http_client_gone(struct http_response *);
+
+/*
+ * Writes `body' (borrowed) as a complete JSON response with Content-Length.
+ */
+enum app_err	 http_send_json_str(struct http_response *, int status,
+		    const char *body, size_t len);
+/* Serialises and writes `obj'; the caller keeps its reference. */
+enum app_err	 http_send_json(struct http_response *, int status,
+		    struct json_object *obj);
+/*
+ * Writes the error envelope {"error":{"code","message","request_id",
+ * "details"?}} with the status of `err'. `details' is borrowed and may be
+ * NULL; `fmt' NULL means app_strerror(err). A 500 never carries detail.
+ */
+enum app_err	 http_send_error(struct http_response *, enum app_err err,
+		    struct json_object *details, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+/* 204 No Content. */
+enum app_err	 http_send_empty(struct http_response *, int status);
+
+#endif
