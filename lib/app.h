@@ -8,11 +8,11 @@
 #include <stddef.h>
 
 #include "apperr.h"
+#include "router.h"
 
 struct conf;
 struct db_pool;
 struct scoreboard;
-struct route;
 struct http_request;
 struct http_response;
 

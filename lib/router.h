@@ -19,7 +19,7 @@ typedef enum app_err (*http_handler)(struct http_request *,
     struct http_response *);
 
 #define ROUTE_STREAMS	0x01	/* may answer text/event-stream */
-#define ROUTE_NOLOG	0x02	/* no access log line (health probes) */
+#define ROUTE_TEST	0x02	/* exists only when test_routes = on */
 
 struct route {
 	const char	*method;

@@ -1,0 +1,218 @@
+/*
+ * app.c: the route table and the path every request takes:
+ * request id, limits, routing, handler, error envelope, metrics, log.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "health.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "router.h"
+#include "scoreboard.h"
+#include "testroutes.h"
+
+#define APP_RID_MAX	64
+
+/* Order is stable: /metrics indexes counters by position. */
+const struct route app_routes[] = {
+	{ "GET", "/healthz", health_healthz, "healthz", 0 },
+	{ "GET", "/readyz", health_readyz, "readyz", 0 },
+	{ "GET", "/api/v1/health", health_api, "health", 0 },
+	{ "GET", "/metrics", health_metrics, "metrics", 0 },
+	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
+	    ROUTE_TEST | ROUTE_STREAMS },
+	{ "GET", "/api/v1/_test/sleep", testroute_sleep, "test.sleep",
+	    ROUTE_TEST },
+	{ "POST", "/api/v1/_test/echo", testroute_echo, "test.echo",
+	    ROUTE_TEST },
+};
+const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
+
+_Static_assert(sizeof(app_routes) / sizeof(app_routes[0]) < SB_MAX_ROUTES,
+    "more routes than the scoreboard counts");
+
+const char *
+app_version(void)
+{
+	return PACKAGE_VERSION;
+}
+
+enum app_err
+app_init(struct app *app, const struct conf *conf, struct scoreboard *sb,
+    int proc_slot, int generation)
+{
+	struct db_counters	*counters = NULL;
+	enum app_err		 e;
+
+	memset(app, 0, sizeof(*app));
+	app->conf = conf;
+	app->sb = sb;
+	app->proc_slot = proc_slot;
+	app->generation = generation;
+	if (sodium_init() < 0)
+		return APP_EINTERNAL;
+	if (sb != NULL && proc_slot >= 0)
+		counters = &scoreboard_proc(sb, proc_slot)->db;
+	e = db_pool_create(conf->database_url, conf->db_pool_size,
+	    conf->db_statement_timeout, conf->db_connect_timeout, counters,
+	    &app->db);
+	if (e != APP_OK)
+		return e;
+	if (migrate_list(conf->sql_dir, &app->migrations,
+	    &app->nmigrations) != APP_OK)
+		log_warnx("cannot list migrations in %s", conf->sql_dir);
+	return APP_OK;
+}
+
+void
+app_free(struct app *app)
+{
+	if (app == NULL)
+		return;
+	db_pool_destroy(app->db);
+	migrate_list_free(app->migrations, app->nmigrations);
+	memset(app, 0, sizeof(*app));
+}
+
+/* A client or nginx request id is kept only if short and plain. */
+static bool
+app_rid_sane(const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		char c = s[n];
+
+		if (n >= APP_RID_MAX || !((c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == ':'))
+			return false;
+	}
+	return n > 0;
+}
+
+static const char *
+app_request_id(struct http_request *req)
+{
+	const char	*rid = http_header_get(req, "x-request-id");
+	unsigned char	 raw[16];
+	char		 hex[33];
+
+	if (rid != NULL && app_rid_sane(rid))
+		return rid;
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+	return arena_strdup(req->arena, hex);
+}
+
+static uint64_t
+app_now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Routes and checks the request; returns the error to answer, if any. */
+static enum app_err
+app_dispatch(struct app *app, struct http_request *req,
+    struct http_response *res)
+{
+	const struct route	*r;
+	char			 allow[128];
+	enum app_err		 e;
+
+	switch (router_match(app_routes, app_nroutes, req, &r, allow,
+	    sizeof(allow))) {
+	case ROUTER_FOUND:
+		break;
+	case ROUTER_BAD_METHOD:
+		if ((e = http_add_header(res, "Allow", allow)) != APP_OK)
+			return e;
+		return http_send_error(res, APP_EMETHOD, NULL,
+		    "%s is not allowed on %s", req->method, req->path);
+	case ROUTER_NOT_FOUND:
+		return http_send_error(res, APP_ENOTFOUND, NULL,
+		    "no route for %s %s", req->method, req->path);
+	}
+	if ((r->flags & ROUTE_TEST) && !app->conf->test_routes) {
+		req->route_index = -1;
+		req->route = NULL;
+		return http_send_error(res, APP_ENOTFOUND, NULL,
+		    "no route for %s %s", req->method, req->path);
+	}
+	if (req->body_too_large)
+		return http_send_error(res, APP_ETOOBIG, NULL,
+		    "request body exceeds %ld bytes", app->conf->max_body);
+	if (req->body_len > 0 && !http_is_json(req))
+		return http_send_error(res, APP_EMEDIA, NULL, NULL);
+	if (app->sb != NULL && app->proc_slot >= 0 && req->slot >= 0) {
+		struct sb_thread *t = scoreboard_thread(app->sb,
+		    app->proc_slot, req->slot);
+
+		atomic_store_explicit(&t->route, req->route_index,
+		    memory_order_relaxed);
+		atomic_store_explicit(&t->state, SB_T_HANDLER,
+		    memory_order_release);
+	}
+	e = r->handler(req, res);
+	if (e == APP_OK || e == APP_EHUP || res->headers_sent)
+		return e;
+	return http_send_error(res, e, NULL, NULL);
+}
+
+void
+app_handle(struct app *app, struct http_request *req,
+    struct http_response *res)
+{
+	struct log_access	 la;
+	enum app_err		 e;
+	uint64_t		 dur_us;
+	int			 status;
+
+	req->app = app;
+	req->route_index = -1;
+	if (req->start_ns == 0)
+		req->start_ns = app_now_ns();
+	if ((req->request_id = app_request_id(req)) == NULL)
+		req->request_id = "-";
+	log_set_request_id(req->request_id);
+	if (http_add_header(res, "X-Request-Id", req->request_id) != APP_OK)
+		log_warnx("cannot add X-Request-Id");
+
+	e = app_dispatch(app, req, res);
+	if (e != APP_OK && e != APP_EHUP)
+		log_warnx("%s %s: %s", req->method, req->path,
+		    app_strerror(e));
+	if (http_finish(res) != APP_OK || res->gone)
+		e = APP_EHUP;
+
+	status = e == APP_EHUP ? 499 : res->status;
+	dur_us = (app_now_ns() - req->start_ns) / 1000;
+	if (app->sb != NULL)
+		scoreboard_count(app->sb, req->route_index < 0 ?
+		    SB_ROUTE_UNMATCHED : req->route_index, status, dur_us);
+	memset(&la, 0, sizeof(la));
+	la.request_id = req->request_id;
+	la.method = req->method;
+	la.path = req->path;
+	la.route = req->route;
+	la.status = status;
+	la.duration_us = dur_us;
+	la.bytes = res->bytes;
+	la.user_id = req->user_id;
+	la.remote_addr = req->remote_addr;
+	log_access(&la);
+	log_set_request_id(NULL);
+}

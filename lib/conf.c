@@ -1,0 +1,519 @@
+/*
+ * conf.c: parsing, defaults, environment overrides and documentation,
+ * all from the one table conf_keys[].
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+#ifndef QUIPU_SYSCONFDIR
+#define QUIPU_SYSCONFDIR "/etc/quipu"
+#endif
+#ifndef QUIPU_SQLDIR
+#define QUIPU_SQLDIR "/usr/share/quipu/sql"
+#endif
+
+#define OFF(f)	offsetof(struct conf, f)
+#define R	CONF_RESTART
+#define S	CONF_SECRET
+
+const struct conf_key conf_keys[] = {
+	/* Process and socket. */
+	{ "listen", CONF_STR, OFF(listen), "/run/quipu/quipu.sock", 0, 0, R,
+	    "unix socket path or host:port; ignored when a socket is inherited" },
+	{ "listen_backlog", CONF_INT, OFF(listen_backlog), "511", 1, 65535, R,
+	    "listen(2) backlog" },
+	{ "listen_mode", CONF_STR, OFF(listen_mode), "0660", 0, 0, R,
+	    "permissions of a unix socket quipu creates (octal)" },
+	{ "user", CONF_STR, OFF(user), "", 0, 0, R,
+	    "when started as root, drop privileges to this user" },
+	{ "group", CONF_STR, OFF(group), "", 0, 0, R,
+	    "group for the dropped privileges and the socket; default: the user's" },
+	{ "pid_file", CONF_STR, OFF(pid_file), "", 0, 0, R,
+	    "write the master's pid here; empty: none" },
+	{ "workers", CONF_INT, OFF(workers), "0", 0, 256, R,
+	    "worker processes; 0: one per CPU" },
+	{ "threads", CONF_INT, OFF(threads), "64", 1, 1024, R,
+	    "acceptor threads per worker" },
+	{ "max_requests", CONF_INT, OFF(max_requests), "10000", 0, INT_MAX, 0,
+	    "recycle a worker after about this many requests (+-10%); 0: never" },
+	{ "shutdown_timeout", CONF_INT, OFF(shutdown_timeout), "30", 0, 3600, 0,
+	    "seconds a graceful stop or reload waits for in-flight requests" },
+	{ "request_timeout", CONF_INT, OFF(request_timeout), "150", 1, 86400, 0,
+	    "seconds before a request is cancelled (streams included)" },
+	{ "slow_request_timeout", CONF_INT, OFF(slow_request_timeout), "5", 0,
+	    86400, 0, "log requests running longer than this many seconds; 0: off" },
+	{ "max_body", CONF_LONG, OFF(max_body), "1048576", 0, 1073741824L, 0,
+	    "request body limit, bytes" },
+	/* Logging. */
+	{ "log_level", CONF_STR, OFF(log_level), "info", 0, 0, 0,
+	    "error, warn, info or debug" },
+	{ "error_log", CONF_STR, OFF(error_log), "", 0, 0, R,
+	    "error log file; empty: standard error (the journal under systemd)" },
+	{ "access_log", CONF_STR, OFF(access_log), "", 0, 0, R,
+	    "access log file (JSON lines); empty: standard error; off: none" },
+	/* Database. */
+	{ "database_url", CONF_STR, OFF(database_url), "postgresql:///quipu", 0,
+	    0, 0, "libpq connection string" },
+	{ "db_pool_size", CONF_INT, OFF(db_pool_size), "4", 1, 1000, 0,
+	    "PostgreSQL connections per worker" },
+	{ "db_statement_timeout", CONF_INT, OFF(db_statement_timeout), "5000",
+	    0, 3600000, 0, "statement_timeout of each connection, milliseconds" },
+	{ "db_connect_timeout", CONF_INT, OFF(db_connect_timeout), "5", 1, 600,
+	    0, "seconds to wait for a connection, or a free one in the pool" },
+	{ "sql_dir", CONF_STR, OFF(sql_dir), NULL, 0, 0, 0,
+	    "directory of the numbered migrations (default: $datadir/quipu/sql)" },
+	/* Auth. */
+	{ "jwt_secret_file", CONF_STR, OFF(jwt_secret_file), NULL, 0, 0, 0,
+	    "file holding the JWT signing key, at least 32 bytes "
+	    "(default: $sysconfdir/quipu/jwt.key)" },
+	{ "jwt_secret", CONF_STR, OFF(jwt_secret), "", 0, 0, S,
+	    "the JWT key itself; give it by environment (QUIPU_JWT_SECRET), "
+	    "not in this file" },
+	{ "access_token_ttl", CONF_INT, OFF(access_token_ttl), "900", 10,
+	    86400, 0, "access token lifetime, seconds" },
+	{ "refresh_token_ttl", CONF_INT, OFF(refresh_token_ttl), "2592000", 60,
+	    31536000, 0, "refresh token lifetime, seconds" },
+	{ "cookie_secure", CONF_BOOL, OFF(cookie_secure), "on", 0, 0, 0,
+	    "mark cookies Secure; off only for plain-http development" },
+	{ "allowed_origins", CONF_STR, OFF(allowed_origins), "", 0, 0, 0,
+	    "space-separated origins for CORS and the cookie CSRF check" },
+	{ "login_max_failures", CONF_INT, OFF(login_max_failures), "5", 1,
+	    1000, 0, "failed logins per username and per address, per 15 minutes" },
+	/* LLM and memory. */
+	{ "llm_provider", CONF_STR, OFF(llm_provider), "builtin", 0, 0, 0,
+	    "builtin (offline) or openai (any OpenAI-compatible API)" },
+	{ "llm_base_url", CONF_STR, OFF(llm_base_url),
+	    "https://api.openai.com/v1", 0, 0, 0,
+	    "base URL of the OpenAI-compatible API" },
+	{ "llm_api_key_file", CONF_STR, OFF(llm_api_key_file), "", 0, 0, 0,
+	    "file holding the API key; or QUIPU_LLM_API_KEY by environment" },
+	{ "llm_api_key", CONF_STR, OFF(llm_api_key), "", 0, 0, S,
+	    "the API key itself; give it by environment, not in this file" },
+	{ "llm_model", CONF_STR, OFF(llm_model), "gpt-4o-mini", 0, 0, 0,
+	    "model name sent to the API" },
+	{ "llm_timeout", CONF_INT, OFF(llm_timeout), "120", 1, 3600, 0,
+	    "seconds for a whole turn" },
+	{ "max_tool_rounds", CONF_INT, OFF(max_tool_rounds), "5", 0, 50, 0,
+	    "tool-call rounds per turn" },
+	{ "embedding_provider", CONF_STR, OFF(embedding_provider), "builtin", 0,
+	    0, 0, "builtin (offline) or openai" },
+	{ "embedding_model", CONF_STR, OFF(embedding_model),
+	    "text-embedding-3-small", 0, 0, 0, "embedding model name" },
+	{ "messages_per_day", CONF_INT, OFF(messages_per_day), "100", 0,
+	    INT_MAX, 0, "per-user daily message quota; 0 disables" },
+	/* Development and tests. */
+	{ "test_routes", CONF_BOOL, OFF(test_routes), "off", 0, 0, 0,
+	    "serve /api/v1/_test/* (tests and benchmarks only; never in production)" },
+};
+const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+#undef OFF
+#undef R
+#undef S
+
+/* Defaults that depend on the installation prefix. */
+static const char *
+conf_builtin_default(const char *name)
+{
+	if (strcmp(name, "sql_dir") == 0)
+		return QUIPU_SQLDIR;
+	if (strcmp(name, "jwt_secret_file") == 0)
+		return QUIPU_SYSCONFDIR "/jwt.key";
+	return "";
+}
+
+static const struct conf_key *
+conf_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf_nkeys; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+static int
+conf_parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "on", "true", "yes", "1" };
+	static const char *const no[] = { "off", "false", "no", "0" };
+	size_t	 i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+conf_set_key(struct conf *c, const struct conf_key *k, const char *v,
+    char *err, size_t errlen)
+{
+	char	*p = (char *)c + k->offset, *end, *dup;
+	long	 n;
+
+	switch (k->type) {
+	case CONF_STR:
+		if ((dup = strdup(v)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*(char **)p);
+		*(char **)p = dup;
+		return 0;
+	case CONF_BOOL:
+		if (conf_parse_bool(v, (bool *)p) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not on or off",
+			    k->name, v);
+			return -1;
+		}
+		return 0;
+	case CONF_INT:
+	case CONF_LONG:
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (v[0] == '\0' || *end != '\0' || errno != 0) {
+			snprintf(err, errlen, "%s: \"%s\" is not a number",
+			    k->name, v);
+			return -1;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(err, errlen, "%s: %ld is out of range "
+			    "(%ld to %ld)", k->name, n, k->min, k->max);
+			return -1;
+		}
+		if (k->type == CONF_INT)
+			*(int *)p = (int)n;
+		else
+			*(long *)p = n;
+		return 0;
+	}
+	return -1;
+}
+
+int
+conf_set(struct conf *c, const char *key, const char *value, char *err,
+    size_t errlen)
+{
+	const struct conf_key	*k;
+
+	if ((k = conf_find(key)) == NULL) {
+		snprintf(err, errlen, "unknown key \"%s\"", key);
+		return -1;
+	}
+	return conf_set_key(c, k, value, err, errlen);
+}
+
+int
+conf_init(struct conf *c)
+{
+	char	 err[256];
+	size_t	 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		const char *def = k->def ? k->def : conf_builtin_default(k->name);
+
+		if (conf_set_key(c, k, def, err, sizeof(err)) == -1) {
+			conf_free(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < conf_nkeys; i++)
+		if (conf_keys[i].type == CONF_STR) {
+			char **p = (char **)((char *)c + conf_keys[i].offset);
+
+			free(*p);
+			*p = NULL;
+		}
+}
+
+/* Strips blanks at both ends, in place. */
+static char *
+conf_trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Parses one "key = value" line; `lineno' names it in errors. */
+static int
+conf_parse_line(struct conf *c, char *line, const char *path, int lineno,
+    char *err, size_t errlen)
+{
+	char	*key, *val, *eq, msg[256];
+	size_t	 vlen;
+
+	key = conf_trim(line);
+	if (key[0] == '\0' || key[0] == '#')
+		return 0;
+	if ((eq = strchr(key, '=')) == NULL) {
+		snprintf(err, errlen, "%s:%d: expected \"key = value\"",
+		    path, lineno);
+		return -1;
+	}
+	*eq = '\0';
+	key = conf_trim(key);
+	val = conf_trim(eq + 1);
+	vlen = strlen(val);
+	if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
+		val[vlen - 1] = '\0';
+		val++;
+	} else if (strchr(val, '#') != NULL) {
+		/* A comment after an unquoted value. */
+		*strchr(val, '#') = '\0';
+		val = conf_trim(val);
+	}
+	if (conf_set(c, key, val, msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_load_file(struct conf *c, const char *path, bool must_exist,
+    char *err, size_t errlen)
+{
+	FILE	*f;
+	char	 line[4096];
+	int	 lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path,
+			    lineno);
+			rc = -1;
+			break;
+		}
+		rc = conf_parse_line(c, line, path, lineno, err, errlen);
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+static int
+conf_load_env(struct conf *c, char *err, size_t errlen)
+{
+	char	 name[128], msg[256];
+	size_t	 i, j;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		const char *v, *k = conf_keys[i].name;
+
+		snprintf(name, sizeof(name), "QUIPU_");
+		for (j = 0; k[j] != '\0' && j + 7 < sizeof(name); j++)
+			name[6 + j] = (char)toupper((unsigned char)k[j]);
+		name[6 + j] = '\0';
+		if ((v = getenv(name)) == NULL)
+			continue;
+		if (conf_set_key(c, &conf_keys[i], v, msg, sizeof(msg)) == -1) {
+			snprintf(err, errlen, "environment %s: %s", name, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+conf_check_choice(const char *key, const char *v, const char *a,
+    const char *b, char *err, size_t errlen)
+{
+	if (strcmp(v, a) == 0 || strcmp(v, b) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: \"%s\" must be %s or %s", key, v, a, b);
+	return -1;
+}
+
+/* Rules that span keys or need more than a range. */
+static int
+conf_check(const struct conf *c, char *err, size_t errlen)
+{
+	enum log_level	 lvl;
+	char		*end;
+	long		 mode;
+
+	if (log_level_parse(c->log_level, &lvl) == -1) {
+		snprintf(err, errlen, "log_level: \"%s\" must be error, warn, "
+		    "info or debug", c->log_level);
+		return -1;
+	}
+	mode = strtol(c->listen_mode, &end, 8);
+	if (c->listen_mode[0] == '\0' || *end != '\0' || mode < 0 ||
+	    mode > 0777) {
+		snprintf(err, errlen, "listen_mode: \"%s\" is not an octal "
+		    "mode", c->listen_mode);
+		return -1;
+	}
+	if (c->listen[0] == '\0') {
+		snprintf(err, errlen, "listen: must not be empty");
+		return -1;
+	}
+	if (conf_check_choice("llm_provider", c->llm_provider, "builtin",
+	    "openai", err, errlen) == -1 ||
+	    conf_check_choice("embedding_provider", c->embedding_provider,
+	    "builtin", "openai", err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, bool must_exist, char *err,
+    size_t errlen)
+{
+	if (conf_init(c) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((path != NULL && conf_load_file(c, path, must_exist, err,
+	    errlen) == -1) || conf_load_env(c, err, errlen) == -1 ||
+	    conf_check(c, err, errlen) == -1) {
+		conf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes the value of key `k' in `c' to `buf'. */
+static void
+conf_format(const struct conf *c, const struct conf_key *k, char *buf,
+    size_t len)
+{
+	const char	*p = (const char *)c + k->offset;
+
+	switch (k->type) {
+	case CONF_STR:
+		snprintf(buf, len, "%s", *(char *const *)p);
+		break;
+	case CONF_INT:
+		snprintf(buf, len, "%d", *(const int *)p);
+		break;
+	case CONF_LONG:
+		snprintf(buf, len, "%ld", *(const long *)p);
+		break;
+	case CONF_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)p ? "on" : "off");
+		break;
+	}
+}
+
+void
+conf_dump(const struct conf *c, FILE *f)
+{
+	char	 v[1024];
+	size_t	 i;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		conf_format(c, k, v, sizeof(v));
+		/* A connection string may carry a password. */
+		if ((k->flags & CONF_SECRET) || (strcmp(k->name,
+		    "database_url") == 0 && (strstr(v, "password") ||
+		    strchr(v, '@'))))
+			fprintf(f, "%s = %s\n", k->name,
+			    v[0] ? "(hidden)" : "");
+		else
+			fprintf(f, "%s = %s\n", k->name, v);
+	}
+}
+
+void
+conf_write_example(FILE *f)
+{
+	size_t	 i;
+
+	fputs("# quipu.conf: every key with its default and meaning.\n"
+	    "#\n"
+	    "# Syntax: key = value; '#' starts a comment; values may be "
+	    "quoted.\n"
+	    "# Every key can also be set by the environment as QUIPU_<KEY>\n"
+	    "# (QUIPU_WORKERS=4), which wins over this file.\n"
+	    "# Keys marked [restart] keep their old value on a reload "
+	    "(SIGHUP).\n", f);
+	for (i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		fprintf(f, "\n# %s%s\n", k->doc,
+		    (k->flags & CONF_RESTART) ? " [restart]" : "");
+		fprintf(f, "#%s = %s\n", k->name, k->def ? k->def : "");
+	}
+}
+
+void
+conf_keep_restart_keys(struct conf *next, const struct conf *old,
+    void (*warn)(const char *key))
+{
+	char	 a[1024], b[1024], err[256];
+	size_t	 i;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		if (!(k->flags & CONF_RESTART))
+			continue;
+		conf_format(old, k, a, sizeof(a));
+		conf_format(next, k, b, sizeof(b));
+		if (strcmp(a, b) == 0)
+			continue;
+		/* The old value passed these checks once, so this holds. */
+		if (conf_set_key(next, k, a, err, sizeof(err)) == 0 &&
+		    warn != NULL)
+			warn(k->name);
+	}
+}
+
+int
+conf_workers(const struct conf *c)
+{
+	long	 n;
+
+	if (c->workers > 0)
+		return c->workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (n > 256 ? 256 : (int)n);
+}
