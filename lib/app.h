@@ -22,7 +22,8 @@ struct app {
 	struct scoreboard	*sb;		/* may be NULL in tests */
 	int			 proc_slot;	/* this process's slot, or -1 */
 	int			 generation;
-	/* Migrations found in conf->sql_dir at start, for /readyz. */
+	/* Migrations found in conf->sql_dir at start, for /readyz; NULL when
+	 * the directory could not be read (then never ready). */
 	char			**migrations;
 	size_t			 nmigrations;
 };

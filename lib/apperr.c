@@ -1,6 +1,8 @@
 /*
  * apperr.c: the one table from app_err to HTTP status, code and text.
  */
+#include "config.h"
+
 #include <stddef.h>
 
 #include "apperr.h"

@@ -1,6 +1,8 @@
 /*
  * arena.c: a bump allocator with cleanup hooks, one per request.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,6 +2,8 @@
  * conf.c: parsing, defaults, environment overrides and documentation,
  * all from the one table conf_keys[].
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>

@@ -40,6 +40,8 @@ enum app_err	 db_pool_create(const char *conninfo, int size,
 		    struct db_counters *counters, struct db_pool **out) MUSTCHECK;
 /* Closes every connection. All must have been released. NULL allowed. */
 void		 db_pool_destroy(struct db_pool *);
+/* The pool's counters (its own or the shared ones it was given). */
+const struct db_counters *db_pool_counters(const struct db_pool *);
 
 /*
  * Checks out a connection, waiting up to the connect timeout for a free
@@ -57,7 +59,8 @@ void		 db_release(struct db_pool *, PGconn *);
  * Runs one parameterised statement (text parameters; NULL = SQL NULL).
  * On APP_OK *out (when out is non-NULL) holds the result, owned by the
  * caller (PQclear). Errors are mapped from SQLSTATE: 23505 conflict,
- * 40001/40P01 retry, 57014 timeout, connection loss APP_EDB.
+ * 40001/40P01 retry, 57014 timeout, connection loss (class 08, 57P0x,
+ * 53xxx) APP_EDB, anything else (a bug in our SQL) APP_EINTERNAL.
  */
 enum app_err	 db_query(PGconn *, const char *sql, int nparams,
 		    const char *const *params, PGresult **out) MUSTCHECK;

@@ -4,6 +4,8 @@
  * The response is written in CGI form ("Status: 200 OK", headers, a blank
  * line, the body), which is what FastCGI carries to nginx.
  */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

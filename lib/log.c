@@ -6,6 +6,8 @@
  * not interleave. Reopening (SIGUSR1) dup2()s a fresh descriptor over the
  * old number, so writers never see a closed descriptor.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -150,12 +152,12 @@ log_time(char *buf, size_t len)
 {
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 sec[32];
+	size_t		 n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03ldZ", sec, ts.tv_nsec / 1000000);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
 static void

@@ -4,6 +4,8 @@
  * Routes are few (tens), so a linear scan segment by segment is both the
  * simplest and, at this size, as fast as anything cleverer.
  */
+#include "config.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>

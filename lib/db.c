@@ -1,0 +1,565 @@
+/*
+ * db.c: a per-process pool of PostgreSQL connections, and the thin
+ * helpers every module uses to run parameterised statements on them.
+ *
+ * The pool is a fixed array of slots guarded by one mutex; a condition
+ * variable wakes a waiter when a slot comes back. Connecting, pinging and
+ * rolling back happen outside the mutex, on a slot the thread has marked
+ * busy, so a slow PostgreSQL never blocks threads that only want to give
+ * a connection back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-events.h>
+#include <libpq-fe.h>
+
+#include "apperr.h"
+#include "db.h"
+#include "log.h"
+
+struct db_pool;
+
+/*
+ * A busy slot belongs to the thread that took it: only that thread
+ * touches its conn, so connecting and cleaning need no lock. `busy' is
+ * read and written under the pool mutex.
+ */
+struct db_slot {
+	PGconn		*conn;		/* NULL until first used */
+	bool		 busy;
+	struct db_pool	*pool;
+};
+
+struct db_pool {
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	char			*conninfo;
+	int			 size;
+	int			 stmt_timeout_ms;
+	int			 connect_timeout_s;
+	struct db_counters	 own;
+	struct db_counters	*ctr;
+	struct db_slot		*slots;
+};
+
+static uint64_t
+db_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * libpq's event hook is the documented way to attach our data to a
+ * PGconn: each connection points at its slot, so db_release finds the
+ * slot without scanning others' slots, and db_query, which only sees the
+ * connection, counts an error against the pool that owns it.
+ */
+static int
+db_eventproc(PGEventId id, void *info, void *pass)
+{
+	return 1;
+}
+
+/* Server notices (and a FATAL before a disconnect) go to our log, not
+ * to libpq's default of stderr. */
+static void
+db_notice(void *arg, const char *msg)
+{
+	size_t	 len = strlen(msg);
+
+	while (len > 0 && msg[len - 1] == '\n')
+		len--;
+	log_debug("db: server says: %.*s", (int)len, msg);
+}
+
+static void
+db_count_error(PGconn *conn)
+{
+	struct db_slot	*s;
+
+	if (conn == NULL)
+		return;
+	s = PQinstanceData(conn, db_eventproc);
+	if (s != NULL)
+		atomic_fetch_add(&s->pool->ctr->errors, 1);
+}
+
+enum app_err
+db_pool_create(const char *conninfo, int size, int statement_timeout_ms,
+    int connect_timeout_s, struct db_counters *counters, struct db_pool **out)
+{
+	struct db_pool		*p = NULL;
+	pthread_condattr_t	 ca;
+	int			 i;
+	enum app_err		 rc = APP_ENOMEM;
+
+	*out = NULL;
+	if (size < 1 || conninfo == NULL)
+		return APP_EINVAL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		goto out;
+	if ((p->slots = calloc((size_t)size, sizeof(*p->slots))) == NULL ||
+	    (p->conninfo = strdup(conninfo)) == NULL)
+		goto out;
+	for (i = 0; i < size; i++)
+		p->slots[i].pool = p;
+	p->size = size;
+	p->stmt_timeout_ms = statement_timeout_ms;
+	p->connect_timeout_s = connect_timeout_s > 0 ? connect_timeout_s : 5;
+	p->ctr = counters != NULL ? counters : &p->own;
+	atomic_store(&p->ctr->size, size);
+	atomic_store(&p->ctr->in_use, 0);
+
+	/* Waits measure a duration, so they must not jump with the clock. */
+	rc = APP_EINTERNAL;
+	if (pthread_condattr_init(&ca) != 0)
+		goto out;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&p->cond, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		goto out;
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_mutex_init(&p->mtx, NULL) != 0) {
+		pthread_cond_destroy(&p->cond);
+		goto out;
+	}
+	*out = p;
+	p = NULL;
+	rc = APP_OK;
+out:
+	if (p != NULL) {
+		free(p->slots);
+		free(p->conninfo);
+		free(p);
+	}
+	return rc;
+}
+
+void
+db_pool_destroy(struct db_pool *p)
+{
+	int	 i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->size; i++)
+		if (p->slots[i].conn != NULL)
+			PQfinish(p->slots[i].conn);
+	/* Shared counters outlive us: a gone pool has no connections. */
+	atomic_store(&p->ctr->in_use, 0);
+	atomic_store(&p->ctr->size, 0);
+	pthread_mutex_destroy(&p->mtx);
+	pthread_cond_destroy(&p->cond);
+	free(p->slots);
+	/* The conninfo may hold a password. */
+	explicit_bzero(p->conninfo, strlen(p->conninfo));
+	free(p->conninfo);
+	free(p);
+}
+
+const struct db_counters *
+db_pool_counters(const struct db_pool *p)
+{
+	return p->ctr;
+}
+
+/* Logs the first line of libpq's message (the rest is a generic hint).
+ * It names host, port, user and database, never the password. */
+static void
+db_log_conn_error(const char *what, PGconn *conn)
+{
+	const char	*msg;
+
+	msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+	log_warnx("db: %s: %.*s", what, (int)strcspn(msg, "\n"), msg);
+}
+
+/*
+ * Opens one connection. The conninfo (a string or a URI) is expanded by
+ * libpq; connect_timeout follows it so ours wins, and application_name
+ * is only a fallback so an operator's choice wins.
+ */
+static enum app_err
+db_connect(struct db_pool *p, struct db_slot *s)
+{
+	const char	*keys[] = { "dbname", "connect_timeout",
+			    "fallback_application_name", NULL };
+	const char	*vals[4];
+	char		 tmo[16], stmo[24];
+	const char	*params[1];
+	PGconn		*conn = NULL;
+	enum app_err	 rc = APP_EDB;
+
+	snprintf(tmo, sizeof(tmo), "%d", p->connect_timeout_s);
+	vals[0] = p->conninfo;
+	vals[1] = tmo;
+	vals[2] = "quipu";
+	vals[3] = NULL;
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		db_log_conn_error("cannot connect", conn);
+		goto out;
+	}
+	PQsetNoticeProcessor(conn, db_notice, NULL);
+	if (!PQregisterEventProc(conn, db_eventproc, "quipu-db", NULL) ||
+	    !PQsetInstanceData(conn, db_eventproc, s)) {
+		rc = APP_ENOMEM;
+		goto out;
+	}
+	/* set_config() rather than SET, so the value is a parameter. */
+	if (p->stmt_timeout_ms > 0) {
+		snprintf(stmo, sizeof(stmo), "%dms", p->stmt_timeout_ms);
+		params[0] = stmo;
+		if ((rc = db_exec(conn, "SELECT set_config('statement_timeout',"
+		    " $1, false)", 1, params)) != APP_OK)
+			goto out;
+	}
+	s->conn = conn;
+	conn = NULL;
+	rc = APP_OK;
+out:
+	if (conn != NULL)
+		PQfinish(conn);
+	if (rc != APP_OK)
+		atomic_fetch_add(&p->ctr->errors, 1);
+	return rc;
+}
+
+/*
+ * A connection whose server went away (pg_terminate_backend, a restart)
+ * still says CONNECTION_OK until libpq reads the socket. An idle
+ * connection is normally silent, so a readable socket means a FATAL
+ * message, an EOF or a notice: let libpq read it (PQconsumeInput never
+ * blocks) until the socket is quiet or the connection is known dead.
+ */
+static bool
+db_conn_alive(PGconn *conn)
+{
+	struct pollfd	 pfd;
+	int		 i;
+
+	for (i = 0; i < 4; i++) {
+		if (PQstatus(conn) != CONNECTION_OK ||
+		    (pfd.fd = PQsocket(conn)) < 0)
+			return false;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0)
+			return true;
+		if ((pfd.revents & (POLLERR | POLLNVAL)) ||
+		    PQconsumeInput(conn) == 0)
+			return false;
+	}
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
+/* Makes the slot's connection usable, reconnecting a dead one. */
+static enum app_err
+db_slot_ready(struct db_pool *p, struct db_slot *s)
+{
+	if (s->conn != NULL && (!db_conn_alive(s->conn) ||
+	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)) {
+		log_info("db: reconnecting a broken connection");
+		PQfinish(s->conn);
+		s->conn = NULL;
+	}
+	if (s->conn != NULL)
+		return APP_OK;
+	return db_connect(p, s);
+}
+
+/* With the mutex held: a free slot, preferring one already connected. */
+static struct db_slot *
+db_slot_take(struct db_pool *p)
+{
+	struct db_slot	*spare = NULL;
+	int		 i;
+
+	for (i = 0; i < p->size; i++) {
+		if (p->slots[i].busy)
+			continue;
+		if (p->slots[i].conn != NULL) {
+			spare = &p->slots[i];
+			break;
+		}
+		if (spare == NULL)
+			spare = &p->slots[i];
+	}
+	if (spare != NULL)
+		spare->busy = true;
+	return spare;
+}
+
+/* With the mutex held: waits for a free slot until the connect timeout. */
+static struct db_slot *
+db_slot_wait(struct db_pool *p)
+{
+	struct db_slot	*s;
+	struct timespec	 dl;
+	uint64_t	 t0;
+	int		 e = 0;
+
+	if ((s = db_slot_take(p)) != NULL)
+		return s;
+	atomic_fetch_add(&p->ctr->waits, 1);
+	t0 = db_now_us();
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += p->connect_timeout_s;
+	while ((s = db_slot_take(p)) == NULL && e != ETIMEDOUT)
+		e = pthread_cond_timedwait(&p->cond, &p->mtx, &dl);
+	atomic_fetch_add(&p->ctr->wait_us, db_now_us() - t0);
+	return s;
+}
+
+enum app_err
+db_acquire(struct db_pool *p, PGconn **out)
+{
+	struct db_slot	*s;
+	enum app_err	 rc;
+
+	*out = NULL;
+	if (pthread_mutex_lock(&p->mtx) != 0)
+		return APP_EINTERNAL;
+	s = db_slot_wait(p);
+	pthread_mutex_unlock(&p->mtx);
+	if (s == NULL) {
+		log_warnx("db: no free connection after %d s (pool of %d)",
+		    p->connect_timeout_s, p->size);
+		return APP_EUNAVAIL;
+	}
+
+	/* The slot is ours now; connect without holding the mutex. */
+	if ((rc = db_slot_ready(p, s)) != APP_OK) {
+		pthread_mutex_lock(&p->mtx);
+		s->busy = false;
+		pthread_cond_signal(&p->cond);
+		pthread_mutex_unlock(&p->mtx);
+		return rc;
+	}
+	atomic_fetch_add(&p->ctr->acquires, 1);
+	atomic_fetch_add(&p->ctr->in_use, 1);
+	*out = s->conn;
+	return APP_OK;
+}
+
+/*
+ * Cleans a returned connection so the next user starts outside any
+ * transaction. One that cannot be cleaned is closed; the slot reconnects
+ * on its next use.
+ */
+static void
+db_slot_clean(struct db_slot *s)
+{
+	PGTransactionStatusType	 ts;
+	PGresult		*res;
+
+	if (PQstatus(s->conn) == CONNECTION_OK) {
+		ts = PQtransactionStatus(s->conn);
+		if (ts == PQTRANS_IDLE)
+			return;
+		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+			res = PQexec(s->conn, "ROLLBACK");
+			if (res != NULL &&
+			    PQresultStatus(res) == PGRES_COMMAND_OK &&
+			    PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+				PQclear(res);
+				return;
+			}
+			PQclear(res);
+		}
+	}
+	/* Broken, busy with a query, or the rollback failed. */
+	PQfinish(s->conn);
+	s->conn = NULL;
+}
+
+void
+db_release(struct db_pool *p, PGconn *conn)
+{
+	struct db_slot	*s;
+
+	if (conn == NULL)
+		return;
+	/* Giving back what was never checked out is a bug: crash loudly. */
+	s = PQinstanceData(conn, db_eventproc);
+	if (s == NULL || s->pool != p || s->conn != conn) {
+		log_errx("db: release of a connection not from this pool");
+		abort();
+	}
+	db_slot_clean(s);
+	atomic_fetch_sub(&p->ctr->in_use, 1);
+	pthread_mutex_lock(&p->mtx);
+	s->busy = false;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->mtx);
+}
+
+/* Connection loss, server shutdown and resource exhaustion are "the
+ * database is unavailable"; the rest of the classes are our own bugs. */
+static enum app_err
+db_sqlstate_err(const char *st)
+{
+	if (strcmp(st, "23505") == 0)
+		return APP_ECONFLICT;
+	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
+		return APP_ERETRY;
+	if (strcmp(st, "57014") == 0)
+		return APP_ETIMEOUT;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0 ||
+	    strncmp(st, "53", 2) == 0)
+		return APP_EDB;
+	return APP_EINTERNAL;
+}
+
+enum app_err
+db_result_err(PGconn *conn, const PGresult *res)
+{
+	const char	*st;
+
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		return APP_EDB;
+	if (res == NULL)
+		return APP_EDB;
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+	case PGRES_EMPTY_QUERY:
+		return APP_OK;
+	default:
+		break;
+	}
+	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (st == NULL || strlen(st) != 5)
+		return APP_EDB;
+	return db_sqlstate_err(st);
+}
+
+/*
+ * Logs a failed statement. Expected outcomes (conflict, retry, timeout)
+ * go to debug; others to warn, with the SQLSTATE and the primary message
+ * only: the DETAIL field may quote parameter values.
+ */
+static void
+db_log_query_error(PGconn *conn, const PGresult *res, enum app_err rc)
+{
+	const char	*st, *msg;
+	size_t		 len;
+
+	st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	msg = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (msg == NULL)
+		msg = conn != NULL ? PQerrorMessage(conn) : "no connection";
+	len = strcspn(msg, "\n");
+	if (rc == APP_ECONFLICT || rc == APP_ERETRY || rc == APP_ETIMEOUT)
+		log_debug("db: statement failed: %s: %.*s",
+		    st != NULL ? st : "-", (int)len, msg);
+	else
+		log_warnx("db: statement failed: %s: %.*s",
+		    st != NULL ? st : "-", (int)len, msg);
+}
+
+enum app_err
+db_query(PGconn *conn, const char *sql, int nparams,
+    const char *const *params, PGresult **out)
+{
+	PGresult	*res = NULL;
+	enum app_err	 rc = APP_EDB;
+
+	if (out != NULL)
+		*out = NULL;
+	if (conn == NULL)
+		goto out;
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if ((rc = db_result_err(conn, res)) != APP_OK) {
+		db_log_query_error(conn, res, rc);
+		/* Constraint violations are the caller's business, not a
+		 * database health problem worth a metric. */
+		if (rc != APP_ECONFLICT)
+			db_count_error(conn);
+		goto out;
+	}
+	if (out != NULL) {
+		*out = res;
+		res = NULL;
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum app_err
+db_exec(PGconn *conn, const char *sql, int nparams,
+    const char *const *params)
+{
+	return db_query(conn, sql, nparams, params, NULL);
+}
+
+enum app_err
+db_begin(PGconn *conn)
+{
+	return db_exec(conn, "BEGIN", 0, NULL);
+}
+
+/*
+ * COMMIT of a failed transaction "succeeds" with the tag ROLLBACK; that
+ * must not look like a commit to the caller.
+ */
+enum app_err
+db_commit(PGconn *conn)
+{
+	PGresult	*res = NULL;
+	enum app_err	 rc;
+
+	if ((rc = db_query(conn, "COMMIT", 0, NULL, &res)) != APP_OK)
+		return rc;
+	if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		log_warnx("db: commit of a failed transaction rolled back");
+		rc = APP_EINTERNAL;
+	}
+	PQclear(res);
+	return rc;
+}
+
+void
+db_rollback(PGconn *conn)
+{
+	PGTransactionStatusType	 ts;
+	PGresult		*res;
+
+	if (conn == NULL)
+		return;
+	ts = PQtransactionStatus(conn);
+	if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
+		return;
+	res = PQexec(conn, "ROLLBACK");
+	PQclear(res);
+}
+
+enum app_err
+db_ping(struct db_pool *p)
+{
+	PGconn		*conn = NULL;
+	enum app_err	 rc;
+
+	if (p == NULL)
+		return APP_EDB;
+	if ((rc = db_acquire(p, &conn)) != APP_OK)
+		return rc;
+	rc = db_exec(conn, "SELECT 1", 0, NULL);
+	db_release(p, conn);
+	return rc;
+}

@@ -1,0 +1,587 @@
+/*
+ * test_db.c: the PostgreSQL pool, SQLSTATE mapping and migrations,
+ * against a real server named by QUIPU_TEST_PGURI (a libpq conninfo).
+ * Without it the test is skipped (exit 77).
+ *
+ * Everything runs in a throwaway database quipu_t_<pid>, created by the
+ * group setup and dropped (WITH FORCE) by the group teardown.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "apperr.h"
+#include "db.h"
+#include "migrate.h"
+
+static const char	*admin_uri;	/* QUIPU_TEST_PGURI */
+static char		 dbname[64];	/* quipu_t_<pid> */
+static char		*test_uri;	/* admin_uri with dbname replaced */
+static char		 sqldir[256];	/* synthetic migrations */
+
+/* Rebuilds `uri' (string or URI) as key='value' pairs with a new dbname. */
+static char *
+uri_with_db(const char *uri, const char *db)
+{
+	PQconninfoOption	*opts, *o;
+	char			*errmsg = NULL, *out;
+	size_t			 len = 0, cap = 4096;
+	const char		*v;
+
+	if ((opts = PQconninfoParse(uri, &errmsg)) == NULL) {
+		fprintf(stderr, "bad QUIPU_TEST_PGURI: %s\n",
+		    errmsg ? errmsg : "?");
+		PQfreemem(errmsg);
+		return NULL;
+	}
+	out = calloc(1, cap);
+	for (o = opts; out != NULL && o->keyword != NULL; o++) {
+		v = strcmp(o->keyword, "dbname") == 0 ? db : o->val;
+		if (v == NULL)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s='", o->keyword);
+		for (; *v != '\0' && len + 4 < cap; v++) {
+			if (*v == '\'' || *v == '\\')
+				out[len++] = '\\';
+			out[len++] = *v;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "' ");
+	}
+	PQconninfoFree(opts);
+	return out;
+}
+
+static void
+quiet(void *arg, const char *msg)
+{
+}
+
+/* Runs one admin statement on the maintenance database. */
+static int
+admin_exec(const char *sql)
+{
+	PGconn		*c;
+	PGresult	*r;
+	int		 ok;
+
+	c = PQconnectdb(admin_uri);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "admin connect: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char	 path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Removes the synthetic migrations directory (flat, files only). */
+static void
+rm_dir(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[512];
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+static int
+group_setup(void **state)
+{
+	char	 sql[128];
+
+	snprintf(dbname, sizeof(dbname), "quipu_t_%ld", (long)getpid());
+	/* The name is made of digits we formatted: safe as an identifier. */
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
+	if (admin_exec(sql) != 0)
+		return -1;
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+	if (admin_exec(sql) != 0)
+		return -1;
+	if ((test_uri = uri_with_db(admin_uri, dbname)) == NULL)
+		return -1;
+	snprintf(sqldir, sizeof(sqldir), "/tmp/quipu_t_sql_%ld",
+	    (long)getpid());
+	if (mkdir(sqldir, 0700) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char	 sql[256];
+
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	    dbname);
+	(void)admin_exec(sql);
+	rm_dir(sqldir);
+	free(test_uri);
+	return 0;
+}
+
+static struct db_pool *
+pool_new(int size, int stmt_ms, int connect_s)
+{
+	struct db_pool	*p = NULL;
+
+	assert_int_equal(db_pool_create(test_uri, size, stmt_ms, connect_s,
+	    NULL, &p), APP_OK);
+	return p;
+}
+
+/* The backend pid of `c', to tell connections apart. */
+static long
+backend_pid(PGconn *c)
+{
+	PGresult	*r = NULL;
+	long		 pid;
+
+	assert_int_equal(db_query(c, "SELECT pg_backend_pid()", 0, NULL, &r),
+	    APP_OK);
+	pid = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return pid;
+}
+
+static void
+test_acquire_release(void **state)
+{
+	struct db_pool			*p = pool_new(2, 0, 1);
+	const struct db_counters	*k = db_pool_counters(p);
+	PGconn				*a = NULL, *b = NULL, *c = NULL;
+
+	assert_int_equal(db_acquire(p, &a), APP_OK);
+	assert_int_equal(db_acquire(p, &b), APP_OK);
+	assert_ptr_not_equal(a, b);
+	assert_int_equal(atomic_load(&k->in_use), 2);
+	/* Both busy: the third waits the connect timeout (1 s), then gives up. */
+	assert_int_equal(db_acquire(p, &c), APP_EUNAVAIL);
+	assert_null(c);
+	assert_int_equal(atomic_load(&k->waits), 1);
+	assert_true(atomic_load(&k->wait_us) >= 900000);
+	db_release(p, b);
+	/* The freed connection is reused, not reopened. */
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_ptr_equal(c, b);
+	assert_int_equal(db_exec(c, "SELECT 1", 0, NULL), APP_OK);
+	db_release(p, c);
+	db_release(p, a);
+	db_release(p, NULL);
+	assert_int_equal(atomic_load(&k->in_use), 0);
+	assert_int_equal(atomic_load(&k->acquires), 3);
+	assert_int_equal(atomic_load(&k->size), 2);
+	assert_int_equal(db_ping(p), APP_OK);
+	db_pool_destroy(p);
+}
+
+static void
+test_reconnect(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL, *admin;
+	PGresult	*r;
+	char		 pid[24];
+	const char	*params[1] = { pid };
+	long		 before;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	before = backend_pid(c);
+	db_release(p, c);
+
+	/* Kill the pooled connection's backend and wait until it is gone. */
+	snprintf(pid, sizeof(pid), "%ld", before);
+	admin = PQconnectdb(admin_uri);
+	assert_int_equal(PQstatus(admin), CONNECTION_OK);
+	r = PQexecParams(admin, "SELECT pg_terminate_backend($1::int, 5000)",
+	    1, NULL, params, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	PQfinish(admin);
+
+	/* The next checkout notices and hands out a working connection. */
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_true(backend_pid(c) != before);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+static void
+test_release_mid_transaction(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	PGresult	*r = NULL;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(db_exec(c, "CREATE TABLE t_tx (x int)", 0, NULL),
+	    APP_OK);
+	assert_int_equal(db_begin(c), APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO t_tx VALUES (1)", 0, NULL),
+	    APP_OK);
+	db_release(p, c);		/* forgot to commit */
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+	assert_int_equal(db_query(c, "SELECT count(*) FROM t_tx", 0, NULL,
+	    &r), APP_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "0");
+	PQclear(r);
+
+	/* A transaction broken by an error is cleaned up as well. */
+	assert_int_equal(db_begin(c), APP_OK);
+	assert_int_equal(db_exec(c, "SELECT 1/0", 0, NULL), APP_EINTERNAL);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+	assert_int_equal(db_commit(c), APP_EINTERNAL);
+	db_release(p, c);
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+	assert_int_equal(db_exec(c, "DROP TABLE t_tx", 0, NULL), APP_OK);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+static void
+test_sqlstate(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	const char	*v[1] = { "x" };
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(db_exec(c, "CREATE TABLE t_u (k text PRIMARY KEY)",
+	    0, NULL), APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO t_u VALUES ($1)", 1, v),
+	    APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO t_u VALUES ($1)", 1, v),
+	    APP_ECONFLICT);
+	assert_int_equal(db_exec(c, "SELECT * FROM no_such_table", 0, NULL),
+	    APP_EINTERNAL);
+	assert_int_equal(db_exec(c, "DROP TABLE t_u", 0, NULL), APP_OK);
+	assert_int_equal(db_result_err(NULL, NULL), APP_EDB);
+	db_release(p, c);
+	/* Conflicts are the caller's business; the bad table is an error. */
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 1);
+	db_pool_destroy(p);
+}
+
+static void
+test_statement_timeout(void **state)
+{
+	struct db_pool	*p = pool_new(1, 100, 2);
+	PGconn		*c = NULL;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(db_exec(c, "SELECT pg_sleep(2)", 0, NULL),
+	    APP_ETIMEOUT);
+	assert_int_equal(db_exec(c, "SELECT 1", 0, NULL), APP_OK);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+static void
+test_unreachable(void **state)
+{
+	struct db_pool	*p = NULL;
+	PGconn		*c = NULL;
+
+	/* A port where nothing listens: connect fails fast, pool survives. */
+	assert_int_equal(db_pool_create("host=127.0.0.1 port=1 user=nobody",
+	    1, 0, 1, NULL, &p), APP_OK);
+	assert_int_equal(db_acquire(p, &c), APP_EDB);
+	assert_null(c);
+	assert_int_equal(db_ping(p), APP_EDB);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 2);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->in_use), 0);
+	db_pool_destroy(p);
+}
+
+static void
+test_migrate_list(void **state)
+{
+	char	**names = NULL;
+	size_t	 n = 0;
+
+	write_file(sqldir, "002_tasks.sql",
+	    "CREATE TABLE t_tasks (id bigint PRIMARY KEY);\n"
+	    "CREATE INDEX ON t_tasks (id);\n");
+	write_file(sqldir, "001_first.sql", "CREATE TABLE t_first (x int);\n");
+	write_file(sqldir, "1000_late.sql", "SELECT 1;\n");
+	write_file(sqldir, "README", "not a migration\n");
+	write_file(sqldir, "01_short.sql", "SELECT 1;\n");
+	write_file(sqldir, "003_x.sql~", "SELECT 1;\n");
+	assert_int_equal(migrate_list(sqldir, &names, &n), APP_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(names[0], "001_first");
+	assert_string_equal(names[1], "002_tasks");
+	assert_string_equal(names[2], "1000_late");
+	migrate_list_free(names, n);
+	assert_int_equal(migrate_list("/nonexistent/quipu", &names, &n),
+	    APP_ENOTFOUND);
+	assert_null(names);
+}
+
+/* Pending counts before and after migrate_run, and idempotence. */
+static void
+test_migrate_run(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	char		**names = NULL;
+	char		*extra[4];
+	size_t		 n = 0, pending = 99;
+	const char	*first = NULL;
+	int		 applied = -1;
+
+	assert_int_equal(migrate_list(sqldir, &names, &n), APP_OK);
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(migrate_pending(c, names, n, &pending, &first),
+	    APP_OK);
+	assert_int_equal(pending, 3);
+	assert_string_equal(first, "001_first");
+
+	assert_int_equal(migrate_run(test_uri, sqldir, &applied), APP_OK);
+	assert_int_equal(applied, 3);
+	assert_int_equal(migrate_run(test_uri, sqldir, &applied), APP_OK);
+	assert_int_equal(applied, 0);
+	assert_int_equal(migrate_pending(c, names, n, &pending, &first),
+	    APP_OK);
+	assert_int_equal(pending, 0);
+	assert_null(first);
+	assert_int_equal(db_exec(c, "INSERT INTO t_tasks VALUES (1)", 0,
+	    NULL), APP_OK);
+
+	/* A migration the database has not seen yet. */
+	extra[0] = names[0];
+	extra[1] = names[1];
+	extra[2] = (char *)"1001_future";
+	extra[3] = names[2];
+	assert_int_equal(migrate_pending(c, extra, 4, &pending, &first),
+	    APP_OK);
+	assert_int_equal(pending, 1);
+	assert_string_equal(first, "1001_future");
+	db_release(p, c);
+	db_pool_destroy(p);
+	migrate_list_free(names, n);
+}
+
+/* A failing migration leaves nothing behind and stops the run. */
+static void
+test_migrate_failure(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	PGresult	*r = NULL;
+	int		 applied = -1;
+
+	write_file(sqldir, "1002_bad.sql",
+	    "CREATE TABLE t_bad (x int);\nSELECT * FROM no_such_table;\n");
+	assert_int_not_equal(migrate_run(test_uri, sqldir, &applied), APP_OK);
+	assert_int_equal(applied, 0);
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(db_query(c, "SELECT to_regclass('t_bad') IS NULL,"
+	    " (SELECT count(*) FROM schema_migrations)", 0, NULL, &r), APP_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	assert_string_equal(PQgetvalue(r, 0, 1), "3");
+	PQclear(r);
+	db_release(p, c);
+	db_pool_destroy(p);
+	write_file(sqldir, "1002_bad.sql", "SELECT 1;\n");
+	assert_int_equal(migrate_run(test_uri, sqldir, &applied), APP_OK);
+	assert_int_equal(applied, 1);
+}
+
+/* The shipped sql/ applies on a fresh schema and enforces its rules. */
+static void
+test_shipped_sql(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	char		 dir[512];
+	const char	*src = getenv("QUIPU_TEST_SRCDIR");
+	const char	*u1[2] = { "Alice", "h" }, *u2[2] = { "aLICE", "h" };
+	int		 applied = -1;
+
+	snprintf(dir, sizeof(dir), "%s/sql", src != NULL ? src : ".");
+	assert_int_equal(migrate_run(test_uri, dir, &applied), APP_OK);
+	assert_true(applied >= 1);
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO users (username,"
+	    " password_hash) VALUES ($1, $2)", 2, u1), APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO users (username,"
+	    " password_hash) VALUES ($1, $2)", 2, u2), APP_ECONFLICT);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+struct hammer {
+	struct db_pool	*pool;
+	int		 ok;
+};
+
+static void *
+hammer_run(void *arg)
+{
+	struct hammer	*h = arg;
+	PGconn		*c;
+	int		 i;
+
+	for (i = 0; i < 50; i++) {
+		c = NULL;
+		if (db_acquire(h->pool, &c) != APP_OK)
+			continue;
+		if (db_exec(c, "SELECT 1", 0, NULL) == APP_OK)
+			h->ok++;
+		db_release(h->pool, c);
+	}
+	return NULL;
+}
+
+/* Eight threads share two connections: every checkout succeeds. */
+static void
+test_contention(void **state)
+{
+	struct db_pool			*p = pool_new(2, 0, 5);
+	const struct db_counters	*k = db_pool_counters(p);
+	struct hammer			 h[8];
+	pthread_t			 t[8];
+	int				 i, total = 0;
+
+	for (i = 0; i < 8; i++) {
+		h[i].pool = p;
+		h[i].ok = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, hammer_run, &h[i]),
+		    0);
+	}
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		total += h[i].ok;
+	}
+	assert_int_equal(total, 400);
+	assert_int_equal(atomic_load(&k->acquires), 400);
+	assert_int_equal(atomic_load(&k->in_use), 0);
+	assert_true(atomic_load(&k->waits) > 0);
+	db_pool_destroy(p);
+}
+
+struct runner {
+	const char	*uri;
+	const char	*dir;
+	int		 applied;
+	enum app_err	 rc;
+};
+
+static void *
+runner_run(void *arg)
+{
+	struct runner	*r = arg;
+
+	r->rc = migrate_run(r->uri, r->dir, &r->applied);
+	return NULL;
+}
+
+/* Two runners on a fresh database: the advisory lock serialises them,
+ * and each migration is applied exactly once. */
+static void
+test_migrate_concurrent(void **state)
+{
+	char		 db[80], sql[160], dir[300];
+	char		*uri;
+	struct runner	 r[2];
+	pthread_t	 t[2];
+	int		 i;
+
+	snprintf(db, sizeof(db), "%s_c", dbname);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	assert_int_equal(admin_exec(sql), 0);
+	assert_non_null(uri = uri_with_db(admin_uri, db));
+	snprintf(dir, sizeof(dir), "%s/c", sqldir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	write_file(dir, "001_a.sql", "CREATE TABLE a (x int);\n"
+	    "SELECT pg_sleep(0.2);\n");
+	write_file(dir, "002_b.sql", "CREATE TABLE b (x int);\n");
+	for (i = 0; i < 2; i++) {
+		r[i].uri = uri;
+		r[i].dir = dir;
+		r[i].applied = -1;
+		assert_int_equal(pthread_create(&t[i], NULL, runner_run, &r[i]),
+		    0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(r[0].rc, APP_OK);
+	assert_int_equal(r[1].rc, APP_OK);
+	assert_int_equal(r[0].applied + r[1].applied, 2);
+	rm_dir(dir);
+	free(uri);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	assert_int_equal(admin_exec(sql), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_acquire_release),
+		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_release_mid_transaction),
+		cmocka_unit_test(test_sqlstate),
+		cmocka_unit_test(test_statement_timeout),
+		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_contention),
+		cmocka_unit_test(test_migrate_list),
+		cmocka_unit_test(test_migrate_run),
+		cmocka_unit_test(test_migrate_failure),
+		cmocka_unit_test(test_shipped_sql),
+		cmocka_unit_test(test_migrate_concurrent),
+	};
+
+	if ((admin_uri = getenv("QUIPU_TEST_PGURI")) == NULL ||
+	    admin_uri[0] == '\0') {
+		fprintf(stderr, "QUIPU_TEST_PGURI not set: skipped\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
