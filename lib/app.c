@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -161,6 +162,8 @@ app_dispatch(struct app *app, struct http_request *req,
 		struct sb_thread *t = scoreboard_thread(app->sb,
 		    app->proc_slot, req->slot);
 
+		snprintf(t->request_id, sizeof(t->request_id), "%s",
+		    req->request_id);
 		atomic_store_explicit(&t->route, req->route_index,
 		    memory_order_relaxed);
 		atomic_store_explicit(&t->state, SB_T_HANDLER,

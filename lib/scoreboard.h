@@ -68,6 +68,11 @@ int			 sb_status_index(int status);
 /* The status for an index, 0 for "other". */
 int			 sb_status_value(int index);
 
+/*
+ * latency[i] counts the requests that fell in bucket i alone (above
+ * bucket i-1's bound, at most bucket i's): a Prometheus writer adds them
+ * up into the cumulative "le" series.
+ */
 struct sb_route_stats {
 	atomic_uint_least64_t	by_status[SB_NSTATUS];
 	atomic_uint_least64_t	latency[SB_NBUCKETS + 1];	/* last: +Inf */
@@ -105,8 +110,17 @@ struct sb_thread	*scoreboard_thread(struct scoreboard *, int slot,
 int			 scoreboard_proc_claim(struct scoreboard *, int generation);
 /* Master: frees a slot after its process was reaped. */
 void			 scoreboard_proc_release(struct scoreboard *, int slot);
+/*
+ * Busy and idle acceptor threads over every live process (for /metrics
+ * and /api/v1/health). A thread is busy from accept to finish.
+ */
+void			 scoreboard_threads(struct scoreboard *, int *busy,
+			    int *idle);
 
-/* Worker: count one finished request. */
+/*
+ * Worker: count one finished request. A route outside 0..SB_MAX_ROUTES-1
+ * (-1: nothing matched) is counted as SB_ROUTE_UNMATCHED.
+ */
 void			 scoreboard_count(struct scoreboard *, int route,
 			    int status, uint64_t duration_us);
 

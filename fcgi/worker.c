@@ -1,0 +1,388 @@
+/*
+ * worker.c: a worker process. N acceptor threads each block in
+ * FCGX_Accept_r on the shared listening socket (concurrent accept is safe
+ * on Linux, so there is no accept mutex); the main thread only waits for
+ * signals with sigtimedwait and drains.
+ *
+ * Draining (STYLE.md 8.5): set a flag, then SIGUSR2 the idle acceptors
+ * every 50 ms. SIGUSR2 has a no-op handler without SA_RESTART and each
+ * request is set up with FCGI_FAIL_ACCEPT_ON_INTR, so a blocked accept()
+ * fails with EINTR; repeating the signal closes the window between the
+ * flag check and accept(). Busy threads are never signalled: they finish
+ * their request and then see the flag. The listening socket is never shut
+ * down or closed: the master and the next generation still accept on it.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "arena.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "request.h"
+#include "scoreboard.h"
+#include "worker.h"
+
+#define WORKER_ARENA_SIZE	16384
+#define WORKER_WAIT_MS		100
+#define WORKER_WAKE_MS		50
+#define WORKER_FAST_EXIT_NS	1000000000ull
+
+struct worker;
+
+struct acceptor {
+	struct worker		*w;
+	int			 index;
+	pthread_t		 tid;
+	bool			 started;
+	bool			 inited;	/* fr was set up */
+	FCGX_Request		 fr;
+	struct arena		*arena;
+	struct sb_thread	*sb;
+};
+
+struct worker {
+	const struct worker_ctx	*ctx;
+	struct app		 app;
+	bool			 app_ok;
+	struct acceptor		*acc;
+	int			 nacc;
+	atomic_int		 live;		/* acceptors still looping */
+	atomic_bool		 draining;
+	atomic_uint_least64_t	 served;
+	uint64_t		 max_requests;	/* jittered; 0: unlimited */
+	struct sb_proc		*proc;
+};
+
+static void
+worker_nop(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Post-fork signal set-up. Every signal stays blocked in this thread (the
+ * master blocked them around fork) and the acceptors inherit that mask.
+ * Our own handlers go in before FCGX_Init, which would otherwise install
+ * libfcgi's: its SIGUSR1/SIGTERM handler sets a process-wide "shutdown
+ * pending" that makes every later accept fail.
+ */
+static void
+worker_signals(void)
+{
+	struct sigaction	 sa;
+	int			 sigs[] = { SIGCHLD, SIGHUP, SIGINT, SIGQUIT,
+				    SIGALRM };
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	/* No SA_RESTART: the point is to interrupt accept(). */
+	sa.sa_handler = worker_nop;
+	(void)sigaction(SIGUSR2, &sa, NULL);
+	(void)sigaction(SIGUSR1, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+}
+
+/* max_requests +-10 %, so workers started together do not recycle together. */
+static uint64_t
+worker_jitter(int max_requests)
+{
+	uint64_t	 m, r;
+
+	if (max_requests <= 0)
+		return 0;
+	m = (uint64_t)max_requests;
+	r = sb_now_ns() ^ ((uint64_t)getpid() * 0x9e3779b97f4a7c15ull);
+	r ^= r >> 29;
+	r *= 0xbf58476d1ce4e5b9ull;
+	r ^= r >> 32;
+	m = m - m / 10 + r % (m / 5 + 1);
+	return m > 0 ? m : 1;
+}
+
+static void
+worker_start_drain(struct worker *w)
+{
+	if (atomic_exchange(&w->draining, true))
+		return;
+	atomic_store_explicit(&w->proc->state, SB_P_DRAINING,
+	    memory_order_release);
+}
+
+/* Answers without app_handle when even the request could not be built. */
+static void
+worker_fail(FCGX_Request *fr)
+{
+	static const char resp[] = "Status: 500 Internal Server Error\r\n"
+	    "Content-Type: application/json\r\n\r\n"
+	    "{\"error\":{\"code\":\"internal\",\"message\":"
+	    "\"out of memory\"}}\n";
+
+	(void)FCGX_PutStr(resp, (int)sizeof(resp) - 1, fr->out);
+}
+
+/* The request id for the scoreboard (slow log), if nginx sent one. */
+static void
+worker_slot_rid(struct sb_thread *sb, const struct http_request *req)
+{
+	const char	*rid = http_header_get(req, "x-request-id");
+
+	snprintf(sb->request_id, sizeof(sb->request_id), "%s",
+	    rid != NULL ? rid : "");
+}
+
+static void
+acceptor_serve(struct acceptor *ac)
+{
+	struct worker		*w = ac->w;
+	struct http_request	 req;
+	struct http_response	 resp;
+	struct request_io	 io = { &ac->fr, false };
+	enum app_err		 rc;
+	uint64_t		 n;
+
+	memset(&req, 0, sizeof(req));
+	req.start_ns = sb_now_ns();
+	atomic_store(&ac->sb->start_ns, req.start_ns);
+	atomic_store(&ac->sb->route, -1);
+	atomic_store_explicit(&ac->sb->state, SB_T_READING,
+	    memory_order_release);
+	req.app = &w->app;
+	req.slot = ac->index;
+	rc = request_fill(&req, ac->arena, &ac->fr, w->ctx->conf);
+	if (rc == APP_OK) {
+		worker_slot_rid(ac->sb, &req);
+		atomic_store_explicit(&ac->sb->state, SB_T_HANDLER,
+		    memory_order_release);
+		http_response_init(&resp, &req, &request_transport, &io);
+		app_handle(&w->app, &req, &resp);
+		atomic_store(&ac->sb->route, req.route_index);
+	} else if (rc != APP_EHUP)
+		worker_fail(&ac->fr);
+	FCGX_Finish_r(&ac->fr);
+	log_set_request_id(NULL);
+	arena_reset(ac->arena);
+	atomic_fetch_add(&ac->sb->requests, 1);
+	atomic_fetch_add(&w->proc->requests, 1);
+	n = atomic_fetch_add(&w->served, 1) + 1;
+	if (w->max_requests != 0 && n >= w->max_requests &&
+	    !atomic_load(&w->draining)) {
+		log_info("served %llu requests: recycling",
+		    (unsigned long long)n);
+		worker_start_drain(w);
+	}
+}
+
+static void *
+acceptor_main(void *arg)
+{
+	struct acceptor	*ac = arg;
+	struct worker	*w = ac->w;
+	struct timespec	 pause = { 0, 100 * 1000000L };
+	sigset_t	 usr2;
+	int		 rc;
+
+	/* Only the wake-up signal reaches an acceptor. */
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	(void)pthread_sigmask(SIG_UNBLOCK, &usr2, NULL);
+	while (!atomic_load(&w->draining)) {
+		atomic_store_explicit(&ac->sb->state, SB_T_IDLE,
+		    memory_order_release);
+		if ((rc = FCGX_Accept_r(&ac->fr)) < 0) {
+			if (atomic_load(&w->draining))
+				break;
+			if (rc != -EINTR) {
+				/* EMFILE and friends: do not spin. */
+				log_warnx("accept: %s", rc > -1000 ?
+				    strerror(-rc) : "libfcgi error");
+				(void)nanosleep(&pause, NULL);
+			}
+			continue;
+		}
+		acceptor_serve(ac);
+	}
+	atomic_store_explicit(&ac->sb->state, SB_T_EMPTY,
+	    memory_order_release);
+	atomic_fetch_sub(&w->live, 1);
+	return NULL;
+}
+
+/* Creates the acceptors; -1 if not even one could start. */
+static int
+worker_start(struct worker *w)
+{
+	struct acceptor	*ac;
+	int		 i, err;
+
+	if ((w->acc = calloc((size_t)w->ctx->sb->nthreads,
+	    sizeof(*w->acc))) == NULL) {
+		log_warn("acceptors");
+		return -1;
+	}
+	w->nacc = w->ctx->sb->nthreads;
+	for (i = 0; i < w->nacc; i++) {
+		ac = &w->acc[i];
+		ac->w = w;
+		ac->index = i;
+		ac->sb = scoreboard_thread(w->ctx->sb, w->ctx->slot, i);
+		if (FCGX_InitRequest(&ac->fr, w->ctx->listen_fd,
+		    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+			return i > 0 ? 0 : -1;
+		ac->inited = true;
+		if ((ac->arena = arena_create(WORKER_ARENA_SIZE)) == NULL) {
+			log_warnx("acceptor %d: out of memory", i);
+			return i > 0 ? 0 : -1;
+		}
+		atomic_fetch_add(&w->live, 1);
+		if ((err = pthread_create(&ac->tid, NULL, acceptor_main,
+		    ac)) != 0) {
+			atomic_fetch_sub(&w->live, 1);
+			log_warnx("pthread_create: %s", strerror(err));
+			return i > 0 ? 0 : -1;
+		}
+		ac->started = true;
+	}
+	return 0;
+}
+
+/*
+ * Waits for a signal or a self-initiated drain (max_requests). Returns
+ * true for a fast exit (SIGTERM/SIGINT), false for a graceful one.
+ */
+static bool
+worker_wait(struct worker *w, const sigset_t *set)
+{
+	struct timespec	 ts = { 0, WORKER_WAIT_MS * 1000000L };
+	int		 sig;
+
+	while (!atomic_load(&w->draining)) {
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGUSR1) {
+			if (log_reopen() == -1)
+				log_warn("reopening logs");
+		} else if (sig == SIGQUIT) {
+			return false;
+		} else if (sig == SIGTERM || sig == SIGINT)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Wakes the idle acceptors until all have left; a fast exit gives the
+ * busy ones a second, then goes without them.
+ */
+static void
+worker_drain(struct worker *w, const sigset_t *set, bool fast)
+{
+	struct timespec	 ts = { 0, WORKER_WAKE_MS * 1000000L };
+	uint64_t	 t0 = sb_now_ns();
+	int		 i, sig;
+
+	worker_start_drain(w);
+	log_info("draining (%s)", fast ? "fast" : "graceful");
+	while (atomic_load(&w->live) > 0) {
+		for (i = 0; i < w->nacc; i++)
+			if (w->acc[i].started &&
+			    atomic_load(&w->acc[i].sb->state) == SB_T_IDLE)
+				(void)pthread_kill(w->acc[i].tid, SIGUSR2);
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			fast = true;
+		else if (sig == SIGUSR1 && log_reopen() == -1)
+			log_warn("reopening logs");
+		if (fast && sb_now_ns() - t0 > WORKER_FAST_EXIT_NS) {
+			log_warnx("exiting with requests in flight");
+			_exit(WORKER_EXIT_OK);
+		}
+	}
+}
+
+static void
+worker_cleanup(struct worker *w)
+{
+	int	 i;
+
+	for (i = 0; i < w->nacc; i++) {
+		if (w->acc[i].started)
+			(void)pthread_join(w->acc[i].tid, NULL);
+		/* Closes a kept-alive connection; ipcFd is -1 otherwise. */
+		if (w->acc[i].inited)
+			FCGX_Free(&w->acc[i].fr, 1);
+		arena_destroy(w->acc[i].arena);
+	}
+	free(w->acc);
+	if (w->app_ok)
+		app_free(&w->app);
+}
+
+void
+worker_main(const struct worker_ctx *ctx)
+{
+	struct worker	 w;
+	sigset_t	 set;
+	int		 code = WORKER_EXIT_FATAL;
+	bool		 fast;
+
+	memset(&w, 0, sizeof(w));
+	sigemptyset(&set);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	w.ctx = ctx;
+	w.proc = scoreboard_proc(ctx->sb, ctx->slot);
+	atomic_store(&w.proc->pid, (int)getpid());
+	worker_signals();
+	/* If the master dies, drain rather than serve unsupervised. */
+	if (prctl(PR_SET_PDEATHSIG, SIGQUIT) == -1 ||
+	    getppid() != ctx->master_pid)
+		goto out;
+	w.max_requests = worker_jitter(ctx->conf->max_requests);
+	if (FCGX_Init() != 0) {
+		log_warnx("FCGX_Init failed");
+		goto out;
+	}
+	if (app_init(&w.app, ctx->conf, ctx->sb, ctx->slot,
+	    ctx->generation) != APP_OK) {
+		log_warnx("cannot initialise the application");
+		goto out;
+	}
+	w.app_ok = true;
+	if (worker_start(&w) == -1) {
+		worker_drain(&w, &set, true);
+		goto out;
+	}
+	atomic_store_explicit(&w.proc->state, SB_P_RUNNING,
+	    memory_order_release);
+	log_debug("worker running: generation %d, %d threads",
+	    ctx->generation, w.nacc);
+	fast = worker_wait(&w, &set);
+	worker_drain(&w, &set, fast);
+	code = WORKER_EXIT_OK;
+out:
+	worker_cleanup(&w);
+	exit(code);
+}
