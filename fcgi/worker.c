@@ -1,22 +1,27 @@
 /*
- * worker.c: a worker process. N acceptor threads each block in
- * FCGX_Accept_r on the shared listening socket (concurrent accept is safe
- * on Linux, so there is no accept mutex); the main thread only waits for
- * signals with sigtimedwait and drains.
+ * worker.c: a worker process. N acceptor threads each call FCGX_Accept_r
+ * on the shared listening socket; the main thread only waits for signals
+ * with sigtimedwait and drains.
  *
- * Draining (STYLE.md 8.5): set a flag, then SIGUSR2 the idle acceptors
- * every 50 ms. SIGUSR2 has a no-op handler without SA_RESTART and each
- * request is set up with FCGI_FAIL_ACCEPT_ON_INTR, so a blocked accept()
- * fails with EINTR; repeating the signal closes the window between the
- * flag check and accept(). Busy threads are never signalled: they finish
+ * The listening socket is non-blocking, so FCGX_Accept_r never sleeps in
+ * accept(): when there is nothing to take it fails with EAGAIN and the
+ * thread waits in epoll_wait on two descriptors, the listening socket
+ * (EPOLLEXCLUSIVE, so one connection wakes one thread, not all of them)
+ * and the worker's drain eventfd. Draining writes the eventfd once, which
+ * wakes every idle acceptor for good. No signal ever interrupts an
+ * acceptor: a signal landing while libfcgi reads a request's params would
+ * make that read fail with EINTR and lose the request. Busy threads finish
  * their request and then see the flag. The listening socket is never shut
  * down or closed: the master and the next generation still accept on it.
  */
 #include "config.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,6 +56,7 @@ struct acceptor {
 	pthread_t		 tid;
 	bool			 started;
 	bool			 inited;	/* fr was set up */
+	int			 ep;		/* epoll: listener + drain */
 	FCGX_Request		 fr;
 	struct arena		*arena;
 	struct sb_thread	*sb;
@@ -64,6 +70,7 @@ struct worker {
 	int			 nacc;
 	atomic_int		 live;		/* acceptors still looping */
 	atomic_bool		 draining;
+	int			 wake_fd;	/* eventfd, written to drain */
 	atomic_uint_least64_t	 served;
 	uint64_t		 max_requests;	/* jittered; 0: unlimited */
 	struct sb_proc		*proc;
@@ -97,7 +104,7 @@ worker_signals(void)
 		(void)sigaction(sigs[i], &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
-	/* No SA_RESTART: the point is to interrupt accept(). */
+	/* Handlers of our own keep FCGX_Init from installing its. */
 	sa.sa_handler = worker_nop;
 	(void)sigaction(SIGUSR2, &sa, NULL);
 	(void)sigaction(SIGUSR1, &sa, NULL);
@@ -124,10 +131,15 @@ worker_jitter(int max_requests)
 static void
 worker_start_drain(struct worker *w)
 {
+	uint64_t	 one = 1;
+
 	if (atomic_exchange(&w->draining, true))
 		return;
 	atomic_store_explicit(&w->proc->state, SB_P_DRAINING,
 	    memory_order_release);
+	/* Level-triggered and never read: every idle acceptor wakes. */
+	if (w->wake_fd != -1 && write(w->wake_fd, &one, sizeof(one)) == -1)
+		log_warn("drain eventfd");
 }
 
 /* Answers without app_handle when even the request could not be built. */
@@ -197,31 +209,32 @@ acceptor_serve(struct acceptor *ac)
 static void *
 acceptor_main(void *arg)
 {
-	struct acceptor	*ac = arg;
-	struct worker	*w = ac->w;
-	struct timespec	 pause = { 0, 100 * 1000000L };
-	sigset_t	 usr2;
-	int		 rc;
+	struct acceptor		*ac = arg;
+	struct worker		*w = ac->w;
+	struct timespec		 pause = { 0, 100 * 1000000L };
+	struct epoll_event	 ev[2];
+	int			 rc;
 
-	/* Only the wake-up signal reaches an acceptor. */
-	sigemptyset(&usr2);
-	sigaddset(&usr2, SIGUSR2);
-	(void)pthread_sigmask(SIG_UNBLOCK, &usr2, NULL);
 	while (!atomic_load(&w->draining)) {
 		atomic_store_explicit(&ac->sb->state, SB_T_IDLE,
 		    memory_order_release);
-		if ((rc = FCGX_Accept_r(&ac->fr)) < 0) {
-			if (atomic_load(&w->draining))
-				break;
-			if (rc != -EINTR) {
-				/* EMFILE and friends: do not spin. */
-				log_warnx("accept: %s", rc > -1000 ?
-				    strerror(-rc) : "libfcgi error");
+		if ((rc = FCGX_Accept_r(&ac->fr)) >= 0) {
+			acceptor_serve(ac);
+			continue;
+		}
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
+			/* Nothing to take: sleep until a connection or drain. */
+			if (epoll_wait(ac->ep, ev, 2, -1) == -1 &&
+			    errno != EINTR) {
+				log_warn("epoll_wait");
 				(void)nanosleep(&pause, NULL);
 			}
 			continue;
 		}
-		acceptor_serve(ac);
+		/* EMFILE and friends: do not spin. */
+		log_warnx("accept: %s", rc > -1000 ? strerror(-rc) :
+		    "libfcgi error");
+		(void)nanosleep(&pause, NULL);
 	}
 	atomic_store_explicit(&ac->sb->state, SB_T_EMPTY,
 	    memory_order_release);
@@ -229,12 +242,45 @@ acceptor_main(void *arg)
 	return NULL;
 }
 
+/* An epoll set of the listening socket and the drain eventfd. */
+static int
+acceptor_epoll(const struct worker *w)
+{
+	struct epoll_event	 ev;
+	int			 ep;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, w->ctx->listen_fd, &ev) == -1)
+		goto fail;
+	ev.events = EPOLLIN;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, w->wake_fd, &ev) == -1)
+		goto fail;
+	return ep;
+fail:
+	close(ep);
+	return -1;
+}
+
 /* Creates the acceptors; -1 if not even one could start. */
 static int
 worker_start(struct worker *w)
 {
 	struct acceptor	*ac;
-	int		 i, err;
+	int		 i, err, fl;
+
+	/* Shared with every process; all of them wait in epoll first. */
+	if ((fl = fcntl(w->ctx->listen_fd, F_GETFL)) == -1 ||
+	    fcntl(w->ctx->listen_fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_warn("listening socket");
+		return -1;
+	}
+	if ((w->wake_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
+		log_warn("eventfd");
+		return -1;
+	}
 
 	if ((w->acc = calloc((size_t)w->ctx->sb->nthreads,
 	    sizeof(*w->acc))) == NULL) {
@@ -247,8 +293,11 @@ worker_start(struct worker *w)
 		ac->w = w;
 		ac->index = i;
 		ac->sb = scoreboard_thread(w->ctx->sb, w->ctx->slot, i);
-		if (FCGX_InitRequest(&ac->fr, w->ctx->listen_fd,
-		    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		if ((ac->ep = acceptor_epoll(w)) == -1) {
+			log_warn("acceptor %d: epoll", i);
+			return i > 0 ? 0 : -1;
+		}
+		if (FCGX_InitRequest(&ac->fr, w->ctx->listen_fd, 0) != 0)
 			return i > 0 ? 0 : -1;
 		ac->inited = true;
 		if ((ac->arena = arena_create(WORKER_ARENA_SIZE)) == NULL) {
@@ -291,23 +340,20 @@ worker_wait(struct worker *w, const sigset_t *set)
 }
 
 /*
- * Wakes the idle acceptors until all have left; a fast exit gives the
- * busy ones a second, then goes without them.
+ * Waits until every acceptor has left (idle ones were woken by the
+ * eventfd); a fast exit gives the busy ones a second, then goes without
+ * them.
  */
 static void
 worker_drain(struct worker *w, const sigset_t *set, bool fast)
 {
 	struct timespec	 ts = { 0, WORKER_WAKE_MS * 1000000L };
 	uint64_t	 t0 = sb_now_ns();
-	int		 i, sig;
+	int		 sig;
 
 	worker_start_drain(w);
 	log_info("draining (%s)", fast ? "fast" : "graceful");
 	while (atomic_load(&w->live) > 0) {
-		for (i = 0; i < w->nacc; i++)
-			if (w->acc[i].started &&
-			    atomic_load(&w->acc[i].sb->state) == SB_T_IDLE)
-				(void)pthread_kill(w->acc[i].tid, SIGUSR2);
 		sig = sigtimedwait(set, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT)
 			fast = true;
@@ -332,8 +378,12 @@ worker_cleanup(struct worker *w)
 		if (w->acc[i].inited)
 			FCGX_Free(&w->acc[i].fr, 1);
 		arena_destroy(w->acc[i].arena);
+		if (w->acc[i].ep > 0)
+			close(w->acc[i].ep);
 	}
 	free(w->acc);
+	if (w->wake_fd != -1)
+		close(w->wake_fd);
 	if (w->app_ok)
 		app_free(&w->app);
 }
@@ -347,6 +397,7 @@ worker_main(const struct worker_ctx *ctx)
 	bool		 fast;
 
 	memset(&w, 0, sizeof(w));
+	w.wake_fd = -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGTERM);
