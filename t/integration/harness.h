@@ -1,0 +1,248 @@
+/*
+ * harness.h: the full-stack integration test harness.
+ *
+ * One struct harness is one private stack: a fresh PostgreSQL database
+ * (quipu_t_<prog>_<pid>) in the cluster named by QUIPU_TEST_PGURI, a temp
+ * dir under $QUIPU_TEST_BUILDDIR/t/tmp, the real quipu-fcgi master and a
+ * real nginx in front of it (config from $QUIPU_TEST_MKCONF). Tests drive
+ * it over HTTP with libcurl, as a browser would (kcgi's regress harness
+ * and PHP-FPM's tester.inc, with nginx in the loop).
+ *
+ * Every process the harness starts is stopped by harness_stop(), by the
+ * group teardown, and as a last resort by an atexit handler and a signal
+ * handler, so a failed assertion never leaves servers behind.
+ *
+ * Functions return 0 on success and -1 on failure after printing why to
+ * stderr, unless stated otherwise.
+ */
+#ifndef QUIPU_HARNESS_H
+#define QUIPU_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct json_object;
+
+#define HARNESS_PATH	256
+
+struct harness {
+	char	 name[64];		/* program name, e.g. "test_health" */
+	char	 dir[HARNESS_PATH];	/* temp dir, mode 0755 */
+	char	 dbname[64];
+	char	 dburl[1024];		/* conninfo of the test database */
+	char	 sock[HARNESS_PATH];	/* quipu's unix socket */
+	char	 conf[HARNESS_PATH];	/* quipu.conf */
+	char	 error_log[HARNESS_PATH];
+	char	 access_log[HARNESS_PATH];
+	char	 nginx_conf[HARNESS_PATH];
+	char	 nginx_dir[HARNESS_PATH];	/* nginx state dir (-p) */
+	char	 base[64];		/* "http://127.0.0.1:PORT" */
+	int	 port;
+	int	 workers;		/* from the last config written */
+	pid_t	 quipu;			/* master pid, or -1 */
+	pid_t	 nginx;			/* nginx master pid, or -1 */
+	int	 quipu_status;		/* wait status of the last master */
+	bool	 db_created;
+};
+
+/*
+ * Call first in main(). Exits 77 (automake SKIP) when QUIPU_TEST_PGURI is
+ * unset. Installs the atexit and signal handlers, initialises libcurl.
+ */
+void	 harness_main_init(const char *prog);
+
+/*
+ * Call last in main() with cmocka's result: stops the stack, fails the
+ * program when quipu's output holds sanitizer reports, drops the database
+ * and removes the temp dir on success. Returns the exit status.
+ */
+int	 harness_main_fini(struct harness *, int rc);
+/* Creates the database, the temp dir and picks a port. */
+int	 harness_init(struct harness *, const char *prog);
+/* Stops everything, drops the database; removes the temp dir when `ok'. */
+void	 harness_fini(struct harness *, bool ok);
+
+/*
+ * Writes quipu.conf: the test defaults (workers 2, threads 8, test routes
+ * on, logs in the temp dir, user nobody, ...) and then `extra' (lines,
+ * may be NULL). A key given in `extra' replaces its default.
+ */
+int	 harness_write_conf(struct harness *, const char *extra);
+/* Runs quipu-fcgi -f conf --migrate; returns its exit status or -1. */
+int	 harness_migrate(struct harness *);
+/*
+ * The whole stack: write the config with `extra', optionally migrate,
+ * start quipu and nginx, wait until /healthz through nginx answers 200.
+ */
+int	 harness_start(struct harness *, const char *extra, bool migrate);
+/* quipu alone (nginx may keep running): start and wait for /healthz. */
+int	 harness_start_quipu(struct harness *);
+/*
+ * Sends `sig' to the quipu master and waits up to `timeout_ms' for it to
+ * exit; SIGKILLs it (and its process group) after that. Returns 0 when it
+ * exited by itself and left no process behind, 1 when it or a straggler
+ * of its group had to be killed; h->quipu_status holds the wait status.
+ */
+int	 harness_stop_quipu(struct harness *, int sig, int timeout_ms);
+/* Stops nginx (SIGQUIT, then SIGKILL). */
+void	 harness_stop_nginx(struct harness *);
+/* Both, quipu first. */
+void	 harness_stop(struct harness *);
+/* Rewrites the config with `extra' and restarts quipu only. */
+int	 harness_restart_quipu(struct harness *, const char *extra);
+/* Polls GET path until it answers `status' or `timeout_ms' passes. */
+int	 harness_wait_status(struct harness *, const char *path, long status,
+	    int timeout_ms);
+
+/* Prints the quipu and nginx logs to stderr (after a failure). */
+void	 harness_dump_logs(const struct harness *);
+/*
+ * False (after printing them) when quipu's output or logs hold sanitizer
+ * reports (ASan, LSan, UBSan): call after harness_stop() in the teardown.
+ */
+bool	 harness_sanitizer_clean(const struct harness *);
+/* Reads a whole file; NULL on error. The caller frees. */
+char	*harness_read_file(const char *path, size_t *len);
+
+/*
+ * Run $QUIPU_TEST_PG_STOP / $QUIPU_TEST_PG_START with sh -c. Stopping first
+ * waits until no other test program (of a parallel make check) is running.
+ */
+int	 harness_pg_stop(void);
+int	 harness_pg_start(void);
+
+/* ------------------------------------------------------------- HTTP */
+
+#define HARNESS_MAXHDR	64
+
+struct harness_hdr {
+	char	*name;
+	char	*value;
+};
+
+struct harness_resp {
+	long			 status;	/* 0 on a transport error */
+	int			 curl_err;	/* CURLcode */
+	char			*head;		/* raw header block */
+	size_t			 head_len;
+	char			*body;		/* NUL-terminated */
+	size_t			 body_len;
+	struct harness_hdr	 hdrs[HARNESS_MAXHDR];
+	size_t			 nhdrs;
+	struct json_object	*json;		/* parsed lazily */
+};
+
+/*
+ * One request through nginx. `headers' is a NULL-terminated list of
+ * "Name: value" lines (may be NULL); `body' may be NULL. Returns 0 when an
+ * HTTP answer came back (any status), -1 on a transport error.
+ */
+int	 harness_request(struct harness *, const char *method, const char *path,
+	    const char *const *headers, const char *body, size_t len,
+	    struct harness_resp *);
+/* GET shortcut. */
+int	 harness_get(struct harness *, const char *path, struct harness_resp *);
+/* A header of the final response (case-insensitive), or NULL. */
+const char *harness_resp_header(const struct harness_resp *, const char *);
+/* The parsed JSON body (owned by the response), or NULL. */
+struct json_object *harness_resp_json(struct harness_resp *);
+/* A string at a dotted path ("error.code") in the JSON body, or NULL. */
+const char *harness_resp_str(struct harness_resp *, const char *path);
+/*
+ * True when the body is the error envelope with `code' and a request_id
+ * equal to the X-Request-Id header.
+ */
+bool	 harness_is_envelope(struct harness_resp *, const char *code);
+void	 harness_resp_free(struct harness_resp *);
+
+/* A request in a thread of its own (slow requests in flight). */
+struct harness_async {
+	struct harness		*h;
+	char			 method[16];
+	char			 path[512];
+	struct harness_resp	 resp;
+	int			 rc;
+	uint64_t		 done_ns;	/* monotonic, at completion */
+	void			*thread;	/* pthread_t, opaque here */
+};
+
+int	 harness_async_start(struct harness *, struct harness_async *,
+	    const char *method, const char *path);
+/* Joins the thread; the result is in a->resp / a->rc. */
+int	 harness_async_wait(struct harness_async *);
+
+/* ------------------------------------------------------------- SSE */
+
+#define HARNESS_MAXEV	64
+
+struct harness_event {
+	char	 event[64];		/* "" for a data-only frame */
+	char	*data;			/* data lines joined by \n */
+	double	 t_ms;			/* arrival, ms after the request began */
+};
+
+struct harness_sse {
+	long			 status;
+	struct harness_hdr	 hdrs[HARNESS_MAXHDR];
+	size_t			 nhdrs;
+	char			*head;
+	size_t			 head_len;
+	struct harness_event	 ev[HARNESS_MAXEV];
+	size_t			 nev;
+	size_t			 ncomments;
+	int			 curl_err;
+	/* private */
+	char			*buf;
+	size_t			 buf_len;
+	size_t			 stop_after;
+	uint64_t		 t0;
+};
+
+/*
+ * A streaming GET with Accept: text/event-stream. Each complete event is
+ * recorded with its arrival time. With `stop_after' > 0 the client hangs
+ * up once that many events have arrived. Returns 0 when the stream ended
+ * (or was cut on purpose), -1 otherwise.
+ */
+int	 harness_sse_get(struct harness *, const char *path, size_t stop_after,
+	    struct harness_sse *);
+const char *harness_sse_header(const struct harness_sse *, const char *);
+void	 harness_sse_free(struct harness_sse *);
+
+/* ------------------------------------------------------------- load */
+
+struct harness_counts {
+	unsigned long	 ok;		/* 2xx */
+	unsigned long	 bad;		/* other statuses */
+	unsigned long	 err;		/* transport errors */
+	long		 last_bad;	/* the last non-2xx status seen */
+};
+
+struct harness_load;
+
+/* Starts `nthreads' threads looping GET path until harness_load_stop(). */
+struct harness_load *harness_load_start(struct harness *, const char *path,
+	    int nthreads);
+/* Stops the loop, joins, adds up the counts and frees `l'. */
+void	 harness_load_stop(struct harness_load *l, struct harness_counts *);
+/* Exactly `n' GETs of `path' spread over `nthreads' threads. */
+int	 harness_load_n(struct harness *, const char *path, int nthreads,
+	    unsigned long n, struct harness_counts *);
+
+/* ------------------------------------------------------------- procs */
+
+/* The children of `ppid' (from /proc/<pid>/stat); returns how many. */
+size_t	 harness_children(pid_t ppid, pid_t *out, size_t max);
+/* The real uid of a process, or -1. */
+long	 harness_proc_uid(pid_t);
+/* Whether a process exists (and is not a zombie). */
+bool	 harness_proc_alive(pid_t);
+/* Monotonic milliseconds. */
+uint64_t harness_now_ms(void);
+void	 harness_sleep_ms(unsigned);
+/* The value of a Prometheus sample line starting with `prefix', or -1. */
+double	 harness_metric(const char *text, const char *prefix);
+
+#endif

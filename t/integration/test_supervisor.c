@@ -1,0 +1,226 @@
+/*
+ * test_supervisor.c: the master/worker supervisor seen from outside, under
+ * load, through nginx: privilege drop, a worker killed with SIGKILL, a
+ * graceful reload (SIGHUP) with slow requests in flight, recycling after
+ * max_requests, and a graceful stop (SIGTERM) that loses no request.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "harness.h"
+
+#define MAXW	16
+
+static struct harness	 H;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (harness_init(&H, "test_supervisor") == -1)
+		return -1;
+	return harness_start(&H, NULL, false);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	harness_stop(&H);
+	return 0;
+}
+
+/*
+ * Waits until the master has exactly H.workers children, none of them in
+ * `old' (may be NULL). Returns how many it found at the end.
+ */
+static size_t
+workers_wait(pid_t *out, const pid_t *old, size_t nold, int ms)
+{
+	uint64_t	 end = harness_now_ms() + (uint64_t)ms;
+	size_t		 n, i, j;
+	bool		 fresh;
+
+	for (;;) {
+		n = harness_children(H.quipu, out, MAXW);
+		fresh = true;
+		for (i = 0; i < n && old != NULL; i++)
+			for (j = 0; j < nold; j++)
+				if (out[i] == old[j])
+					fresh = false;
+		if ((n == (size_t)H.workers && fresh) ||
+		    harness_now_ms() >= end)
+			return fresh ? n : 0;
+		harness_sleep_ms(50);
+	}
+}
+
+static void
+assert_load_clean(const struct harness_counts *c, const char *what)
+{
+	fprintf(stderr, "%s: %lu ok, %lu non-2xx (last %ld), %lu transport "
+	    "errors\n", what, c->ok, c->bad, c->last_bad, c->err);
+	assert_true(c->ok > 0);
+	assert_int_equal(c->bad, 0);
+	assert_int_equal(c->err, 0);
+}
+
+static void
+test_privdrop(void **state)
+{
+	pid_t	 w[MAXW];
+	size_t	 n, i;
+
+	(void)state;
+	assert_int_equal(n = workers_wait(w, NULL, 0, 3000), 2);
+	if (getuid() != 0) {
+		fprintf(stderr, "not root: privilege drop not tested\n");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		assert_true(harness_proc_uid(w[i]) > 0);
+}
+
+static void
+test_worker_killed(void **state)
+{
+	struct harness_counts	 c;
+	pid_t			 old[MAXW], now[MAXW];
+	size_t			 i, n;
+	bool			 dead_gone = true, found_new = false;
+
+	(void)state;
+	assert_int_equal(n = workers_wait(old, NULL, 0, 3000), 2);
+	assert_int_equal(kill(old[0], SIGKILL), 0);
+	/* A replacement within about 2 s; the other worker stays. */
+	harness_sleep_ms(100);
+	n = workers_wait(now, NULL, 0, 2500);
+	for (i = 0; i < n; i++) {
+		if (now[i] == old[0])
+			dead_gone = false;
+		if (now[i] != old[0] && now[i] != old[1])
+			found_new = true;
+	}
+	assert_int_equal(n, 2);
+	assert_true(dead_gone);
+	assert_true(found_new);
+	assert_int_equal(harness_load_n(&H, "/healthz", 4, 200, &c), 0);
+	assert_load_clean(&c, "after kill -9");
+	assert_int_equal(c.ok, 200);
+}
+
+static void
+test_reload_under_load(void **state)
+{
+	struct harness_async	 slow[8];
+	struct harness_load	*l;
+	struct harness_counts	 c;
+	pid_t			 old[MAXW], now[MAXW];
+	size_t			 i, nold;
+	pid_t			 master = H.quipu;
+
+	(void)state;
+	assert_int_equal(nold = workers_wait(old, NULL, 0, 3000), 2);
+	assert_non_null(l = harness_load_start(&H, "/healthz", 2));
+	for (i = 0; i < 8; i++)
+		assert_int_equal(harness_async_start(&H, &slow[i], "GET",
+		    "/api/v1/_test/sleep?ms=1500"), 0);
+	harness_sleep_ms(400);
+	assert_int_equal(kill(H.quipu, SIGHUP), 0);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(harness_async_wait(&slow[i]), 0);
+		if (slow[i].resp.status != 200)
+			fprintf(stderr, "slow %zu: %ld %s\n", i,
+			    slow[i].resp.status, slow[i].resp.body);
+		assert_int_equal(slow[i].resp.status, 200);
+		harness_resp_free(&slow[i].resp);
+	}
+	harness_sleep_ms(500);
+	harness_load_stop(l, &c);
+	assert_load_clean(&c, "during reload");
+	/* Same master; only new workers once the old ones drained. */
+	assert_int_equal(H.quipu, master);
+	assert_true(harness_proc_alive(master));
+	assert_int_equal(workers_wait(now, old, nold, 5000), 2);
+}
+
+static void
+test_recycle(void **state)
+{
+	struct harness_counts	 c;
+	pid_t			 old[MAXW], now[MAXW];
+	size_t			 nold;
+
+	(void)state;
+	assert_int_equal(harness_restart_quipu(&H, "max_requests = 50"), 0);
+	assert_int_equal(nold = workers_wait(old, NULL, 0, 3000), 2);
+	assert_int_equal(harness_load_n(&H, "/healthz", 4, 300, &c), 0);
+	assert_load_clean(&c, "recycling");
+	assert_int_equal(c.ok, 300);
+	/* ~150 requests each, max 50 (+-10 %): both were replaced. */
+	assert_int_equal(workers_wait(now, old, nold, 3000), 2);
+}
+
+static void
+test_sigterm_drain(void **state)
+{
+	struct harness_async	 slow[4];
+	struct harness_resp	 r;
+	uint64_t		 t0;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(harness_async_start(&H, &slow[i], "GET",
+		    "/api/v1/_test/sleep?ms=1500"), 0);
+	harness_sleep_ms(400);
+	t0 = harness_now_ms();
+	/* shutdown_timeout is 10 s: the master must be gone by then. */
+	assert_int_equal(harness_stop_quipu(&H, SIGTERM, 10500), 0);
+	fprintf(stderr, "master exited after %llu ms\n",
+	    (unsigned long long)(harness_now_ms() - t0));
+	assert_true(WIFEXITED(H.quipu_status));
+	assert_int_equal(WEXITSTATUS(H.quipu_status), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(harness_async_wait(&slow[i]), 0);
+		if (slow[i].resp.status != 200)
+			fprintf(stderr, "slow %zu: %ld %s\n", i,
+			    slow[i].resp.status, slow[i].resp.body);
+		assert_int_equal(slow[i].resp.status, 200);
+		harness_resp_free(&slow[i].resp);
+	}
+	assert_int_equal(harness_get(&H, "/healthz", &r), 0);
+	assert_int_equal(r.status, 502);
+	assert_true(harness_is_envelope(&r, "upstream_error"));
+	harness_resp_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_privdrop),
+		cmocka_unit_test(test_worker_killed),
+		cmocka_unit_test(test_reload_under_load),
+		cmocka_unit_test(test_recycle),
+		cmocka_unit_test(test_sigterm_drain),
+	};
+	int	 rc;
+
+	harness_main_init("test_supervisor");
+	rc = cmocka_run_group_tests(tests, setup, teardown);
+	return harness_main_fini(&H, rc);
+}
