@@ -1,0 +1,608 @@
+/*
+ * client.c: the test client. Requests through nginx with libcurl, the
+ * headers and JSON of an answer, the error envelope, a streaming (SSE)
+ * reader, requests in threads of their own, load loops and the Prometheus
+ * metric reader. See harness.h.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "harness.h"
+#include "extern.h"
+
+/* ------------------------------------------------------------- HTTP */
+
+struct sbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static int
+sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	char	*np;
+	size_t	 cap;
+
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static size_t
+body_cb(char *ptr, size_t sz, size_t nm, void *ud)
+{
+	return sbuf_add(ud, ptr, sz * nm) == 0 ? sz * nm : 0;
+}
+
+/* Keeps the header block of the final response only (100, 1xx dropped). */
+static size_t
+head_cb(char *ptr, size_t sz, size_t nm, void *ud)
+{
+	struct sbuf	*b = ud;
+
+	if (sz * nm >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		b->len = 0;
+	return sbuf_add(b, ptr, sz * nm) == 0 ? sz * nm : 0;
+}
+
+/* Splits the header block (in place) into name/value pairs. */
+static size_t
+parse_head(char *head, struct harness_hdr *hdrs)
+{
+	char	*line, *next, *colon;
+	size_t	 n = 0;
+
+	for (line = head; line != NULL && *line != '\0'; line = next) {
+		if ((next = strstr(line, "\r\n")) != NULL) {
+			*next = '\0';
+			next += 2;
+		}
+		if ((colon = strchr(line, ':')) == NULL || n == HARNESS_MAXHDR)
+			continue;
+		*colon++ = '\0';
+		while (*colon == ' ' || *colon == '\t')
+			colon++;
+		hdrs[n].name = line;
+		hdrs[n++].value = colon;
+	}
+	return n;
+}
+
+/* Hands the header block of an answer over and splits it into hdrs. */
+static size_t
+head_keep(struct sbuf *hb, char **head, size_t *len, struct harness_hdr *hdrs)
+{
+	*head = hb->p;
+	*len = hb->len;
+	return hb->p != NULL ? parse_head(hb->p, hdrs) : 0;
+}
+
+static const char *
+hdr_find(const struct harness_hdr *hdrs, size_t n, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(hdrs[i].name, name) == 0)
+			return hdrs[i].value;
+	return NULL;
+}
+
+static CURL *
+easy_new(const struct harness *h, const char *path)
+{
+	CURL	*c;
+	char	 url[1024];
+
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	snprintf(url, sizeof(url), "%s%s", h->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+	return c;
+}
+
+/*
+ * Sends `headers' (NULL-terminated, may be NULL) and collects the answer's
+ * header block in `hb'. The caller frees *slp, also on failure.
+ */
+static int
+set_headers(CURL *c, const char *const *headers, struct curl_slist **slp,
+    struct sbuf *hb)
+{
+	struct curl_slist	*t;
+	size_t			 i;
+
+	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
+		if ((t = curl_slist_append(*slp, headers[i])) == NULL)
+			return -1;
+		*slp = t;
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *slp);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, head_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, hb);
+	return 0;
+}
+
+static void
+set_method(CURL *c, const char *method, const char *body, size_t len)
+{
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL || strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)(body != NULL ? len : 0));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+	}
+}
+
+int
+harness_request(struct harness *h, const char *method, const char *path,
+    const char *const *headers, const char *body, size_t len,
+    struct harness_resp *r)
+{
+	CURL			*c = NULL;
+	struct curl_slist	*sl = NULL;
+	struct sbuf		 hb = { 0 }, bb = { 0 };
+	int			 rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if ((c = easy_new(h, path)) == NULL ||
+	    set_headers(c, headers, &sl, &hb) == -1)
+		goto out;
+	set_method(c, method, body, len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
+	r->curl_err = (int)curl_easy_perform(c);
+	if (r->curl_err == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		rc = 0;
+	}
+out:
+	r->body = bb.p != NULL ? bb.p : strdup("");
+	r->body_len = bb.len;
+	r->nhdrs = head_keep(&hb, &r->head, &r->head_len, r->hdrs);
+	curl_slist_free_all(sl);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+int
+harness_get(struct harness *h, const char *path, struct harness_resp *r)
+{
+	return harness_request(h, "GET", path, NULL, NULL, 0, r);
+}
+
+const char *
+harness_resp_header(const struct harness_resp *r, const char *name)
+{
+	return hdr_find(r->hdrs, r->nhdrs, name);
+}
+
+struct json_object *
+harness_resp_json(struct harness_resp *r)
+{
+	if (r->json == NULL && r->body != NULL && r->body_len > 0)
+		r->json = json_tokener_parse(r->body);
+	return r->json;
+}
+
+const char *
+harness_resp_str(struct harness_resp *r, const char *path)
+{
+	struct json_object	*o = harness_resp_json(r), *v;
+	char			 key[64];
+	const char		*p = path, *dot;
+	size_t			 n;
+
+	while (o != NULL && *p != '\0') {
+		dot = strchr(p, '.');
+		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		if (!json_object_object_get_ex(o, key, &v))
+			return NULL;
+		o = v;
+		p += n + (dot != NULL);
+	}
+	if (o == NULL || !json_object_is_type(o, json_type_string))
+		return NULL;
+	return json_object_get_string(o);
+}
+
+bool
+harness_is_envelope(struct harness_resp *r, const char *code)
+{
+	const char	*c = harness_resp_str(r, "error.code");
+	const char	*rid = harness_resp_str(r, "error.request_id");
+	const char	*msg = harness_resp_str(r, "error.message");
+	const char	*hrid = harness_resp_header(r, "X-Request-Id");
+	const char	*ct = harness_resp_header(r, "Content-Type");
+
+	if (c != NULL && strcmp(c, code) == 0 && rid != NULL && *rid != '\0' &&
+	    msg != NULL && hrid != NULL && strcmp(rid, hrid) == 0 &&
+	    ct != NULL && strncmp(ct, "application/json", 16) == 0)
+		return true;
+	fprintf(stderr, "harness: not a '%s' envelope: status %ld, "
+	    "content-type %s, X-Request-Id %s, body: %.500s\n", code,
+	    r->status, ct ? ct : "(none)", hrid ? hrid : "(none)",
+	    r->body ? r->body : "");
+	return false;
+}
+
+void
+harness_resp_free(struct harness_resp *r)
+{
+	if (r->json != NULL)
+		json_object_put(r->json);
+	free(r->body);
+	free(r->head);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------- async */
+
+static void *
+async_main(void *arg)
+{
+	struct harness_async	*a = arg;
+
+	a->rc = harness_request(a->h, a->method, a->path, NULL, NULL, 0,
+	    &a->resp);
+	a->done_ns = harness_now_ns();
+	return NULL;
+}
+
+int
+harness_async_start(struct harness *h, struct harness_async *a,
+    const char *method, const char *path)
+{
+	pthread_t	*t;
+
+	memset(a, 0, sizeof(*a));
+	a->h = h;
+	a->rc = -1;
+	snprintf(a->method, sizeof(a->method), "%s", method);
+	snprintf(a->path, sizeof(a->path), "%s", path);
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return -1;
+	if (pthread_create(t, NULL, async_main, a) != 0) {
+		free(t);
+		return -1;
+	}
+	a->thread = t;
+	return 0;
+}
+
+int
+harness_async_wait(struct harness_async *a)
+{
+	pthread_t	*t = a->thread;
+
+	if (t == NULL)
+		return -1;
+	pthread_join(*t, NULL);
+	free(t);
+	a->thread = NULL;
+	return a->rc;
+}
+
+/* ------------------------------------------------------------- SSE */
+
+/* Records one "\n\n"-terminated frame. */
+static void
+sse_frame(struct harness_sse *s, char *frame)
+{
+	struct harness_event	*e;
+	struct sbuf		 data = { 0 };
+	char			*line, *next;
+	char			 name[64] = "";
+	bool			 any = false;
+
+	for (line = frame; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line[0] == ':') {
+			s->ncomments++;
+		} else if (strncmp(line, "event:", 6) == 0) {
+			snprintf(name, sizeof(name), "%s",
+			    line + 6 + (line[6] == ' '));
+			any = true;
+		} else if (strncmp(line, "data:", 5) == 0) {
+			if (data.len > 0)
+				(void)sbuf_add(&data, "\n", 1);
+			line += 5 + (line[5] == ' ');
+			(void)sbuf_add(&data, line, strlen(line));
+			any = true;
+		}
+	}
+	if (!any || s->nev == HARNESS_MAXEV) {
+		free(data.p);
+		return;
+	}
+	e = &s->ev[s->nev++];
+	snprintf(e->event, sizeof(e->event), "%s", name);
+	e->data = data.p != NULL ? data.p : strdup("");
+	e->t_ms = (double)(harness_now_ns() - s->t0) / 1e6;
+}
+
+static size_t
+sse_cb(char *ptr, size_t sz, size_t nm, void *ud)
+{
+	struct harness_sse	*s = ud;
+	struct sbuf		 b = { s->buf, s->buf_len, s->buf_len };
+	char			*end;
+	size_t			 used;
+
+	if (sbuf_add(&b, ptr, sz * nm) == -1)
+		return 0;
+	s->buf = b.p;
+	s->buf_len = b.len;
+	while ((end = strstr(s->buf, "\n\n")) != NULL) {
+		*end = '\0';
+		used = (size_t)(end - s->buf) + 2;
+		sse_frame(s, s->buf);
+		memmove(s->buf, s->buf + used, s->buf_len - used + 1);
+		s->buf_len -= used;
+	}
+	if (s->stop_after > 0 && s->nev >= s->stop_after)
+		return 0;	/* hang up on purpose */
+	return sz * nm;
+}
+
+int
+harness_sse_get(struct harness *h, const char *path, size_t stop_after,
+    struct harness_sse *s)
+{
+	const char *const	 accept[] = { "Accept: text/event-stream", NULL };
+	CURL			*c = NULL;
+	struct curl_slist	*sl = NULL;
+	struct sbuf		 hb = { 0 };
+	int			 rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->stop_after = stop_after;
+	if ((c = easy_new(h, path)) == NULL ||
+	    set_headers(c, accept, &sl, &hb) == -1)
+		goto out;
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	s->t0 = harness_now_ns();
+	s->curl_err = (int)curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
+	if (s->curl_err == CURLE_OK ||
+	    (s->curl_err == CURLE_WRITE_ERROR && stop_after > 0 &&
+	    s->nev >= stop_after))
+		rc = 0;
+out:
+	s->nhdrs = head_keep(&hb, &s->head, &s->head_len, s->hdrs);
+	curl_slist_free_all(sl);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+const char *
+harness_sse_header(const struct harness_sse *s, const char *name)
+{
+	return hdr_find(s->hdrs, s->nhdrs, name);
+}
+
+void
+harness_sse_free(struct harness_sse *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nev; i++)
+		free(s->ev[i].data);
+	free(s->buf);
+	free(s->head);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------------- load */
+
+struct harness_load {
+	struct harness		*h;
+	char			 path[512];
+	int			 nthreads;
+	pthread_t		*tids;
+	struct harness_counts	*counts;	/* one per thread */
+	atomic_bool		 stop;
+	bool			 limited;	/* else: until stopped */
+	atomic_long		 left;
+};
+
+struct load_arg {
+	struct harness_load	*l;
+	int			 i;
+};
+
+static void	load_finish(struct harness_load *, bool,
+		    struct harness_counts *);
+
+static size_t
+discard_cb(char *ptr, size_t sz, size_t nm, void *ud)
+{
+	(void)ptr;
+	(void)ud;
+	return sz * nm;
+}
+
+/* Whether this thread should send one more request. */
+static bool
+load_more(struct harness_load *l)
+{
+	if (atomic_load(&l->stop))
+		return false;
+	if (!l->limited)
+		return true;
+	return atomic_fetch_sub(&l->left, 1) > 0;
+}
+
+static void *
+load_main(void *arg)
+{
+	struct harness_load	*l = ((struct load_arg *)arg)->l;
+	struct harness_counts	*k = &l->counts[((struct load_arg *)arg)->i];
+	CURL			*c;
+	long			 st;
+
+	free(arg);
+	/* One handle per thread: keep-alive to nginx, like a real client. */
+	if ((c = easy_new(l->h, l->path)) == NULL)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
+	while (load_more(l)) {
+		st = 0;
+		if (curl_easy_perform(c) != CURLE_OK) {
+			k->err++;
+			continue;
+		}
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+		if (st >= 200 && st < 300)
+			k->ok++;
+		else {
+			k->bad++;
+			k->last_bad = st;
+		}
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static struct harness_load *
+load_new(struct harness *h, const char *path, int nthreads, long left)
+{
+	struct harness_load	*l;
+	struct load_arg		*a;
+	int			 i;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->h = h;
+	l->nthreads = 0;
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	atomic_init(&l->stop, false);
+	l->limited = left >= 0;
+	atomic_init(&l->left, left);
+	l->tids = calloc((size_t)nthreads, sizeof(*l->tids));
+	l->counts = calloc((size_t)nthreads, sizeof(*l->counts));
+	if (l->tids == NULL || l->counts == NULL)
+		goto fail;
+	for (i = 0; i < nthreads; i++) {
+		if ((a = malloc(sizeof(*a))) == NULL)
+			goto fail;
+		a->l = l;
+		a->i = i;
+		if (pthread_create(&l->tids[i], NULL, load_main, a) != 0) {
+			free(a);
+			goto fail;
+		}
+		l->nthreads++;
+	}
+	return l;
+fail:
+	load_finish(l, true, NULL);
+	return NULL;
+}
+
+struct harness_load *
+harness_load_start(struct harness *h, const char *path, int nthreads)
+{
+	return load_new(h, path, nthreads, -1);
+}
+
+/* Joins the threads (after telling them to stop when `stop'). */
+static void
+load_finish(struct harness_load *l, bool stop, struct harness_counts *sum)
+{
+	int	 i;
+
+	if (sum != NULL)
+		memset(sum, 0, sizeof(*sum));
+	if (l == NULL)
+		return;
+	if (stop)
+		atomic_store(&l->stop, true);
+	for (i = 0; i < l->nthreads; i++) {
+		pthread_join(l->tids[i], NULL);
+		if (sum == NULL)
+			continue;
+		sum->ok += l->counts[i].ok;
+		sum->bad += l->counts[i].bad;
+		sum->err += l->counts[i].err;
+		if (l->counts[i].last_bad != 0)
+			sum->last_bad = l->counts[i].last_bad;
+	}
+	free(l->tids);
+	free(l->counts);
+	free(l);
+}
+
+void
+harness_load_stop(struct harness_load *l, struct harness_counts *sum)
+{
+	load_finish(l, true, sum);
+}
+
+int
+harness_load_n(struct harness *h, const char *path, int nthreads,
+    unsigned long n, struct harness_counts *sum)
+{
+	struct harness_load	*l;
+
+	memset(sum, 0, sizeof(*sum));
+	if ((l = load_new(h, path, nthreads, (long)n)) == NULL)
+		return -1;
+	/* The threads end by themselves once `left' runs out. */
+	load_finish(l, false, sum);
+	return 0;
+}
+
+/* ------------------------------------------------------------- metrics */
+
+double
+harness_metric(const char *text, const char *prefix)
+{
+	const char	*p = text, *eol, *sp;
+	size_t		 plen = strlen(prefix);
+
+	while (p != NULL && *p != '\0') {
+		eol = strchr(p, '\n');
+		if (strncmp(p, prefix, plen) == 0) {
+			/* The value is the last field of the line. */
+			sp = eol != NULL ? eol : p + strlen(p);
+			while (sp > p && sp[-1] != ' ')
+				sp--;
+			return strtod(sp, NULL);
+		}
+		p = eol != NULL ? eol + 1 : NULL;
+	}
+	return -1;
+}
