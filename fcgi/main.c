@@ -127,13 +127,19 @@ main_stdfds(void)
 	return 0;
 }
 
+/*
+ * Written as root before the privilege drop, so that it may live in a
+ * root-only directory. O_NOFOLLOW: in a directory the service user can
+ * write, a planted symlink would otherwise make root truncate its target.
+ */
 static int
 main_pidfile(const char *path)
 {
 	FILE	*f;
 	int	 fd, rc;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
 	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -160,18 +166,26 @@ main_migrate(const struct conf *c)
 	return 0;
 }
 
+static bool
+main_has_pidfile(const struct conf *c)
+{
+	return c->pid_file != NULL && c->pid_file[0] != '\0';
+}
+
 /*
- * Removes our socket file and pid file. After dropping privileges the
- * directory may not be ours: the next start removes a stale socket anyway.
+ * Removes our socket file and pid file, on every exit after they were
+ * made. After dropping privileges the directory may not be ours: the next
+ * start replaces both anyway, so that is not worth a warning.
  */
 static void
-main_unlink(const struct conf *c, enum listen_source src)
+main_unlink(const struct conf *c, enum listen_source src, bool pid)
 {
 	if (src == LISTEN_UNIX && unlink(c->listen) == -1 &&
 	    errno != ENOENT && errno != EACCES && errno != EPERM)
 		log_warn("unlink %s", c->listen);
-	if (c->pid_file != NULL && c->pid_file[0] != '\0')
-		(void)unlink(c->pid_file);
+	if (pid && unlink(c->pid_file) == -1 && errno != ENOENT &&
+	    errno != EACCES && errno != EPERM)
+		log_warn("unlink %s", c->pid_file);
 }
 
 /* Logs, socket, pid file, privileges, scoreboard, curl; then the master. */
@@ -180,10 +194,10 @@ main_serve(struct main_opts *o, struct conf *c)
 {
 	struct master_opts	 mo;
 	struct scoreboard	*sb = NULL;
-	enum listen_source	 src;
+	enum listen_source	 src = LISTEN_INHERITED;	/* nothing to unlink */
 	char			 err[512];
 	int			 fd, rc = 1, workers;
-	bool			 curl = false;
+	bool			 curl = false, pid = false;
 
 	if (log_open(c->error_log, c->access_log) == -1) {
 		fprintf(stderr, "quipu-fcgi: opening logs: %s\n",
@@ -197,10 +211,12 @@ main_serve(struct main_opts *o, struct conf *c)
 	log_info("quipu %s listening on %s (%s)", app_version(),
 	    src == LISTEN_UNIX || src == LISTEN_TCP ? c->listen : "fd",
 	    listen_source_name(src));
-	if (c->pid_file != NULL && c->pid_file[0] != '\0' &&
-	    main_pidfile(c->pid_file) == -1) {
-		log_err("pid file %s", c->pid_file);
-		goto out;
+	if (main_has_pidfile(c)) {
+		if (main_pidfile(c->pid_file) == -1) {
+			log_err("pid file %s", c->pid_file);
+			goto out;
+		}
+		pid = true;
 	}
 	if (privdrop(c->user, c->group, err, sizeof(err)) == -1) {
 		log_errx("%s", err);
@@ -222,10 +238,11 @@ main_serve(struct main_opts *o, struct conf *c)
 	mo.conf_path = o->conf_path;
 	mo.conf_must_exist = o->conf_given;
 	mo.sb = sb;
+	mo.workers = workers;
 	mo.listen_fd = fd;
 	rc = master_run(&mo);
-	main_unlink(c, src);
 out:
+	main_unlink(c, src, pid);
 	if (curl)
 		curl_global_cleanup();
 	scoreboard_destroy(sb);

@@ -36,6 +36,8 @@
 #include "worker.h"
 
 #define MASTER_TICK_NS	(100 * 1000000L)
+/* systemctl status shows a STATUS= line refreshed this often (FPM). */
+#define MASTER_STATUS_NS	(10 * 1000000000ull)
 
 /* What the master remembers of a worker, indexed by scoreboard slot. */
 struct master_worker {
@@ -52,6 +54,7 @@ struct master {
 	struct conf		*conf;
 	struct scoreboard	*sb;
 	int			 nprocs, nthreads;
+	int			 workers;	/* per generation */
 	struct master_worker	*w;
 	struct pool_thread	*threads;	/* nprocs * nthreads */
 	struct pool_worker	*pw;		/* the snapshot */
@@ -59,9 +62,13 @@ struct master {
 	size_t			 nacts;
 	int			 generation;
 	uint64_t		 generation_ns;
+	int			 ready_generation; /* last fully up, 0: none */
 	struct pool_backoff	 backoff;
 	bool			 fatal, stopping, immediate, ready_sent;
+	bool			 full_logged;	/* "scoreboard full" said */
 	pid_t			 pid;
+	uint64_t		 watchdog_ns;	/* WATCHDOG=1 period, 0: off */
+	uint64_t		 watchdog_next_ns, status_next_ns;
 };
 
 static volatile sig_atomic_t	got_term, got_quit, got_hup, got_usr1;
@@ -127,10 +134,15 @@ master_spawn(struct master *m)
 	pid_t			 pid;
 	int			 slot;
 
+	/* Full while an old generation drains: said once, retried. */
 	if ((slot = scoreboard_proc_claim(m->sb, m->generation)) == -1) {
-		log_warnx("scoreboard full: cannot start a worker now");
+		if (!m->full_logged)
+			log_warnx("scoreboard full: a worker will start when "
+			    "an old one has exited");
+		m->full_logged = true;
 		return -1;
 	}
+	m->full_logged = false;
 	/* No handler of ours may run in the child before it resets them. */
 	sigfillset(&all);
 	(void)sigprocmask(SIG_SETMASK, &all, &prev);
@@ -292,7 +304,7 @@ master_snapshot(struct master *m, struct pool_input *in)
 	int			 i, t, st;
 
 	memset(in, 0, sizeof(*in));
-	in->conf.workers = conf_workers(m->conf);
+	in->conf.workers = m->workers;
 	in->conf.shutdown_timeout = m->conf->shutdown_timeout;
 	in->conf.request_timeout = m->conf->request_timeout;
 	in->conf.slow_request_timeout = m->conf->slow_request_timeout;
@@ -300,6 +312,8 @@ master_snapshot(struct master *m, struct pool_input *in)
 	in->generation = m->generation;
 	in->generation_ns = m->generation_ns;
 	in->respawn_at_ns = m->backoff.next_ns;
+	in->ready_generation = m->ready_generation;
+	in->crashing = m->backoff.delay_ns > 0;
 	in->fatal = m->fatal;
 	in->stopping = m->stopping;
 	in->immediate = m->immediate;
@@ -367,6 +381,9 @@ master_signal(struct master *m, const struct pool_action *a)
 	struct master_worker	*w = &m->w[a->worker];
 	uint64_t		 now = sb_now_ns();
 
+	/* kill(0) or kill(-1) would hit far more than one worker. */
+	if (w->pid <= 0)
+		return;
 	switch (a->type) {
 	case POOL_QUIT:
 		log_debug("SIGQUIT to worker %d (generation %d, reason %d)",
@@ -389,6 +406,67 @@ master_signal(struct master *m, const struct pool_action *a)
 		(void)kill(w->pid, SIGKILL);
 		break;
 	}
+}
+
+static int
+master_alive(const struct master *m)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->w[i].pid > 0)
+			n++;
+	return n;
+}
+
+/*
+ * READY=1 once the current generation is up. After RELOADING=1, systemd
+ * waits for READY=1, so a reload whose generation failed (fatally, or
+ * not up within shutdown_timeout) sends it too: the old one serves.
+ */
+static void
+master_ready(struct master *m, const struct pool_input *in)
+{
+	bool	 up = pool_generation_ready(in);
+
+	if (up)
+		m->ready_generation = m->generation;
+	if (m->ready_sent || m->stopping)
+		return;
+	if (up)
+		log_info("generation %d ready: %d workers of %d threads",
+		    m->generation, m->workers, m->nthreads);
+	else if (m->generation > 1 && (m->fatal || in->now_ns -
+	    m->generation_ns >= (uint64_t)m->conf->shutdown_timeout *
+	    POOL_NS_PER_SEC))
+		log_warnx("generation %d is not up; generation %d keeps "
+		    "serving", m->generation, m->ready_generation);
+	else
+		return;
+	m->ready_sent = true;
+	(void)notify_ready();
+	m->status_next_ns = 0;	/* a fresh STATUS= line now */
+}
+
+/* STATUS= every 10 s and WATCHDOG=1 every half interval, from the loop. */
+static void
+master_heartbeat(struct master *m)
+{
+	uint64_t	 now = sb_now_ns();
+	int		 busy, idle;
+
+	if (m->watchdog_ns != 0 && now >= m->watchdog_next_ns) {
+		(void)notify_watchdog();
+		m->watchdog_next_ns = now + m->watchdog_ns / 2;
+	}
+	if (now < m->status_next_ns)
+		return;
+	m->status_next_ns = now + MASTER_STATUS_NS;
+	scoreboard_threads(m->sb, &busy, &idle);
+	(void)notify_status("generation %d, workers %d, acceptors busy %d "
+	    "idle %d, requests %llu%s", m->generation, master_alive(m),
+	    busy, idle, (unsigned long long)scoreboard_requests(m->sb),
+	    m->stopping ? ", stopping" : "");
 }
 
 static void
@@ -418,25 +496,7 @@ master_tick(struct master *m)
 			break;
 		}
 	}
-	if (!m->ready_sent && !m->stopping && pool_generation_ready(&in)) {
-		m->ready_sent = true;
-		log_info("generation %d ready: %d workers of %d threads",
-		    m->generation, in.conf.workers, m->nthreads);
-		(void)notify_ready();
-		(void)notify_status("generation %d: %d workers of %d threads",
-		    m->generation, in.conf.workers, m->nthreads);
-	}
-}
-
-static int
-master_alive(const struct master *m)
-{
-	int	 i, n = 0;
-
-	for (i = 0; i < m->nprocs; i++)
-		if (m->w[i].pid > 0)
-			n++;
-	return n;
+	master_ready(m, &in);
 }
 
 static int
@@ -448,6 +508,8 @@ master_alloc(struct master *m, const struct master_opts *o)
 	m->sb = o->sb;
 	m->nprocs = o->sb->nprocs;
 	m->nthreads = o->sb->nthreads;
+	m->workers = o->workers;
+	m->watchdog_ns = notify_watchdog_usec() * 1000;
 	m->pid = getpid();
 	m->generation = 1;
 	m->generation_ns = sb_now_ns();
@@ -489,12 +551,14 @@ master_run(const struct master_opts *o)
 		log_warn("signals");
 		goto out;
 	}
-	log_info("master %d: %d workers of %d threads", (int)m.pid,
-	    conf_workers(m.conf), m.nthreads);
+	log_info("master %d: %d workers of %d threads%s", (int)m.pid,
+	    m.workers, m.nthreads, m.watchdog_ns ? ", systemd watchdog" :
+	    "");
 	for (;;) {
 		master_reap(&m);
 		master_flags(&m);
 		master_tick(&m);
+		master_heartbeat(&m);
 		if ((m.stopping || m.immediate) && master_alive(&m) == 0) {
 			rc = 0;
 			break;

@@ -15,6 +15,7 @@ struct master_opts {
 	const char		*conf_path;	/* re-read on SIGHUP/SIGUSR2 */
 	bool			 conf_must_exist;
 	struct scoreboard	*sb;
+	int			 workers;	/* per generation, fixed */
 	int			 listen_fd;
 };
 

@@ -83,6 +83,37 @@ notify_stopping(void)
 	return notify_send("STOPPING=1");
 }
 
+unsigned long long
+notify_watchdog_usec(void)
+{
+	const char		*usec, *pid;
+	char			*end;
+	unsigned long long	 n;
+	long			 p;
+
+	if ((usec = getenv("WATCHDOG_USEC")) == NULL || usec[0] == '\0')
+		return 0;
+	if ((pid = getenv("WATCHDOG_PID")) != NULL && pid[0] != '\0') {
+		errno = 0;
+		p = strtol(pid, &end, 10);
+		if (errno || *end != '\0' || p != (long)getpid())
+			return 0;
+	}
+	errno = 0;
+	n = strtoull(usec, &end, 10);
+	/* Nonsense or beyond a day (and its nanoseconds overflow): off. */
+	if (errno || *end != '\0' || usec[0] == '-' || n == 0 ||
+	    n > 86400ull * 1000000ull)
+		return 0;
+	return n;
+}
+
+int
+notify_watchdog(void)
+{
+	return notify_send("WATCHDOG=1");
+}
+
 int
 notify_status(const char *fmt, ...)
 {

@@ -162,32 +162,47 @@ pool_generation_ready(const struct pool_input *in)
 }
 
 /*
+ * A worker of an older generation that is not the last ready one (a
+ * reload during a reload) serves no purpose: the ready generation keeps
+ * serving. It is told to quit at once, which frees its scoreboard slot.
+ */
+static bool
+pool_superseded(const struct pool_input *in, const struct pool_worker *w)
+{
+	return w->generation != in->generation &&
+	    in->ready_generation != 0 &&
+	    w->generation != in->ready_generation;
+}
+
+/*
  * Reload: the old generation is told to quit only when the new one is
  * fully running, so that no request meets a closed door; or, when the
- * new one does not come up within shutdown_timeout, anyway (unless it
- * failed fatally: then the old generation keeps serving).
+ * new one does not come up within shutdown_timeout, anyway. Not when the
+ * new one failed fatally or crashes: then the old generation keeps
+ * serving rather than leaving nobody.
  */
 static void
 pool_retire(const struct pool_input *in, struct pool_out *o)
 {
 	const struct pool_worker	*w;
-	enum pool_reason		 why;
+	enum pool_reason		 why = POOL_R_NONE;
 	size_t				 i;
 
 	if (pool_generation_ready(in))
 		why = POOL_R_RELOAD;
-	else if (in->fatal)
-		return;		/* the new one will never come: keep the old */
-	else if (pool_age(in->now_ns, in->generation_ns) >=
+	else if (!in->fatal && !in->crashing &&
+	    pool_age(in->now_ns, in->generation_ns) >=
 	    pool_sec(in->conf.shutdown_timeout))
 		why = POOL_R_RELOAD_TIMEOUT;
-	else
-		return;
 	for (i = 0; i < in->nworkers; i++) {
 		w = &in->workers[i];
-		if (w->alive && !w->killed && w->generation != in->generation &&
-		    w->quit_ns == 0 && w->term_ns == 0)
+		if (!w->alive || w->killed || w->generation == in->generation ||
+		    w->quit_ns != 0 || w->term_ns != 0)
+			continue;
+		if (why != POOL_R_NONE)
 			pool_emit(o, POOL_QUIT, why, (int)i, -1, 0);
+		else if (pool_superseded(in, w))
+			pool_emit(o, POOL_QUIT, POOL_R_RELOAD, (int)i, -1, 0);
 	}
 }
 

@@ -66,6 +66,9 @@ struct pool_input {
 	int			 generation;	/* the current one */
 	uint64_t		 generation_ns;	/* when it was started */
 	uint64_t		 respawn_at_ns;	/* back-off: no spawn before */
+	/* The last generation that had all its workers running, 0: none. */
+	int			 ready_generation;
+	bool			 crashing;	/* this generation crashed */
 	bool			 fatal;		/* a worker exited 2 */
 	bool			 stopping;	/* graceful stop */
 	bool			 immediate;	/* second TERM/INT */

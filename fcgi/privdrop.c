@@ -41,6 +41,30 @@ privdrop_lookup(const char *user, const char *group, unsigned *uid,
 	return 0;
 }
 
+/*
+ * Every id is the target, no group is left, and neither root's uid nor
+ * root's gid can be taken back (a uid 0 target fails here too).
+ */
+static int
+privdrop_verify(uid_t uid, gid_t gid)
+{
+	uid_t	 ru, eu, su;
+	gid_t	 rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1)
+		return -1;
+	if (ru != uid || eu != uid || su != uid ||
+	    rg != gid || eg != gid || sg != gid)
+		return -1;
+	if (getgroups(0, NULL) > 1)
+		return -1;
+	if (setuid(0) != -1 || geteuid() == 0)
+		return -1;
+	if (gid != 0 && setgid(0) != -1)
+		return -1;
+	return 0;
+}
+
 int
 privdrop(const char *user, const char *group, char *err, size_t errlen)
 {
@@ -68,10 +92,9 @@ privdrop(const char *user, const char *group, char *err, size_t errlen)
 		snprintf(err, errlen, "setresuid %u: %s", uid, strerror(errno));
 		return -1;
 	}
-	/* A uid 0 target would make this succeed: refuse that too. */
-	if (setuid(0) != -1 || geteuid() == 0) {
-		snprintf(err, errlen, "still root after dropping to \"%s\"",
-		    user);
+	if (privdrop_verify((uid_t)uid, g) == -1) {
+		snprintf(err, errlen, "still privileged after dropping to "
+		    "\"%s\"", user);
 		return -1;
 	}
 	log_info("running as user %s (uid %u, gid %u)", user, uid, gid);

@@ -46,6 +46,12 @@
 #define WORKER_ARENA_SIZE	16384
 #define WORKER_WAIT_MS		100
 #define WORKER_WAKE_MS		50
+/*
+ * A safety net only: a connection wakes one exclusive waiter, but older
+ * kernels may count a waiter that was woken and has not run yet, so a
+ * second connection arriving then could wait for a busy thread.
+ */
+#define WORKER_EPOLL_MS		1000
 #define WORKER_FAST_EXIT_NS	1000000000ull
 
 struct worker;
@@ -224,7 +230,7 @@ acceptor_main(void *arg)
 		}
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
 			/* Nothing to take: sleep until a connection or drain. */
-			if (epoll_wait(ac->ep, ev, 2, -1) == -1 &&
+			if (epoll_wait(ac->ep, ev, 2, WORKER_EPOLL_MS) == -1 &&
 			    errno != EINTR) {
 				log_warn("epoll_wait");
 				(void)nanosleep(&pause, NULL);
@@ -288,6 +294,8 @@ worker_start(struct worker *w)
 		return -1;
 	}
 	w->nacc = w->ctx->sb->nthreads;
+	for (i = 0; i < w->nacc; i++)
+		w->acc[i].ep = -1;
 	for (i = 0; i < w->nacc; i++) {
 		ac = &w->acc[i];
 		ac->w = w;
@@ -378,7 +386,7 @@ worker_cleanup(struct worker *w)
 		if (w->acc[i].inited)
 			FCGX_Free(&w->acc[i].fr, 1);
 		arena_destroy(w->acc[i].arena);
-		if (w->acc[i].ep > 0)
+		if (w->acc[i].ep != -1)
 			close(w->acc[i].ep);
 	}
 	free(w->acc);
@@ -393,6 +401,7 @@ worker_main(const struct worker_ctx *ctx)
 {
 	struct worker	 w;
 	sigset_t	 set;
+	enum app_err	 e;
 	int		 code = WORKER_EXIT_FATAL;
 	bool		 fast;
 
@@ -412,13 +421,18 @@ worker_main(const struct worker_ctx *ctx)
 	    getppid() != ctx->master_pid)
 		goto out;
 	w.max_requests = worker_jitter(ctx->conf->max_requests);
+	/* Out of memory or descriptors passes; a bad setting does not. */
+	code = WORKER_EXIT_ERROR;
 	if (FCGX_Init() != 0) {
 		log_warnx("FCGX_Init failed");
 		goto out;
 	}
-	if (app_init(&w.app, ctx->conf, ctx->sb, ctx->slot,
-	    ctx->generation) != APP_OK) {
-		log_warnx("cannot initialise the application");
+	if ((e = app_init(&w.app, ctx->conf, ctx->sb, ctx->slot,
+	    ctx->generation)) != APP_OK) {
+		log_warnx("cannot initialise the application: %s",
+		    app_strerror(e));
+		if (e != APP_ENOMEM)
+			code = WORKER_EXIT_FATAL;
 		goto out;
 	}
 	w.app_ok = true;

@@ -11,6 +11,7 @@ struct scoreboard;
 
 /* Exit codes the master understands (nginx's convention for 2). */
 #define WORKER_EXIT_OK		0	/* drained or recycled: respawn */
+#define WORKER_EXIT_ERROR	1	/* out of a resource: back off */
 #define WORKER_EXIT_FATAL	2	/* cannot work: do not respawn */
 
 struct worker_ctx {

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +82,13 @@ scoreboard_create(int nprocs, int nthreads)
 
 	if (nprocs < 1 || nthreads < 1) {
 		errno = EINVAL;
+		return NULL;
+	}
+	/* Sizes come from the configuration: no product may wrap. */
+	if ((size_t)nthreads > (SIZE_MAX / 2) / sizeof(struct sb_thread) ||
+	    (size_t)nprocs > (SIZE_MAX / 2) / (sizeof(struct sb_proc) +
+	    (size_t)nthreads * sizeof(struct sb_thread) + SB_ALIGN)) {
+		errno = EOVERFLOW;
 		return NULL;
 	}
 	if ((sb = calloc(1, sizeof(*sb))) == NULL)
@@ -218,6 +226,22 @@ scoreboard_threads(struct scoreboard *sb, int *busy, int *idle)
 				(*busy)++;
 		}
 	}
+}
+
+uint64_t
+scoreboard_requests(struct scoreboard *sb)
+{
+	struct sb_route_stats	*rs;
+	uint64_t		 n = 0;
+	int			 r, i;
+
+	for (r = 0; r < SB_MAX_ROUTES; r++) {
+		rs = &sb->stats->routes[r];
+		for (i = 0; i < SB_NSTATUS; i++)
+			n += atomic_load_explicit(&rs->by_status[i],
+			    memory_order_relaxed);
+	}
+	return n;
 }
 
 void

@@ -117,6 +117,9 @@ void			 scoreboard_proc_release(struct scoreboard *, int slot);
 void			 scoreboard_threads(struct scoreboard *, int *busy,
 			    int *idle);
 
+/* Requests answered since start, over every route and status. */
+uint64_t		 scoreboard_requests(struct scoreboard *);
+
 /*
  * Worker: count one finished request. A route outside 0..SB_MAX_ROUTES-1
  * (-1: nothing matched) is counted as SB_ROUTE_UNMATCHED.

@@ -48,6 +48,13 @@ struct tcase {
 	struct pool_action a[MAXA];
 };
 
+/* A case with the reload history that `cases' leaves at its default. */
+struct rcase {
+	struct tcase	 c;
+	int		 ready_gen;	/* last ready generation, 0: none */
+	bool		 crashing;
+};
+
 #define IDLE	{ -1, -1 }
 #define RUN(g)	{ (g), POOL_W_RUNNING, -1, -1, false, IDLE, { 0 } }
 #define START(g) { (g), POOL_W_STARTING, -1, -1, false, IDLE, { 0 } }
@@ -147,6 +154,26 @@ static const struct tcase cases[] = {
 	  RUN(1) }, 0, { { 0 } } },
 };
 
+static const struct rcase rcases[] = {
+	{ { "reload during reload: the unready middle one quits at once",
+	  2, 30, 150, 5, 3, 1, 0, false, false, false, 4,
+	  { RUN(1), RUN(1), RUN(2), START(2) },
+	  3, { A(POOL_QUIT, POOL_R_RELOAD, 2, -1, 0),
+	       A(POOL_QUIT, POOL_R_RELOAD, 3, -1, 0),
+	       A(POOL_SPAWN, POOL_R_NONE, -1, -1, 2) } }, 1, false },
+	{ { "reload during reload: the ready one keeps serving", 2, 30, 150,
+	  5, 3, 1, 0, false, false, false, 3,
+	  { { 1, POOL_W_DRAINING, 1, -1, false, IDLE, { 0 } }, RUN(2),
+	    RUN(2) },
+	  1, { A(POOL_SPAWN, POOL_R_NONE, -1, -1, 2) } }, 2, false },
+	{ { "reload timeout: not while the new generation crashes", 2, 30,
+	  150, 5, 2, 31, 0, false, false, false, 2, { RUN(1), START(2) },
+	  1, { A(POOL_SPAWN, POOL_R_NONE, -1, -1, 1) } }, 1, true },
+	{ { "reload before the first generation was ready: no drop", 2, 30,
+	  150, 5, 2, 1, 0, false, false, false, 2, { RUN(1), START(1) },
+	  1, { A(POOL_SPAWN, POOL_R_NONE, -1, -1, 2) } }, 0, false },
+};
+
 static uint64_t
 ago(int s)
 {
@@ -170,6 +197,7 @@ build(const struct tcase *c, struct pool_input *in, struct pool_worker *pw,
 	in->generation = c->generation;
 	in->generation_ns = ago(c->generation_ago);
 	in->respawn_at_ns = c->respawn_at;
+	in->ready_generation = c->generation - 1;
 	in->fatal = c->fatal;
 	in->stopping = c->stopping;
 	in->immediate = c->immediate;
@@ -200,33 +228,56 @@ build(const struct tcase *c, struct pool_input *in, struct pool_worker *pw,
 }
 
 static void
+check(const struct tcase *c, const struct pool_input *in)
+{
+	struct pool_action	 out[MAXA];
+	size_t			 j, n;
+
+	n = pool_decide(in, out, MAXA);
+	if (n != c->na)
+		fail_msg("%s: %zu actions, want %zu", c->name, n, c->na);
+	for (j = 0; j < n; j++) {
+		const struct pool_action *a = &out[j], *e = &c->a[j];
+
+		if (a->type != e->type || a->reason != e->reason ||
+		    a->worker != e->worker || a->thread != e->thread ||
+		    a->count != e->count)
+			fail_msg("%s: action %zu is {%d,%d,%d,%d,%d}, "
+			    "want {%d,%d,%d,%d,%d}", c->name, j,
+			    a->type, a->reason, a->worker, a->thread,
+			    a->count, e->type, e->reason, e->worker,
+			    e->thread, e->count);
+	}
+}
+
+static void
 test_table(void **state)
 {
 	struct pool_input	 in;
 	struct pool_worker	 pw[MAXW];
 	struct pool_thread	 pt[MAXW * MAXT];
-	struct pool_action	 out[MAXA];
-	size_t			 i, j, n;
+	size_t			 i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		build(&cases[i], &in, pw, pt);
-		n = pool_decide(&in, out, MAXA);
-		if (n != cases[i].na)
-			fail_msg("%s: %zu actions, want %zu", cases[i].name,
-			    n, cases[i].na);
-		for (j = 0; j < n; j++) {
-			const struct pool_action *a = &out[j], *e =
-			    &cases[i].a[j];
+		check(&cases[i], &in);
+	}
+}
 
-			if (a->type != e->type || a->reason != e->reason ||
-			    a->worker != e->worker || a->thread != e->thread ||
-			    a->count != e->count)
-				fail_msg("%s: action %zu is {%d,%d,%d,%d,%d}, "
-				    "want {%d,%d,%d,%d,%d}", cases[i].name, j,
-				    a->type, a->reason, a->worker, a->thread,
-				    a->count, e->type, e->reason, e->worker,
-				    e->thread, e->count);
-		}
+/* Reload during reload, and a new generation that crashes. */
+static void
+test_reload_table(void **state)
+{
+	struct pool_input	 in;
+	struct pool_worker	 pw[MAXW];
+	struct pool_thread	 pt[MAXW * MAXT];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+		build(&rcases[i].c, &in, pw, pt);
+		in.ready_generation = rcases[i].ready_gen;
+		in.crashing = rcases[i].crashing;
+		check(&rcases[i].c, &in);
 	}
 }
 
@@ -308,6 +359,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_reload_table),
 		cmocka_unit_test(test_max),
 		cmocka_unit_test(test_ready),
 		cmocka_unit_test(test_exit_classify),

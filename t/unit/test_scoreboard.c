@@ -162,6 +162,21 @@ test_threads_busy_idle(void **state)
 	scoreboard_destroy(sb);
 }
 
+/* The total behind STATUS= adds every route and every status. */
+static void
+test_requests_total(void **state)
+{
+	struct scoreboard	*sb = scoreboard_create(1, 1);
+
+	assert_non_null(sb);
+	assert_int_equal(scoreboard_requests(sb), 0);
+	scoreboard_count(sb, 0, 200, 1);
+	scoreboard_count(sb, 5, 599, 1);	/* "other" status */
+	scoreboard_count(sb, -1, 404, 1);	/* unmatched route */
+	assert_int_equal(scoreboard_requests(sb), 3);
+	scoreboard_destroy(sb);
+}
+
 /* The map is shared: a child's counts are seen by the parent. */
 static void
 test_shared_across_fork(void **state)
@@ -196,6 +211,7 @@ main(void)
 		cmocka_unit_test(test_count),
 		cmocka_unit_test(test_threads_busy_idle),
 		cmocka_unit_test(test_shared_across_fork),
+		cmocka_unit_test(test_requests_total),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
