@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "conf.h"
 #include "log.h"
 
@@ -371,6 +373,27 @@ conf_check_choice(const char *key, const char *v, const char *a,
 	return -1;
 }
 
+/*
+ * A connection string libpq cannot parse is a configuration error, found
+ * by -t and by a reload (which then keeps the running configuration), not
+ * by workers failing one after another.
+ */
+static int
+conf_check_conninfo(const char *url, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts;
+	char			*msg = NULL;
+
+	if ((opts = PQconninfoParse(url, &msg)) != NULL) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	snprintf(err, errlen, "database_url: %s", msg != NULL ?
+	    conf_trim(msg) : "out of memory");
+	PQfreemem(msg);
+	return -1;
+}
+
 /* Rules that span keys or need more than a range. */
 static int
 conf_check(const struct conf *c, char *err, size_t errlen)
@@ -391,6 +414,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		    "mode", c->listen_mode);
 		return -1;
 	}
+	if (conf_check_conninfo(c->database_url, err, errlen) == -1)
+		return -1;
 	if (c->listen[0] == '\0') {
 		snprintf(err, errlen, "listen: must not be empty");
 		return -1;

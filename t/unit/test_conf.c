@@ -255,6 +255,15 @@ test_file_errors(void **state)
 	assert_non_null(strstr(err, "llm_provider"));
 	assert_int_equal(load_text(&c, "listen = \"\"\n", err, sizeof(err)),
 	    -1);
+	/* A connection string libpq cannot parse fails here, not in workers. */
+	assert_int_equal(load_text(&c, "database_url = nonsense\n", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "database_url"));
+	assert_int_equal(load_text(&c, "database_url = "
+	    "\"postgresql://u:pw@h/db?bogus=1\"\n", err, sizeof(err)), -1);
+	assert_int_equal(load_text(&c, "database_url = \"host=/tmp port=5\"\n",
+	    err, sizeof(err)), 0);
+	conf_free(&c);
 }
 
 static void
