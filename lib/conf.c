@@ -308,6 +308,20 @@ conf_parse_line(struct conf *c, char *line, const char *path, int lineno,
 	return 0;
 }
 
+/* True when nothing is left to read (fgets may stop just before EOF). */
+static bool
+conf_at_eof(FILE *f)
+{
+	int	 c;
+
+	if (feof(f))
+		return true;
+	if ((c = getc(f)) == EOF)
+		return true;
+	ungetc(c, f);
+	return false;
+}
+
 static int
 conf_load_file(struct conf *c, const char *path, bool must_exist,
     char *err, size_t errlen)
@@ -324,7 +338,7 @@ conf_load_file(struct conf *c, const char *path, bool must_exist,
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
+		if (strchr(line, '\n') == NULL && !conf_at_eof(f)) {
 			snprintf(err, errlen, "%s:%d: line too long", path,
 			    lineno);
 			rc = -1;

@@ -54,6 +54,8 @@ http_urldecode(struct arena *a, const char *s, size_t len)
 			out[o++] = ' ';
 			continue;
 		}
+		if (s[i] == '\0')
+			return NULL;	/* an embedded NUL is never valid */
 		if (s[i] != '%') {
 			out[o++] = s[i];
 			continue;

@@ -176,6 +176,9 @@ log_write(int fd, const char *buf, size_t len)
 	}
 }
 
+static void	log_vline(enum log_level, int, const char *, va_list)
+	    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vline(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
