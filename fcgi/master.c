@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "app.h"
 #include "conf.h"
 #include "log.h"
@@ -165,7 +166,7 @@ master_spawn(struct master *m)
 	memset(&m->w[slot], 0, sizeof(m->w[slot]));
 	m->w[slot].pid = pid;
 	m->w[slot].generation = m->generation;
-	m->w[slot].started_ns = sb_now_ns();
+	m->w[slot].started_ns = clock_now_ns();
 	atomic_store(&scoreboard_proc(m->sb, slot)->pid, (int)pid);
 	log_debug("started worker %d (generation %d, slot %d)", (int)pid,
 	    m->generation, slot);
@@ -179,7 +180,7 @@ master_exited(struct master *m, struct master_worker *w, int status)
 	enum pool_exit	 how;
 	bool		 exited = WIFEXITED(status);
 	int		 code = exited ? WEXITSTATUS(status) : WTERMSIG(status);
-	uint64_t	 now = sb_now_ns();
+	uint64_t	 now = clock_now_ns();
 	bool		 ours = w->quit_ns || w->term_ns || w->killed;
 
 	if (exited && code == 0)
@@ -255,7 +256,7 @@ master_reload(struct master *m)
 	conf_free(m->conf);
 	*m->conf = next;
 	m->generation++;
-	m->generation_ns = sb_now_ns();
+	m->generation_ns = clock_now_ns();
 	m->fatal = false;
 	m->ready_sent = false;
 	memset(&m->backoff, 0, sizeof(m->backoff));
@@ -308,7 +309,7 @@ master_snapshot(struct master *m, struct pool_input *in)
 	in->conf.shutdown_timeout = m->conf->shutdown_timeout;
 	in->conf.request_timeout = m->conf->request_timeout;
 	in->conf.slow_request_timeout = m->conf->slow_request_timeout;
-	in->now_ns = sb_now_ns();
+	in->now_ns = clock_now_ns();
 	in->generation = m->generation;
 	in->generation_ns = m->generation_ns;
 	in->respawn_at_ns = m->backoff.next_ns;
@@ -368,7 +369,7 @@ master_log_request(struct master *m, const struct pool_action *a,
 	    rid[0] ? rid : "-", route >= 0 && (size_t)route < app_nroutes ?
 	    app_routes[route].name : "-", state >= 0 && state < SB_T__MAX ?
 	    master_states[state] : "?", (unsigned long long)
-	    ((sb_now_ns() - pt->start_ns) / 1000000));
+	    ((clock_now_ns() - pt->start_ns) / 1000000));
 	if (a->type == POOL_LOG_SLOW) {
 		pt->slow_logged_ns = pt->start_ns;
 		atomic_fetch_add(&m->sb->stats->slow_requests, 1);
@@ -379,7 +380,7 @@ static void
 master_signal(struct master *m, const struct pool_action *a)
 {
 	struct master_worker	*w = &m->w[a->worker];
-	uint64_t		 now = sb_now_ns();
+	uint64_t		 now = clock_now_ns();
 
 	/* kill(0) or kill(-1) would hit far more than one worker. */
 	if (w->pid <= 0)
@@ -452,7 +453,7 @@ master_ready(struct master *m, const struct pool_input *in)
 static void
 master_heartbeat(struct master *m)
 {
-	uint64_t	 now = sb_now_ns();
+	uint64_t	 now = clock_now_ns();
 	int		 busy, idle;
 
 	if (m->watchdog_ns != 0 && now >= m->watchdog_next_ns) {
@@ -512,7 +513,7 @@ master_alloc(struct master *m, const struct master_opts *o)
 	m->watchdog_ns = notify_watchdog_usec() * 1000;
 	m->pid = getpid();
 	m->generation = 1;
-	m->generation_ns = sb_now_ns();
+	m->generation_ns = clock_now_ns();
 	/* Per worker: a kill, its victims, a slow log each, a signal. */
 	m->nacts = (size_t)m->nprocs * (2 * (size_t)m->nthreads + 3) + 1;
 	m->w = calloc((size_t)m->nprocs, sizeof(*m->w));

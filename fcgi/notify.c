@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "notify.h"
 
 int
@@ -67,13 +68,10 @@ notify_ready(void)
 int
 notify_reloading(void)
 {
-	struct timespec	 ts;
-	char		 buf[80];
+	char	 buf[80];
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)ts.tv_sec * 1000000ull +
-	    (unsigned long long)ts.tv_nsec / 1000ull);
+	    (unsigned long long)(clock_now_ns() / 1000));
 	return notify_send(buf);
 }
 

@@ -34,6 +34,7 @@
 
 #include <fcgiapp.h>
 
+#include "clock.h"
 #include "app.h"
 #include "arena.h"
 #include "conf.h"
@@ -126,7 +127,7 @@ worker_jitter(int max_requests)
 	if (max_requests <= 0)
 		return 0;
 	m = (uint64_t)max_requests;
-	r = sb_now_ns() ^ ((uint64_t)getpid() * 0x9e3779b97f4a7c15ull);
+	r = clock_now_ns() ^ ((uint64_t)getpid() * 0x9e3779b97f4a7c15ull);
 	r ^= r >> 29;
 	r *= 0xbf58476d1ce4e5b9ull;
 	r ^= r >> 32;
@@ -181,7 +182,7 @@ acceptor_serve(struct acceptor *ac)
 	uint64_t		 n;
 
 	memset(&req, 0, sizeof(req));
-	req.start_ns = sb_now_ns();
+	req.start_ns = clock_now_ns();
 	atomic_store(&ac->sb->start_ns, req.start_ns);
 	atomic_store(&ac->sb->route, -1);
 	atomic_store_explicit(&ac->sb->state, SB_T_READING,
@@ -356,7 +357,7 @@ static void
 worker_drain(struct worker *w, const sigset_t *set, bool fast)
 {
 	struct timespec	 ts = { 0, WORKER_WAKE_MS * 1000000L };
-	uint64_t	 t0 = sb_now_ns();
+	uint64_t	 t0 = clock_now_ns();
 	int		 sig;
 
 	worker_start_drain(w);
@@ -367,7 +368,7 @@ worker_drain(struct worker *w, const sigset_t *set, bool fast)
 			fast = true;
 		else if (sig == SIGUSR1 && log_reopen() == -1)
 			log_warn("reopening logs");
-		if (fast && sb_now_ns() - t0 > WORKER_FAST_EXIT_NS) {
+		if (fast && clock_now_ns() - t0 > WORKER_FAST_EXIT_NS) {
 			log_warnx("exiting with requests in flight");
 			_exit(WORKER_EXIT_OK);
 		}

@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "clock.h"
 #include "conf.h"
 #include "db.h"
 #include "health.h"
@@ -116,15 +117,6 @@ app_request_id(struct http_request *req)
 	return arena_strdup(req->arena, hex);
 }
 
-static uint64_t
-app_now_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Routes and checks the request; returns the error to answer, if any. */
 static enum app_err
 app_dispatch(struct app *app, struct http_request *req,
@@ -187,7 +179,7 @@ app_handle(struct app *app, struct http_request *req,
 	req->app = app;
 	req->route_index = -1;
 	if (req->start_ns == 0)
-		req->start_ns = app_now_ns();
+		req->start_ns = clock_now_ns();
 	if ((req->request_id = app_request_id(req)) == NULL)
 		req->request_id = "-";
 	log_set_request_id(req->request_id);
@@ -202,7 +194,7 @@ app_handle(struct app *app, struct http_request *req,
 		e = APP_EHUP;
 
 	status = e == APP_EHUP ? 499 : res->status;
-	dur_us = (app_now_ns() - req->start_ns) / 1000;
+	dur_us = (clock_now_ns() - req->start_ns) / 1000;
 	if (app->sb != NULL)
 		scoreboard_count(app->sb, req->route_index < 0 ?
 		    SB_ROUTE_UNMATCHED : req->route_index, status, dur_us);

@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "apperr.h"
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 
@@ -50,15 +51,6 @@ struct db_pool {
 	struct db_counters	*ctr;
 	struct db_slot		*slots;
 };
-
-static uint64_t
-db_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /*
  * libpq's event hook is the documented way to attach our data to a
@@ -315,12 +307,12 @@ db_slot_wait(struct db_pool *p)
 	if ((s = db_slot_take(p)) != NULL)
 		return s;
 	atomic_fetch_add(&p->ctr->waits, 1);
-	t0 = db_now_us();
+	t0 = (clock_now_ns() / 1000);
 	clock_gettime(CLOCK_MONOTONIC, &dl);
 	dl.tv_sec += p->connect_timeout_s;
 	while ((s = db_slot_take(p)) == NULL && e != ETIMEDOUT)
 		e = pthread_cond_timedwait(&p->cond, &p->mtx, &dl);
-	atomic_fetch_add(&p->ctr->wait_us, db_now_us() - t0);
+	atomic_fetch_add(&p->ctr->wait_us, (clock_now_ns() / 1000) - t0);
 	return s;
 }
 

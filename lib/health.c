@@ -19,6 +19,7 @@
 #include <json.h>
 
 #include "app.h"
+#include "clock.h"
 #include "conf.h"
 #include "db.h"
 #include "health.h"
@@ -119,30 +120,16 @@ health_threads(const struct scoreboard *sb, int *busy, int *idle)
 	}
 }
 
-/* RFC 3339 UTC with milliseconds and a Z, as API.md asks. */
-static void
-health_time(char *buf, size_t len)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-	char		 sec[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03ldZ", sec, ts.tv_nsec / 1000000);
-}
-
 static struct json_object *
 health_api_body(struct http_request *req, bool db_ok)
 {
 	struct app		*app = req->app;
 	struct json_object	*o, *w;
-	char			 now[48];
+	char			 now[CLOCK_RFC3339_LEN];
 	int			 busy, idle;
 
 	health_threads(app->sb, &busy, &idle);
-	health_time(now, sizeof(now));
+	clock_now_rfc3339(now);
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
 	if ((w = json_object_new_object()) == NULL) {

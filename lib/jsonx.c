@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "http.h"
+#include "clock.h"
 #include "jsonx.h"
 
 /* ------------------------------------------------------------ UTF-8 */
@@ -746,10 +747,10 @@ jsonx_add_null(struct json_object *obj, const char *key)
 enum app_err
 jsonx_add_time(struct json_object *obj, const char *key, struct timespec ts)
 {
-	char	 buf[JSONX_TIME_LEN];
+	char	 buf[CLOCK_RFC3339_LEN];
 
 	return jsonx_add(obj, key,
-	    json_object_new_string(jsonx_time_rfc3339(buf, ts)));
+	    json_object_new_string(clock_rfc3339(buf, ts)));
 }
 
 enum app_err
@@ -766,27 +767,6 @@ jsonx_append(struct json_object *arr, struct json_object *val)
 
 /* ------------------------------------------------------------ time */
 
-char *
-jsonx_time_rfc3339(char buf[JSONX_TIME_LEN], struct timespec ts)
-{
-	struct tm	 tm;
-	long		 ms;
-	int		 n;
-
-	ms = (ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L) ?
-	    ts.tv_nsec / 1000000L : 0;
-	if (gmtime_r(&ts.tv_sec, &tm) == NULL || tm.tm_year + 1900 < 0 ||
-	    tm.tm_year + 1900 > 9999)
-		goto epoch;
-	n = snprintf(buf, JSONX_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ms);
-	if (n > 0 && n < JSONX_TIME_LEN)
-		return buf;
-epoch:
-	(void)snprintf(buf, JSONX_TIME_LEN, "1970-01-01T00:00:00.000Z");
-	return buf;
-}
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
 static int64_t

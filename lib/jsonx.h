@@ -48,7 +48,6 @@ struct json_object;
 struct http_response;
 
 #define JSONX_MAX_DEPTH		32	/* nesting of arrays and objects */
-#define JSONX_TIME_LEN		32	/* buffer for jsonx_time_rfc3339() */
 
 /* ------------------------------------------------------------ UTF-8 */
 
@@ -197,7 +196,7 @@ enum app_err	 jsonx_add_bool(struct json_object *obj, const char *key,
 		    bool v) MUSTCHECK;
 enum app_err	 jsonx_add_null(struct json_object *obj, const char *key)
 		    MUSTCHECK;
-/* An RFC 3339 UTC time (see jsonx_time_rfc3339()). */
+/* An RFC 3339 UTC time (see clock_rfc3339()). */
 enum app_err	 jsonx_add_time(struct json_object *obj, const char *key,
 		    struct timespec ts) MUSTCHECK;
 /* Appends to an array, taking `val' as jsonx_add() does. */
@@ -206,12 +205,6 @@ enum app_err	 jsonx_append(struct json_object *arr, struct json_object *val)
 
 /* ------------------------------------------------------------ time */
 
-/*
- * Formats `ts' (CLOCK_REALTIME) as "2026-11-22T10:30:00.123Z", always
- * with milliseconds (truncated), into buf and returns buf. A time gmtime
- * cannot represent gives "1970-01-01T00:00:00.000Z".
- */
-char		*jsonx_time_rfc3339(char buf[JSONX_TIME_LEN], struct timespec ts);
 /*
  * Parses an RFC 3339 date-time ("2026-11-22T10:30:00Z",
  * "2026-11-22T10:30:00.5+02:00"; 'T'/'t' and 'Z'/'z' either case) into

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define LOG_LINE_MAX	4096
@@ -146,20 +147,6 @@ log_escape(char *out, size_t outlen, const char *s)
 	out[o] = '\0';
 }
 
-/* "2026-11-22T10:30:00.123Z" into buf (at least 25 bytes). */
-static void
-log_time(char *buf, size_t len)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-	size_t		 n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-}
-
 static void
 log_write(int fd, const char *buf, size_t len)
 {
@@ -183,14 +170,14 @@ static void
 log_vline(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
 	char	 msg[LOG_LINE_MAX], esc[LOG_LINE_MAX], line[LOG_LINE_MAX + 256];
-	char	 when[40], rid[96];
+	char	 when[CLOCK_RFC3339_LEN], rid[96];
 	int	 n;
 
 	if (lvl > log_threshold)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_escape(esc, sizeof(esc), msg);
-	log_time(when, sizeof(when));
+	clock_now_rfc3339(when);
 	rid[0] = '\0';
 	if (log_rid != NULL) {
 		char erid[64];
@@ -283,12 +270,12 @@ log_json_raw(char *buf, size_t len, size_t *off, const char *s)
 void
 log_access(const struct log_access *a)
 {
-	char	 line[4 * LOG_LINE_MAX], when[40], num[96];
+	char	 line[4 * LOG_LINE_MAX], when[CLOCK_RFC3339_LEN], num[96];
 	size_t	 off = 0;
 
 	if (access_fd == -1)
 		return;
-	log_time(when, sizeof(when));
+	clock_now_rfc3339(when);
 	log_json_raw(line, sizeof(line), &off, "{\"time\":");
 	log_json_str(line, sizeof(line), &off, when);
 	log_json_raw(line, sizeof(line), &off, ",\"request_id\":");

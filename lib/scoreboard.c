@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "scoreboard.h"
 
 #define SB_ALIGN	64
@@ -41,16 +42,6 @@ static size_t
 sb_round(size_t n)
 {
 	return (n + SB_ALIGN - 1) / SB_ALIGN * SB_ALIGN;
-}
-
-uint64_t
-sb_now_ns(void)
-{
-	struct timespec	 ts;
-
-	/* CLOCK_MONOTONIC cannot fail with a valid pointer. */
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int
@@ -111,7 +102,7 @@ scoreboard_create(int nprocs, int nthreads)
 	sb->master_start_ns = (atomic_uint_least64_t *)map;
 	sb->stats = (struct sb_stats *)(map + head);
 	sb->procs = map + head + stats;
-	atomic_store(sb->master_start_ns, sb_now_ns());
+	atomic_store(sb->master_start_ns, clock_now_ns());
 	for (p = 0; p < nprocs; p++)
 		for (t = 0; t < nthreads; t++)
 			atomic_store(&scoreboard_thread(sb, p, t)->route, -1);
@@ -158,7 +149,7 @@ sb_proc_reset(struct scoreboard *sb, int slot, int generation)
 
 	atomic_store(&pr->pid, 0);
 	atomic_store(&pr->generation, generation);
-	atomic_store(&pr->started_ns, sb_now_ns());
+	atomic_store(&pr->started_ns, clock_now_ns());
 	atomic_store(&pr->requests, 0);
 	atomic_store(&pr->db.size, 0);
 	atomic_store(&pr->db.in_use, 0);

@@ -127,7 +127,5 @@ uint64_t		 scoreboard_requests(struct scoreboard *);
 void			 scoreboard_count(struct scoreboard *, int route,
 			    int status, uint64_t duration_us);
 
-/* Monotonic nanoseconds. */
-uint64_t		 sb_now_ns(void);
 
 #endif

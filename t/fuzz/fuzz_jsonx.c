@@ -28,6 +28,7 @@
 
 #include "arena.h"
 #include "http.h"
+#include "clock.h"
 #include "jsonx.h"
 
 const char	fuzz_name[] = "jsonx";
@@ -115,7 +116,7 @@ static void
 fuzz_check_string(const char *s, size_t min, size_t max)
 {
 	struct timespec	 ts;
-	char		 buf[JSONX_TIME_LEN];
+	char		 buf[CLOCK_RFC3339_LEN];
 	size_t		 n;
 
 	if (s == NULL)
@@ -127,7 +128,7 @@ fuzz_check_string(const char *s, size_t min, size_t max)
 		abort();
 	/* Strings are where clients send times. */
 	if (jsonx_time_parse(s, &ts) == 0)
-		(void)jsonx_time_rfc3339(buf, ts);
+		(void)clock_rfc3339(buf, ts);
 }
 
 /* Every getter on member `key' with combination `c'. */

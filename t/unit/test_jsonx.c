@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "jsonx.h"
 #include "util.h"
 
@@ -645,31 +646,31 @@ test_new_string_len(void **state)
 static void
 test_time_format(void **state)
 {
-	char		 buf[JSONX_TIME_LEN];
+	char		 buf[CLOCK_RFC3339_LEN];
 	struct timespec	 ts;
 
 	ts.tv_sec = 0;
 	ts.tv_nsec = 0;
-	assert_string_equal(jsonx_time_rfc3339(buf, ts),
+	assert_string_equal(clock_rfc3339(buf, ts),
 	    "1970-01-01T00:00:00.000Z");
 	ts.tv_sec = 1795343400;		/* 2026-11-22T10:30:00Z */
 	ts.tv_nsec = 123999999;		/* truncated, not rounded */
-	assert_ptr_equal(jsonx_time_rfc3339(buf, ts), buf);
+	assert_ptr_equal(clock_rfc3339(buf, ts), buf);
 	assert_string_equal(buf, "2026-11-22T10:30:00.123Z");
 	ts.tv_sec = 951782400;		/* 2000-02-29 */
 	ts.tv_nsec = 999000000;
-	assert_string_equal(jsonx_time_rfc3339(buf, ts),
+	assert_string_equal(clock_rfc3339(buf, ts),
 	    "2000-02-29T00:00:00.999Z");
 	ts.tv_sec = -1;
 	ts.tv_nsec = 0;
-	assert_string_equal(jsonx_time_rfc3339(buf, ts),
+	assert_string_equal(clock_rfc3339(buf, ts),
 	    "1969-12-31T23:59:59.000Z");
 	/* Out of range years fall back to the epoch, never overflow buf. */
 	ts.tv_sec = (time_t)INT64_MAX;
-	assert_string_equal(jsonx_time_rfc3339(buf, ts),
+	assert_string_equal(clock_rfc3339(buf, ts),
 	    "1970-01-01T00:00:00.000Z");
 	ts.tv_sec = 253402300800;	/* year 10000 */
-	assert_string_equal(jsonx_time_rfc3339(buf, ts),
+	assert_string_equal(clock_rfc3339(buf, ts),
 	    "1970-01-01T00:00:00.000Z");
 }
 
@@ -677,12 +678,12 @@ static void
 test_time_parse(void **state)
 {
 	struct timespec	 ts;
-	char		 buf[JSONX_TIME_LEN];
+	char		 buf[CLOCK_RFC3339_LEN];
 
 	assert_int_equal(jsonx_time_parse("2026-11-22T10:30:00.123Z", &ts), 0);
 	assert_true(ts.tv_sec == 1795343400);
 	assert_int_equal(ts.tv_nsec, 123000000);
-	assert_string_equal(jsonx_time_rfc3339(buf, ts),
+	assert_string_equal(clock_rfc3339(buf, ts),
 	    "2026-11-22T10:30:00.123Z");
 	assert_int_equal(jsonx_time_parse("2026-11-22t12:30:00+02:00", &ts), 0);
 	assert_true(ts.tv_sec == 1795343400);
