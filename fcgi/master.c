@@ -25,8 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "app.h"
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "master.h"

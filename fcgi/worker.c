@@ -34,9 +34,9 @@
 
 #include <fcgiapp.h>
 
-#include "clock.h"
 #include "app.h"
 #include "arena.h"
+#include "clock.h"
 #include "conf.h"
 #include "http.h"
 #include "log.h"
