@@ -31,6 +31,7 @@
 #include "apperr.h"
 #include "arena.h"
 #include "http.h"
+#include "../tbuf.h"
 
 const char	fuzz_name[] = "http";
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -40,37 +41,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char *const fixed_keys[] = {
 	"q", "limit", "cursor", "a", "", "=", "%20",
-};
-
-/* An http_transport that keeps the response in memory. */
-struct sink {
-	char	*data;
-	size_t	 len;
-};
-
-static int
-sink_write(void *ctx, const char *buf, size_t len)
-{
-	struct sink	*s = ctx;
-	char		*p;
-
-	if ((p = realloc(s->data, s->len + len + 1)) == NULL)
-		return -1;
-	memcpy(p + s->len, buf, len);
-	s->data = p;
-	s->len += len;
-	s->data[s->len] = '\0';
-	return 0;
-}
-
-static int
-sink_flush(void *ctx)
-{
-	return 0;
-}
-
-static const struct http_transport sink_transport = {
-	sink_write, sink_flush, NULL
 };
 
 /* Splits the input into the query and lower-cased headers. */
@@ -160,7 +130,7 @@ fuzz_headers(struct arena *a, const struct http_request *req)
 
 /* The captured envelope must be well formed (see the top comment). */
 static void
-fuzz_check_envelope(const struct sink *s, enum app_err err, bool head)
+fuzz_check_envelope(const struct tbuf *s, enum app_err err, bool head)
 {
 	struct json_object	*o, *e, *code;
 	const char		*body, *cl;
@@ -193,7 +163,7 @@ fuzz_error(struct http_request *req, enum app_err err, bool head)
 {
 	struct http_response	 resp;
 	struct json_object	*details = NULL;
-	struct sink		 out = { NULL, 0 };
+	struct tbuf		 out = { .fail_after = -1 };
 
 	req->method = head ? "HEAD" : "GET";
 	req->request_id = http_header_get(req, "x-request-id");
@@ -203,7 +173,7 @@ fuzz_error(struct http_request *req, enum app_err err, bool head)
 		json_object_put(details);
 		details = NULL;
 	}
-	http_response_init(&resp, req, &sink_transport, &out);
+	http_response_init(&resp, req, &tbuf_transport, &out);
 	if (http_send_error(&resp, err, details, "bad query: %s",
 	    req->query) == APP_OK)
 		fuzz_check_envelope(&out, err, head);

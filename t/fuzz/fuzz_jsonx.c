@@ -28,6 +28,7 @@
 
 #include "arena.h"
 #include "http.h"
+#include "../tbuf.h"
 #include "clock.h"
 #include "jsonx.h"
 
@@ -49,40 +50,9 @@ static const struct {
 	    INT64_MIN, 0 },
 };
 
-/* An http_transport that keeps the response in memory. */
-struct sink {
-	char	*data;
-	size_t	 len;
-};
-
-static int
-sink_write(void *ctx, const char *buf, size_t len)
-{
-	struct sink	*s = ctx;
-	char		*p;
-
-	if ((p = realloc(s->data, s->len + len + 1)) == NULL)
-		return -1;
-	memcpy(p + s->len, buf, len);
-	s->data = p;
-	s->len += len;
-	s->data[s->len] = '\0';
-	return 0;
-}
-
-static int
-sink_flush(void *ctx)
-{
-	return 0;
-}
-
-static const struct http_transport sink_transport = {
-	sink_write, sink_flush, NULL
-};
-
 /* Aborts unless the captured response has a JSON body. */
 static void
-sink_check_json(const struct sink *s)
+response_check_json(const struct tbuf *s)
 {
 	struct json_object	*o;
 	const char		*body;
@@ -174,7 +144,7 @@ fuzz_object(struct arena *a, struct json_object *obj)
 	struct http_request	 req;
 	struct http_response	 resp;
 	struct jsonx_errors	 errs;
-	struct sink		 out = { NULL, 0 };
+	struct tbuf		 out = { .fail_after = -1 };
 	size_t			 c, nkeys;
 
 	for (c = 0; c < sizeof(combos) / sizeof(combos[0]); c++) {
@@ -196,12 +166,11 @@ fuzz_object(struct arena *a, struct json_object *obj)
 		req.path = "/fuzz";
 		req.query = "";
 		req.request_id = "fuzz";
-		http_response_init(&resp, &req, &sink_transport, &out);
+		http_response_init(&resp, &req, &tbuf_transport, &out);
 		if (jsonx_send_errors(&resp, &errs) == APP_OK)
-			sink_check_json(&out);
+			response_check_json(&out);
 		free(out.data);
-		out.data = NULL;
-		out.len = 0;
+		out = (struct tbuf){ .fail_after = -1 };
 	}
 }
 

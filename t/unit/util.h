@@ -2,9 +2,7 @@
  * util.h: helpers shared by the unit tests (header only, include after
  * the cmocka headers).
  *
- * - struct tbuf: an http_transport that captures the response in memory,
- *   can be told to fail after N writes (a client that went away) and
- *   counts flushes.
+ * - struct tbuf (t/tbuf.h): an http_transport that captures the response.
  * - struct treq: a request, its arena and a response bound to a tbuf,
  *   built in a few calls: treq_init(&t, "GET", "/path?q=1"),
  *   treq_header(&t, "Accept", "..."), treq_body(&t, "{}").
@@ -23,64 +21,7 @@
 
 #include "arena.h"
 #include "http.h"
-
-/* ------------------------------------------------------------ transport */
-
-struct tbuf {
-	char	*data;		/* NUL-terminated capture */
-	size_t	 len;
-	size_t	 cap;
-	int	 fail_after;	/* writes that succeed before failing; -1 never */
-	int	 nwrites;	/* successful writes */
-	int	 nflushes;
-	int	 flushed_at;	/* len at the last flush */
-	bool	 closed;	/* what closed() reports */
-};
-
-static inline int
-tbuf_write(void *ctx, const char *buf, size_t len)
-{
-	struct tbuf	*b = ctx;
-	char		*p;
-
-	if (b->fail_after >= 0 && b->nwrites >= b->fail_after)
-		return -1;
-	if (b->len + len + 1 > b->cap) {
-		size_t ncap = (b->len + len + 1) * 2;
-
-		if ((p = realloc(b->data, ncap)) == NULL)
-			return -1;
-		b->data = p;
-		b->cap = ncap;
-	}
-	memcpy(b->data + b->len, buf, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	b->nwrites++;
-	return 0;
-}
-
-static inline int
-tbuf_flush(void *ctx)
-{
-	struct tbuf	*b = ctx;
-
-	if (b->fail_after >= 0 && b->nwrites >= b->fail_after)
-		return -1;
-	b->nflushes++;
-	b->flushed_at = (int)b->len;
-	return 0;
-}
-
-static inline bool
-tbuf_closed(void *ctx)
-{
-	return ((struct tbuf *)ctx)->closed;
-}
-
-static const struct http_transport tbuf_transport = {
-	tbuf_write, tbuf_flush, tbuf_closed
-};
+#include "../tbuf.h"
 
 /* ------------------------------------------------------------ request */
 
