@@ -173,6 +173,30 @@ main_has_pidfile(const struct conf *c)
 }
 
 /*
+ * The log files were opened as root; give them to the user we become, so
+ * that a reopen after rotation (SIGUSR1) can still write them.
+ */
+static int
+main_chown_logs(const struct conf *c)
+{
+	unsigned	 uid, gid;
+	char		 err[256];
+
+	if (geteuid() != 0 || c->user[0] == '\0')
+		return 0;
+	if (privdrop_lookup(c->user, c->group, &uid, &gid, err,
+	    sizeof(err)) == -1) {
+		log_errx("%s", err);
+		return -1;
+	}
+	if (log_chown(uid, gid) == -1) {
+		log_err("chown of the log files");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Removes our socket file and pid file, on every exit after they were
  * made. After dropping privileges the directory may not be ours: the next
  * start replaces both anyway, so that is not worth a warning.
@@ -218,6 +242,8 @@ main_serve(struct main_opts *o, struct conf *c)
 		}
 		pid = true;
 	}
+	if (main_chown_logs(c) == -1)
+		goto out;
 	if (privdrop(c->user, c->group, err, sizeof(err)) == -1) {
 		log_errx("%s", err);
 		goto out;

@@ -92,9 +92,26 @@ log_open(const char *path, const char *access)
 int
 log_reopen(void)
 {
-	if (log_open_one(log_path, &log_fd) == -1)
+	int	 a, b, saved;
+
+	a = log_open_one(log_path, &log_fd);
+	saved = errno;
+	b = log_open_one(access_path, &access_fd);
+	if (a == -1)
+		errno = saved;
+	return a == -1 || b == -1 ? -1 : 0;
+}
+
+int
+log_chown(unsigned uid, unsigned gid)
+{
+	if (log_fd > STDERR_FILENO &&
+	    fchown(log_fd, (uid_t)uid, (gid_t)gid) == -1)
 		return -1;
-	return log_open_one(access_path, &access_fd);
+	if (access_fd > STDERR_FILENO &&
+	    fchown(access_fd, (uid_t)uid, (gid_t)gid) == -1)
+		return -1;
+	return 0;
 }
 
 void

@@ -29,8 +29,16 @@ int	 log_level_parse(const char *, enum log_level *);
  * `access' ("" or NULL: stderr, "off": none). -1 with errno on failure.
  */
 int	 log_open(const char *path, const char *access);
-/* Reopens both files (SIGUSR1, after logrotate). */
+/*
+ * Reopens both files (SIGUSR1, after logrotate). Each is tried even when
+ * the other fails; -1 with errno when either failed.
+ */
 int	 log_reopen(void);
+/*
+ * Hands the open log files to the user the process is about to become, so
+ * that after privileges are dropped a reopen can still write to them.
+ */
+int	 log_chown(unsigned uid, unsigned gid);
 void	 log_close(void);
 /* The request id shown on this thread's lines (NULL to clear). */
 void	 log_set_request_id(const char *);

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,24 @@ tmp_root(char *buf, size_t sz)
 	    harness_env_or("QUIPU_TEST_BUILDDIR", "."));
 }
 
+/*
+ * The log directory belongs to the user quipu drops to, as a deployment's
+ * would: after SIGUSR1 (log rotation) the workers create the files anew.
+ */
+static int
+log_dir_init(const struct harness *h)
+{
+	struct passwd	*pw;
+
+	if (mkdir_p(h->log_dir, 0755) == -1)
+		return -1;
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam("nobody")) == NULL)
+		return -1;
+	return chown(h->log_dir, pw->pw_uid, pw->pw_gid);
+}
+
 static int
 paths_init(struct harness *h)
 {
@@ -193,10 +212,11 @@ paths_init(struct harness *h)
 	/* The length check above left room for these leaves. */
 	(void)harness_joinpath(h->conf, sizeof(h->conf), h->dir,
 	    "quipu.conf");
-	(void)harness_joinpath(h->error_log, sizeof(h->error_log), h->dir,
+	(void)harness_joinpath(h->log_dir, sizeof(h->log_dir), h->dir, "log");
+	(void)harness_joinpath(h->error_log, sizeof(h->error_log), h->log_dir,
 	    "error.log");
-	(void)harness_joinpath(h->access_log, sizeof(h->access_log), h->dir,
-	    "access.log");
+	(void)harness_joinpath(h->access_log, sizeof(h->access_log),
+	    h->log_dir, "access.log");
 	(void)harness_joinpath(h->nginx_dir, sizeof(h->nginx_dir), h->dir,
 	    "nginx");
 	(void)harness_joinpath(h->nginx_conf, sizeof(h->nginx_conf),
@@ -497,7 +517,7 @@ harness_init(struct harness *h, const char *prog)
 	snprintf(h->dbname, sizeof(h->dbname), "quipu_t_%.30s_%d", h->name,
 	    (int)getpid());
 	if (paths_init(h) == -1 || mkdir_p(h->dir, 0755) == -1 ||
-	    mkdir_p(h->nginx_dir, 0755) == -1) {
+	    mkdir_p(h->nginx_dir, 0755) == -1 || log_dir_init(h) == -1) {
 		fprintf(stderr, "harness: cannot make %s\n", h->dir);
 		return -1;
 	}

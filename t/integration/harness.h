@@ -34,6 +34,7 @@ struct harness {
 	char	 dburl[1024];		/* conninfo of the test database */
 	char	 sock[HARNESS_PATH];	/* quipu's unix socket */
 	char	 conf[HARNESS_PATH];	/* quipu.conf */
+	char	 log_dir[HARNESS_PATH];	/* owned by quipu's user */
 	char	 error_log[HARNESS_PATH];
 	char	 access_log[HARNESS_PATH];
 	char	 nginx_conf[HARNESS_PATH];

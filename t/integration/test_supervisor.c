@@ -174,6 +174,66 @@ test_recycle(void **state)
 	assert_int_equal(workers_wait(now, old, nold, 3000), 2);
 }
 
+/* Sends one request carrying request id `rid'; asserts a 200. */
+static void
+get_with_rid(const char *rid)
+{
+	struct harness_resp	 r;
+	char			 hdr[128];
+	const char		*hdrs[] = { hdr, NULL };
+
+	snprintf(hdr, sizeof(hdr), "X-Request-Id: %s", rid);
+	assert_int_equal(harness_request(&H, "GET", "/healthz", hdrs, NULL, 0,
+	    &r), 0);
+	assert_int_equal(r.status, 200);
+	harness_resp_free(&r);
+}
+
+/* Whether the file at `path' mentions `needle' (polls up to 2 s). */
+static bool
+file_mentions(const char *path, const char *needle)
+{
+	char	*text;
+	bool	 found = false;
+	int	 i;
+
+	for (i = 0; i < 20 && !found; i++) {
+		if ((text = harness_read_file(path, NULL)) != NULL) {
+			found = strstr(text, needle) != NULL;
+			free(text);
+		}
+		if (!found)
+			harness_sleep_ms(100);
+	}
+	return found;
+}
+
+/*
+ * Log rotation: logrotate renames the files, SIGUSR1 makes the master and
+ * every worker open them anew, and later lines land in the new files.
+ */
+static void
+test_usr1_reopens_logs(void **state)
+{
+	char	 rotated[HARNESS_PATH + 8];
+	int	 i;
+
+	(void)state;
+	get_with_rid("before-rotation");
+	assert_true(file_mentions(H.access_log, "before-rotation"));
+	snprintf(rotated, sizeof(rotated), "%s.1", H.access_log);
+	assert_int_equal(rename(H.access_log, rotated), 0);
+	assert_int_equal(kill(H.quipu, SIGUSR1), 0);
+	/* Workers act on it within their 100 ms signal wait. */
+	harness_sleep_ms(500);
+	/* Both workers: enough requests that each serves some. */
+	for (i = 0; i < 20; i++)
+		get_with_rid("after-rotation");
+	assert_true(file_mentions(H.access_log, "after-rotation"));
+	assert_false(file_mentions(rotated, "after-rotation"));
+	assert_true(file_mentions(rotated, "before-rotation"));
+}
+
 static void
 test_sigterm_drain(void **state)
 {
@@ -216,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_worker_killed),
 		cmocka_unit_test(test_reload_under_load),
 		cmocka_unit_test(test_recycle),
+		cmocka_unit_test(test_usr1_reopens_logs),
 		cmocka_unit_test(test_sigterm_drain),
 	};
 	int	 rc;
