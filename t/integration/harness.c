@@ -509,7 +509,7 @@ harness_init(struct harness *h, const char *prog)
 	size_t	 i;
 
 	memset(h, 0, sizeof(*h));
-	h->quipu = h->nginx = -1;
+	h->quipu = h->nginx = h->activation_fd = -1;
 	h->workers = 2;
 	for (i = 0; prog[i] != '\0' && i < sizeof(h->name) - 1; i++)
 		h->name[i] = isalnum((unsigned char)prog[i]) ?

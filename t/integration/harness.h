@@ -44,6 +44,8 @@ struct harness {
 	int	 workers;		/* from the last config written */
 	pid_t	 quipu;			/* master pid, or -1 */
 	pid_t	 nginx;			/* nginx master pid, or -1 */
+	/* A listening socket quipu gets as systemd passes one, or -1. */
+	int	 activation_fd;
 	int	 quipu_status;		/* wait status of the last master */
 	bool	 db_created;
 };

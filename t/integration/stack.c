@@ -118,8 +118,29 @@ harness_write_conf(struct harness *h, const char *extra)
  * a group if it dies first) and gets SIGTERM if we die (PR_SET_PDEATHSIG
  * survives exec). `stdout_path', when not NULL, takes stdout alone.
  */
+/*
+ * In the child: hands `fd' over the way systemd's socket activation does,
+ * as descriptor 3 with LISTEN_FDS=1 and LISTEN_PID naming the child.
+ */
+static void
+spawn_activation(int fd)
+{
+	char	 pid[32];
+
+	if (fd != 3 && dup2(fd, 3) == -1)
+		_exit(127);
+	if (fcntl(3, F_SETFD, 0) == -1)
+		_exit(127);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (setenv("LISTEN_FDS", "1", 1) == -1 ||
+	    setenv("LISTEN_PID", pid, 1) == -1)
+		_exit(127);
+}
+
+/* `activation_fd' -1: none; else passed as systemd would (see above). */
 static pid_t
-spawn(char *const argv[], const char *out, const char *stdout_path)
+spawn(char *const argv[], const char *out, const char *stdout_path,
+    int activation_fd)
 {
 	pid_t	 parent = getpid(), pid;
 	int	 fd, ofd;
@@ -145,6 +166,8 @@ spawn(char *const argv[], const char *out, const char *stdout_path)
 	fd = open("/dev/null", O_RDONLY);
 	if (fd != -1)
 		dup2(fd, STDIN_FILENO);
+	if (activation_fd >= 0)
+		spawn_activation(activation_fd);
 	execv(argv[0], argv);
 	execvp(argv[0], argv);
 	fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
@@ -225,7 +248,7 @@ run_wait(char *const argv[], const char *out, const char *stdout_path,
 	pid_t	 pid;
 	int	 st = 0;
 
-	if ((pid = spawn(argv, out, stdout_path)) == -1)
+	if ((pid = spawn(argv, out, stdout_path, -1)) == -1)
 		return -1;
 	if (stop_pid(&pid, 0, ms, &st) != 0)
 		return -1;
@@ -267,10 +290,13 @@ quipu_spawn(struct harness *h)
 
 	binary(bin, sizeof(bin));
 	(void)harness_joinpath(out, sizeof(out), h->dir, "quipu.out");
-	/* A stale socket from a killed run would make bind fail. */
-	if (h->sock[0] != '\0')
+	/*
+	 * A stale socket from a killed run would make bind fail; one handed
+	 * over by socket activation is the test's own and stays.
+	 */
+	if (h->sock[0] != '\0' && h->activation_fd == -1)
 		unlink(h->sock);
-	if ((h->quipu = spawn(argv, out, NULL)) == -1)
+	if ((h->quipu = spawn(argv, out, NULL, h->activation_fd)) == -1)
 		return -1;
 	return 0;
 }
@@ -298,7 +324,7 @@ nginx_spawn(struct harness *h)
 		fprintf(stderr, "harness: %s failed (see %s)\n", mk, out);
 		return -1;
 	}
-	if ((h->nginx = spawn(ngargv, out, NULL)) == -1)
+	if ((h->nginx = spawn(ngargv, out, NULL, -1)) == -1)
 		return -1;
 	return 0;
 }
