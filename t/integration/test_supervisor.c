@@ -234,6 +234,37 @@ test_usr1_reopens_logs(void **state)
 	assert_true(file_mentions(rotated, "before-rotation"));
 }
 
+/*
+ * A request stuck past request_timeout (+5 s grace) takes its worker down:
+ * the slow log names it first, the kill names it as a victim, nginx
+ * answers the client with its JSON 502, and a new worker serves on.
+ */
+static void
+test_stuck_request_killed(void **state)
+{
+	struct harness_async	 stuck;
+	struct harness_counts	 c;
+	char			*log;
+
+	(void)state;
+	assert_int_equal(harness_restart_quipu(&H,
+	    "request_timeout = 1\nslow_request_timeout = 1\n"), 0);
+	assert_int_equal(harness_async_start(&H, &stuck, "GET",
+	    "/api/v1/_test/sleep?ms=30000"), 0);
+	assert_int_equal(harness_async_wait(&stuck), 0);
+	assert_int_equal(stuck.resp.status, 502);
+	assert_true(harness_is_envelope(&stuck.resp, "upstream_error"));
+	harness_resp_free(&stuck.resp);
+	assert_non_null(log = harness_read_file(H.error_log, NULL));
+	assert_non_null(strstr(log, "slow request: worker"));
+	assert_non_null(strstr(log, "request killed: worker"));
+	assert_non_null(strstr(log, "route test.sleep"));
+	free(log);
+	assert_int_equal(harness_load_n(&H, "/healthz", 2, 50, &c), 0);
+	assert_load_clean(&c, "after the watchdog");
+	assert_int_equal(harness_restart_quipu(&H, NULL), 0);
+}
+
 static void
 test_sigterm_drain(void **state)
 {
@@ -277,6 +308,7 @@ main(void)
 		cmocka_unit_test(test_reload_under_load),
 		cmocka_unit_test(test_recycle),
 		cmocka_unit_test(test_usr1_reopens_logs),
+		cmocka_unit_test(test_stuck_request_killed),
 		cmocka_unit_test(test_sigterm_drain),
 	};
 	int	 rc;
