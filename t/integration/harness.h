@@ -44,8 +44,13 @@ struct harness {
 	int	 workers;		/* from the last config written */
 	pid_t	 quipu;			/* master pid, or -1 */
 	pid_t	 nginx;			/* nginx master pid, or -1 */
-	/* A listening socket quipu gets as systemd passes one, or -1. */
+	/*
+	 * A listening socket quipu gets as systemd passes one (fd 3 and
+	 * LISTEN_FDS), or with `activation_stdin' as spawn-fcgi does (fd 0);
+	 * -1: quipu binds its own.
+	 */
 	int	 activation_fd;
+	bool	 activation_stdin;
 	int	 quipu_status;		/* wait status of the last master */
 	bool	 db_created;
 };

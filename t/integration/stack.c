@@ -120,13 +120,19 @@ harness_write_conf(struct harness *h, const char *extra)
  */
 /*
  * In the child: hands `fd' over the way systemd's socket activation does,
- * as descriptor 3 with LISTEN_FDS=1 and LISTEN_PID naming the child.
+ * as descriptor 3 with LISTEN_FDS=1 and LISTEN_PID naming the child, or
+ * as spawn-fcgi does, as descriptor 0.
  */
 static void
-spawn_activation(int fd)
+spawn_activation(int fd, bool on_stdin)
 {
 	char	 pid[32];
 
+	if (on_stdin) {
+		if (dup2(fd, STDIN_FILENO) == -1)
+			_exit(127);
+		return;
+	}
 	if (fd != 3 && dup2(fd, 3) == -1)
 		_exit(127);
 	if (fcntl(3, F_SETFD, 0) == -1)
@@ -137,10 +143,10 @@ spawn_activation(int fd)
 		_exit(127);
 }
 
-/* `activation_fd' -1: none; else passed as systemd would (see above). */
+/* `activation_fd' -1: none; else passed on as spawn_activation says. */
 static pid_t
 spawn(char *const argv[], const char *out, const char *stdout_path,
-    int activation_fd)
+    int activation_fd, bool on_stdin)
 {
 	pid_t	 parent = getpid(), pid;
 	int	 fd, ofd;
@@ -167,7 +173,7 @@ spawn(char *const argv[], const char *out, const char *stdout_path,
 	if (fd != -1)
 		dup2(fd, STDIN_FILENO);
 	if (activation_fd >= 0)
-		spawn_activation(activation_fd);
+		spawn_activation(activation_fd, on_stdin);
 	execv(argv[0], argv);
 	execvp(argv[0], argv);
 	fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
@@ -248,7 +254,7 @@ run_wait(char *const argv[], const char *out, const char *stdout_path,
 	pid_t	 pid;
 	int	 st = 0;
 
-	if ((pid = spawn(argv, out, stdout_path, -1)) == -1)
+	if ((pid = spawn(argv, out, stdout_path, -1, false)) == -1)
 		return -1;
 	if (stop_pid(&pid, 0, ms, &st) != 0)
 		return -1;
@@ -296,7 +302,8 @@ quipu_spawn(struct harness *h)
 	 */
 	if (h->sock[0] != '\0' && h->activation_fd == -1)
 		unlink(h->sock);
-	if ((h->quipu = spawn(argv, out, NULL, h->activation_fd)) == -1)
+	if ((h->quipu = spawn(argv, out, NULL, h->activation_fd,
+	    h->activation_stdin)) == -1)
 		return -1;
 	return 0;
 }
@@ -324,7 +331,7 @@ nginx_spawn(struct harness *h)
 		fprintf(stderr, "harness: %s failed (see %s)\n", mk, out);
 		return -1;
 	}
-	if ((h->nginx = spawn(ngargv, out, NULL, -1)) == -1)
+	if ((h->nginx = spawn(ngargv, out, NULL, -1, false)) == -1)
 		return -1;
 	return 0;
 }

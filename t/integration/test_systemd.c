@@ -2,7 +2,8 @@
  * test_systemd.c: what systemd sees of quipu. The socket comes from socket
  * activation (LISTEN_FDS, as quipu.socket hands it over), and the master
  * reports READY, RELOADING, STOPPING, STATUS and watchdog pings on
- * NOTIFY_SOCKET, as quipu.service (Type=notify) expects.
+ * NOTIFY_SOCKET, as quipu.service (Type=notify) expects. Last, the same
+ * socket on fd 0, as spawn-fcgi passes it.
  */
 #include "config.h"
 
@@ -163,6 +164,26 @@ test_stop_notifies_and_keeps_socket(void **state)
 	assert_int_equal(st.st_ino, sock_ino);
 }
 
+/* The same socket handed over on fd 0, as spawn-fcgi does. */
+static void
+test_spawn_fcgi_socket(void **state)
+{
+	struct harness_resp	 r;
+	char			*log;
+
+	(void)state;
+	assert_int_equal(unsetenv("NOTIFY_SOCKET"), 0);
+	assert_int_equal(unsetenv("WATCHDOG_USEC"), 0);
+	H.activation_stdin = true;
+	assert_int_equal(harness_start_quipu(&H), 0);
+	assert_int_equal(harness_get(&H, "/readyz", &r), 0);
+	assert_int_equal(r.status, 200);
+	harness_resp_free(&r);
+	assert_non_null(log = harness_read_file(H.error_log, NULL));
+	assert_non_null(strstr(log, "inherited socket on fd 0"));
+	free(log);
+}
+
 int
 main(void)
 {
@@ -171,6 +192,7 @@ main(void)
 		cmocka_unit_test(test_ready_status_watchdog),
 		cmocka_unit_test(test_reload_notifies),
 		cmocka_unit_test(test_stop_notifies_and_keeps_socket),
+		cmocka_unit_test(test_spawn_fcgi_socket),
 	};
 	int	 rc;
 
