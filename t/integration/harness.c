@@ -33,6 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 
@@ -548,4 +553,43 @@ harness_fini(struct harness *h, bool ok)
 	if (strncmp(h->sock, "/tmp/quipu-", 11) == 0)
 		unlink(h->sock);
 	live_set(h, false);
+}
+
+/* The group being run: cmocka's setup and teardown take no argument. */
+static struct harness			*run_h;
+static const struct harness_group	*run_g;
+
+static int
+run_setup(void **state)
+{
+	(void)state;
+	if (harness_init(run_h, run_g->prog) == -1)
+		return -1;
+	if (run_g->prepare != NULL && run_g->prepare(run_h) == -1)
+		return -1;
+	return harness_start(run_h, run_g->extra, run_g->migrate);
+}
+
+static int
+run_teardown(void **state)
+{
+	(void)state;
+	harness_stop(run_h);
+	if (run_g->cleanup != NULL)
+		run_g->cleanup(run_h);
+	return 0;
+}
+
+int
+harness_run(struct harness *h, const struct harness_group *g,
+    const struct CMUnitTest *tests, size_t ntests)
+{
+	int	 rc;
+
+	run_h = h;
+	run_g = g;
+	harness_main_init(g->prog);
+	rc = _cmocka_run_group_tests(g->prog, tests, ntests, run_setup,
+	    run_teardown);
+	return harness_main_fini(h, rc);
 }

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 struct json_object;
+struct CMUnitTest;
 
 #define HARNESS_PATH	256
 
@@ -67,6 +68,26 @@ void	 harness_main_init(const char *prog);
  * and removes the temp dir on success. Returns the exit status.
  */
 int	 harness_main_fini(struct harness *, int rc);
+/*
+ * One test program: its cmocka tests run as one group against one stack.
+ * The group setup makes the stack (harness_init, then `prepare' if any,
+ * then harness_start with `extra' and `migrate'); the teardown stops it.
+ */
+struct harness_group {
+	const char	*prog;
+	const char	*extra;		/* config lines, may be NULL */
+	bool		 migrate;
+	int		(*prepare)(struct harness *);	/* may be NULL */
+	void		(*cleanup)(struct harness *);	/* may be NULL */
+};
+
+/*
+ * The whole main(): harness_main_init, the group, harness_main_fini.
+ * Returns the program's exit status.
+ */
+int	 harness_run(struct harness *, const struct harness_group *,
+	    const struct CMUnitTest *, size_t ntests);
+
 /* Creates the database, the temp dir and picks a port. */
 int	 harness_init(struct harness *, const char *prog);
 /* Stops everything, drops the database; removes the temp dir when `ok'. */

@@ -24,23 +24,6 @@ static struct harness	 H;
 
 #define CONF_EXTRA	"max_body = 1000"
 
-static int
-setup(void **state)
-{
-	(void)state;
-	if (harness_init(&H, "test_errors") == -1)
-		return -1;
-	return harness_start(&H, CONF_EXTRA, false);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	harness_stop(&H);
-	return 0;
-}
-
 /* Whether quipu's access log mentions `rid' (polls briefly). */
 static bool
 quipu_logged(const char *rid, int ms)
@@ -249,7 +232,7 @@ test_pool_down(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_echo_ok),
@@ -261,9 +244,9 @@ main(void)
 		cmocka_unit_test(test_test_routes_off),
 		cmocka_unit_test(test_pool_down),
 	};
-	int	 rc;
+	static const struct harness_group group = {
+		"test_errors", CONF_EXTRA, false, NULL, NULL
+	};
 
-	harness_main_init("test_errors");
-	rc = cmocka_run_group_tests(tests, setup, teardown);
-	return harness_main_fini(&H, rc);
+	return harness_run(&H, &group, tests, sizeof(tests) / sizeof(tests[0]));
 }

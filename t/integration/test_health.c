@@ -24,26 +24,6 @@
 static struct harness	 H;
 static bool		 pg_stopped;
 
-static int
-setup(void **state)
-{
-	(void)state;
-	if (harness_init(&H, "test_health") == -1)
-		return -1;
-	return harness_start(&H, NULL, false);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	/* Whatever failed, leave the cluster running for the next program. */
-	if (pg_stopped && harness_pg_start() == 0)
-		pg_stopped = false;
-	harness_stop(&H);
-	return 0;
-}
-
 static void
 test_readyz_migrations(void **state)
 {
@@ -297,7 +277,7 @@ test_pg_down_up(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_readyz_migrations),
 		cmocka_unit_test(test_healthz),
 		cmocka_unit_test(test_api_health),
@@ -306,9 +286,9 @@ main(void)
 		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_pg_down_up),
 	};
-	int	 rc;
+	static const struct harness_group group = {
+		"test_health", NULL, false, NULL, NULL
+	};
 
-	harness_main_init("test_health");
-	rc = cmocka_run_group_tests(tests, setup, teardown);
-	return harness_main_fini(&H, rc);
+	return harness_run(&H, &group, tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -20,23 +20,6 @@
 
 static struct harness	 H;
 
-static int
-setup(void **state)
-{
-	(void)state;
-	if (harness_init(&H, "test_stream") == -1)
-		return -1;
-	return harness_start(&H, NULL, false);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	harness_stop(&H);
-	return 0;
-}
-
 static void
 dump_events(const struct harness_sse *s)
 {
@@ -150,14 +133,14 @@ test_streams_concurrent(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stream_arrives_live),
 		cmocka_unit_test(test_client_disconnect),
 		cmocka_unit_test(test_streams_concurrent),
 	};
-	int	 rc;
+	static const struct harness_group group = {
+		"test_stream", NULL, false, NULL, NULL
+	};
 
-	harness_main_init("test_stream");
-	rc = cmocka_run_group_tests(tests, setup, teardown);
-	return harness_main_fini(&H, rc);
+	return harness_run(&H, &group, tests, sizeof(tests) / sizeof(tests[0]));
 }

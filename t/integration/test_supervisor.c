@@ -26,23 +26,6 @@
 
 static struct harness	 H;
 
-static int
-setup(void **state)
-{
-	(void)state;
-	if (harness_init(&H, "test_supervisor") == -1)
-		return -1;
-	return harness_start(&H, NULL, false);
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	harness_stop(&H);
-	return 0;
-}
-
 /*
  * Waits until the master has exactly H.workers children, none of them in
  * `old' (may be NULL). Returns how many it found at the end.
@@ -302,7 +285,7 @@ test_sigterm_drain(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_privdrop),
 		cmocka_unit_test(test_worker_killed),
 		cmocka_unit_test(test_reload_under_load),
@@ -311,9 +294,9 @@ main(void)
 		cmocka_unit_test(test_stuck_request_killed),
 		cmocka_unit_test(test_sigterm_drain),
 	};
-	int	 rc;
+	static const struct harness_group group = {
+		"test_supervisor", NULL, false, NULL, NULL
+	};
 
-	harness_main_init("test_supervisor");
-	rc = cmocka_run_group_tests(tests, setup, teardown);
-	return harness_main_fini(&H, rc);
+	return harness_run(&H, &group, tests, sizeof(tests) / sizeof(tests[0]));
 }

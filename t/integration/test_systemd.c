@@ -55,37 +55,32 @@ unix_socket(const char *path, int type)
 	return fd;
 }
 
+/* Before the stack starts: the notify socket and the activated socket. */
 static int
-setup(void **state)
+prepare(struct harness *h)
 {
 	char		 path[HARNESS_PATH + 16];
 	struct stat	 st;
 
-	(void)state;
-	if (harness_init(&H, "test_systemd") == -1)
-		return -1;
-	snprintf(path, sizeof(path), "%s/notify.sock", H.dir);
+	snprintf(path, sizeof(path), "%s/notify.sock", h->dir);
 	if ((notify_fd = unix_socket(path, SOCK_DGRAM)) == -1 ||
-	    (H.activation_fd = unix_socket(H.sock, SOCK_STREAM)) == -1 ||
-	    stat(H.sock, &st) == -1)
+	    (h->activation_fd = unix_socket(h->sock, SOCK_STREAM)) == -1 ||
+	    stat(h->sock, &st) == -1)
 		return -1;
 	sock_ino = st.st_ino;
 	if (setenv("NOTIFY_SOCKET", path, 1) == -1 ||
 	    setenv("WATCHDOG_USEC", "400000", 1) == -1)
 		return -1;
-	return harness_start(&H, NULL, true);
+	return 0;
 }
 
-static int
-teardown(void **state)
+static void
+cleanup(struct harness *h)
 {
-	(void)state;
-	harness_stop(&H);
 	if (notify_fd != -1)
 		close(notify_fd);
-	if (H.activation_fd != -1)
-		close(H.activation_fd);
-	return 0;
+	if (h->activation_fd != -1)
+		close(h->activation_fd);
 }
 
 /* Waits up to `ms' for a notification holding `want'. */
@@ -187,16 +182,16 @@ test_spawn_fcgi_socket(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_activation),
 		cmocka_unit_test(test_ready_status_watchdog),
 		cmocka_unit_test(test_reload_notifies),
 		cmocka_unit_test(test_stop_notifies_and_keeps_socket),
 		cmocka_unit_test(test_spawn_fcgi_socket),
 	};
-	int	 rc;
+	static const struct harness_group group = {
+		"test_systemd", NULL, true, prepare, cleanup
+	};
 
-	harness_main_init("test_systemd");
-	rc = cmocka_run_group_tests(tests, setup, teardown);
-	return harness_main_fini(&H, rc);
+	return harness_run(&H, &group, tests, sizeof(tests) / sizeof(tests[0]));
 }
