@@ -161,16 +161,6 @@ worker_fail(FCGX_Request *fr)
 	(void)FCGX_PutStr(resp, (int)sizeof(resp) - 1, fr->out);
 }
 
-/* The request id for the scoreboard (slow log), if nginx sent one. */
-static void
-worker_slot_rid(struct sb_thread *sb, const struct http_request *req)
-{
-	const char	*rid = http_header_get(req, "x-request-id");
-
-	snprintf(sb->request_id, sizeof(sb->request_id), "%s",
-	    rid != NULL ? rid : "");
-}
-
 static void
 acceptor_serve(struct acceptor *ac)
 {
@@ -185,18 +175,18 @@ acceptor_serve(struct acceptor *ac)
 	req.start_ns = clock_now_ns();
 	atomic_store(&ac->sb->start_ns, req.start_ns);
 	atomic_store(&ac->sb->route, -1);
+	/* app_handle writes the id and route once it knows them. */
+	ac->sb->request_id[0] = '\0';
 	atomic_store_explicit(&ac->sb->state, SB_T_READING,
 	    memory_order_release);
 	req.app = &w->app;
 	req.slot = ac->index;
 	rc = request_fill(&req, ac->arena, &ac->fr, w->ctx->conf);
 	if (rc == APP_OK) {
-		worker_slot_rid(ac->sb, &req);
 		atomic_store_explicit(&ac->sb->state, SB_T_HANDLER,
 		    memory_order_release);
 		http_response_init(&resp, &req, &request_transport, &io);
 		app_handle(&w->app, &req, &resp);
-		atomic_store(&ac->sb->route, req.route_index);
 	} else if (rc != APP_EHUP)
 		worker_fail(&ac->fr);
 	FCGX_Finish_r(&ac->fr);

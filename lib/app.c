@@ -32,7 +32,7 @@ const struct route app_routes[] = {
 	{ "GET", "/api/v1/health", health_api, "health", 0 },
 	{ "GET", "/metrics", health_metrics, "metrics", 0 },
 	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
-	    ROUTE_TEST | ROUTE_STREAMS },
+	    ROUTE_TEST },
 	{ "GET", "/api/v1/_test/sleep", testroute_sleep, "test.sleep",
 	    ROUTE_TEST },
 	{ "POST", "/api/v1/_test/echo", testroute_echo, "test.echo",
@@ -117,12 +117,22 @@ app_request_id(struct http_request *req)
 	return arena_strdup(req->arena, hex);
 }
 
+/* The scoreboard slot of the thread serving `req', or NULL (tests). */
+static struct sb_thread *
+app_slot(struct app *app, const struct http_request *req)
+{
+	if (app->sb == NULL || app->proc_slot < 0 || req->slot < 0)
+		return NULL;
+	return scoreboard_thread(app->sb, app->proc_slot, req->slot);
+}
+
 /* Routes and checks the request; returns the error to answer, if any. */
 static enum app_err
 app_dispatch(struct app *app, struct http_request *req,
     struct http_response *res)
 {
 	const struct route	*r;
+	struct sb_thread	*t;
 	char			 allow[128];
 	enum app_err		 e;
 
@@ -150,20 +160,18 @@ app_dispatch(struct app *app, struct http_request *req,
 		    "request body exceeds %ld bytes", app->conf->max_body);
 	if (req->body_len > 0 && !http_is_json(req))
 		return http_send_error(res, APP_EMEDIA, NULL, NULL);
-	if (app->sb != NULL && app->proc_slot >= 0 && req->slot >= 0) {
-		struct sb_thread *t = scoreboard_thread(app->sb,
-		    app->proc_slot, req->slot);
-
-		snprintf(t->request_id, sizeof(t->request_id), "%s",
-		    req->request_id);
+	if ((t = app_slot(app, req)) != NULL)
 		atomic_store_explicit(&t->route, req->route_index,
 		    memory_order_relaxed);
-		atomic_store_explicit(&t->state, SB_T_HANDLER,
-		    memory_order_release);
-	}
 	e = r->handler(req, res);
-	if (e == APP_OK || e == APP_EHUP || res->headers_sent)
+	if (e == APP_OK || e == APP_EHUP)
 		return e;
+	/* A client's mistake is in the access log; ours goes here too. */
+	if (app_err_status(e) >= 500)
+		log_warnx("%s %s: %s", req->method, req->path,
+		    app_strerror(e));
+	if (res->headers_sent)
+		return APP_OK;	/* too late for an envelope */
 	return http_send_error(res, e, NULL, NULL);
 }
 
@@ -172,6 +180,7 @@ app_handle(struct app *app, struct http_request *req,
     struct http_response *res)
 {
 	struct log_access	 la;
+	struct sb_thread	*t;
 	enum app_err		 e;
 	uint64_t		 dur_us;
 	int			 status;
@@ -183,12 +192,16 @@ app_handle(struct app *app, struct http_request *req,
 	if ((req->request_id = app_request_id(req)) == NULL)
 		req->request_id = "-";
 	log_set_request_id(req->request_id);
+	/* For the master's slow log and watchdog. */
+	if ((t = app_slot(app, req)) != NULL)
+		snprintf(t->request_id, sizeof(t->request_id), "%s",
+		    req->request_id);
 	if (http_add_header(res, "X-Request-Id", req->request_id) != APP_OK)
 		log_warnx("cannot add X-Request-Id");
 
 	e = app_dispatch(app, req, res);
 	if (e != APP_OK && e != APP_EHUP)
-		log_warnx("%s %s: %s", req->method, req->path,
+		log_warnx("%s %s: no answer: %s", req->method, req->path,
 		    app_strerror(e));
 	if (http_finish(res) != APP_OK || res->gone)
 		e = APP_EHUP;

@@ -94,30 +94,13 @@ health_readyz(struct http_request *req, struct http_response *res)
 	    sizeof(health_ready) - 1);
 }
 
-/* Counts acceptor threads of live (running or draining) workers. */
+/* Busy and idle acceptors over all workers (none without a scoreboard). */
 static void
-health_threads(const struct scoreboard *sb, int *busy, int *idle)
+health_threads(const struct app *app, int *busy, int *idle)
 {
-	struct scoreboard	*s = (struct scoreboard *)sb;
-	struct sb_proc		*p;
-	int			 i, j, st;
-
 	*busy = *idle = 0;
-	if (sb == NULL)
-		return;
-	for (i = 0; i < sb->nprocs; i++) {
-		p = scoreboard_proc(s, i);
-		st = atomic_load(&p->state);
-		if (st != SB_P_RUNNING && st != SB_P_DRAINING)
-			continue;
-		for (j = 0; j < sb->nthreads; j++) {
-			st = atomic_load(&scoreboard_thread(s, i, j)->state);
-			if (st == SB_T_IDLE)
-				(*idle)++;
-			else if (st > SB_T_IDLE && st < SB_T__MAX)
-				(*busy)++;
-		}
-	}
+	if (app->sb != NULL)
+		scoreboard_threads(app->sb, busy, idle);
 }
 
 static struct json_object *
@@ -128,7 +111,7 @@ health_api_body(struct http_request *req, bool db_ok)
 	char			 now[CLOCK_RFC3339_LEN];
 	int			 busy, idle;
 
-	health_threads(app->sb, &busy, &idle);
+	health_threads(app, &busy, &idle);
 	clock_now_rfc3339(now);
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
@@ -360,7 +343,7 @@ health_m_procs(struct health_buf *b, struct app *app)
 	struct health_db_sum	 d;
 	int			 busy, idle;
 
-	health_threads(app->sb, &busy, &idle);
+	health_threads(app, &busy, &idle);
 	health_help(b, "quipu_acceptors", "gauge",
 	    "Acceptor threads of live workers, by state.");
 	health_printf(b, "quipu_acceptors{state=\"busy\"} %d\n", busy);

@@ -18,8 +18,7 @@ struct http_response;
 typedef enum app_err (*http_handler)(struct http_request *,
     struct http_response *);
 
-#define ROUTE_STREAMS	0x01	/* may answer text/event-stream */
-#define ROUTE_TEST	0x02	/* exists only when test_routes = on */
+#define ROUTE_TEST	0x01	/* exists only when test_routes = on */
 
 struct route {
 	const char	*method;

@@ -30,13 +30,6 @@
 #define TESTROUTE_SLICE_MS	100
 #define TESTROUTE_JSON_DEPTH	32
 
-static bool
-testroute_enabled(const struct http_request *req)
-{
-	return req->app != NULL && req->app->conf != NULL &&
-	    req->app->conf->test_routes;
-}
-
 /*
  * Reads integer query parameter `key' into *v (default `def' when
  * absent): APP_EINVAL for a non-number, APP_EVALIDATION outside
@@ -150,8 +143,6 @@ testroute_stream(struct http_request *req, struct http_response *res)
 	long		 n, interval;
 	enum app_err	 rc;
 
-	if (!testroute_enabled(req))
-		return APP_ENOTFOUND;
 	if ((rc = testroute_int(req, "n", 5, 1, 1000, &n, msg,
 	    sizeof(msg))) != APP_OK ||
 	    (rc = testroute_int(req, "interval_ms", 100, 0, 60000, &interval,
@@ -173,8 +164,6 @@ testroute_sleep(struct http_request *req, struct http_response *res)
 	int		 len;
 	enum app_err	 rc;
 
-	if (!testroute_enabled(req))
-		return APP_ENOTFOUND;
 	if ((rc = testroute_int(req, "ms", 0, 0, 600000, &ms, msg,
 	    sizeof(msg))) != APP_OK)
 		return http_send_error(res, rc, NULL, "%s", msg);
@@ -228,8 +217,6 @@ testroute_echo(struct http_request *req, struct http_response *res)
 	enum app_err		 rc;
 	bool			 ok;
 
-	if (!testroute_enabled(req))
-		return APP_ENOTFOUND;
 	if (!http_is_json(req))
 		return APP_EMEDIA;
 	body = testroute_parse(req->body, req->body_len, &ok);

@@ -1,7 +1,8 @@
 /*
  * testroutes.h: routes that exist only for the test suites and
- * benchmarks. Each answers 404 (exactly like an unknown route) unless the
- * configuration sets test_routes = on. Never enable them in production.
+ * benchmarks. Their entries in app_routes carry ROUTE_TEST, so app_handle
+ * answers 404 (exactly like an unknown route) unless the configuration
+ * sets test_routes = on. Never enable them in production.
  */
 #ifndef QUIPU_TESTROUTES_H
 #define QUIPU_TESTROUTES_H

@@ -606,3 +606,16 @@ harness_metric(const char *text, const char *prefix)
 	}
 	return -1;
 }
+
+bool
+harness_pool_gone(struct harness *h, const char *path)
+{
+	struct harness_resp	 r;
+	bool			 gone;
+
+	if (harness_get(h, path, &r) == -1)
+		return false;
+	gone = r.status == 502 && harness_is_envelope(&r, "upstream_error");
+	harness_resp_free(&r);
+	return gone;
+}

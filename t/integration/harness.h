@@ -185,6 +185,8 @@ const char *harness_resp_str(struct harness_resp *, const char *path);
  */
 bool	 harness_is_envelope(struct harness_resp *, const char *code);
 void	 harness_resp_free(struct harness_resp *);
+/* True when `path' gets nginx's JSON 502: no quipu behind it. */
+bool	 harness_pool_gone(struct harness *, const char *path);
 
 /* A request in a thread of its own (slow requests in flight). */
 struct harness_async {
