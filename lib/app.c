@@ -12,8 +12,10 @@
 
 #include "app.h"
 #include "arena.h"
+#include "auth.h"
 #include "clock.h"
 #include "conf.h"
+#include "cors.h"
 #include "db.h"
 #include "health.h"
 #include "http.h"
@@ -31,12 +33,27 @@ const struct route app_routes[] = {
 	{ "GET", "/readyz", health_readyz, "readyz", 0 },
 	{ "GET", "/api/v1/health", health_api, "health", 0 },
 	{ "GET", "/metrics", health_metrics, "metrics", 0 },
+	{ "POST", "/api/v1/auth/register", auth_register, "auth.register", 0 },
+	{ "POST", "/api/v1/auth/login", auth_login, "auth.login", 0 },
+	{ "POST", "/api/v1/auth/refresh", auth_refresh, "auth.refresh", 0 },
+	{ "POST", "/api/v1/auth/logout", auth_logout, "auth.logout", 0 },
+	{ "GET", "/api/v1/auth/me", auth_me, "auth.me", ROUTE_AUTH },
+	{ "PATCH", "/api/v1/auth/me", auth_me_patch, "auth.me.patch",
+	    ROUTE_AUTH },
 	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
 	    ROUTE_TEST },
 	{ "GET", "/api/v1/_test/sleep", testroute_sleep, "test.sleep",
 	    ROUTE_TEST },
 	{ "POST", "/api/v1/_test/echo", testroute_echo, "test.echo",
 	    ROUTE_TEST },
+	{ "GET", "/api/v1/_test/whoami", testroute_whoami, "test.whoami",
+	    ROUTE_TEST | ROUTE_AUTH },
+	{ "POST", "/api/v1/_test/whoami", testroute_whoami,
+	    "test.whoami.post", ROUTE_TEST | ROUTE_AUTH },
+	{ "GET", "/api/{user_id}/_test/whoami", testroute_whoami,
+	    "test.whoami.user", ROUTE_TEST | ROUTE_USER_PATH },
+	{ "POST", "/api/{user_id}/_test/whoami", testroute_whoami,
+	    "test.whoami.user.post", ROUTE_TEST | ROUTE_USER_PATH },
 };
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
 
@@ -70,6 +87,11 @@ app_init(struct app *app, const struct conf *conf, struct scoreboard *sb,
 	    &app->db);
 	if (e != APP_OK)
 		return e;
+	if ((e = cors_create(conf->allowed_origins, &app->cors)) != APP_OK ||
+	    (e = auth_create(conf, app->cors, &app->auth)) != APP_OK) {
+		app_free(app);
+		return e;
+	}
 	if (migrate_list(conf->sql_dir, &app->migrations,
 	    &app->nmigrations) != APP_OK)
 		log_warnx("cannot list migrations in %s", conf->sql_dir);
@@ -82,6 +104,8 @@ app_free(struct app *app)
 	if (app == NULL)
 		return;
 	db_pool_destroy(app->db);
+	auth_free(app->auth);
+	cors_free(app->cors);
 	migrate_list_free(app->migrations, app->nmigrations);
 	memset(app, 0, sizeof(*app));
 }
@@ -141,6 +165,8 @@ app_dispatch(struct app *app, struct http_request *req,
 	case ROUTER_FOUND:
 		break;
 	case ROUTER_BAD_METHOD:
+		if (strcmp(req->method, "OPTIONS") == 0)
+			return cors_options(app->cors, req, res, allow);
 		if ((e = http_add_header(res, "Allow", allow)) != APP_OK)
 			return e;
 		return http_send_error(res, APP_EMETHOD, NULL,
@@ -163,7 +189,14 @@ app_dispatch(struct app *app, struct http_request *req,
 	if ((t = app_slot(app, req)) != NULL)
 		atomic_store_explicit(&t->route, req->route_index,
 		    memory_order_relaxed);
-	e = r->handler(req, res);
+	/* The caller, for the routes that need one (401/403 answered). */
+	e = APP_OK;
+	if (r->flags & ROUTE_USER_PATH)
+		e = auth_require_path_user(req, res);
+	else if (r->flags & ROUTE_AUTH)
+		e = auth_require(req, res);
+	if (e == APP_OK)
+		e = r->handler(req, res);
 	if (e == APP_OK || e == APP_EHUP)
 		return e;
 	/* A client's mistake is in the access log; ours goes here too. */
@@ -198,6 +231,8 @@ app_handle(struct app *app, struct http_request *req,
 		    req->request_id);
 	if (http_add_header(res, "X-Request-Id", req->request_id) != APP_OK)
 		log_warnx("cannot add X-Request-Id");
+	if (cors_headers(app->cors, req, res) != APP_OK)
+		log_warnx("cannot add the CORS headers");
 
 	e = app_dispatch(app, req, res);
 	if (e != APP_OK && e != APP_EHUP)

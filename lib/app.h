@@ -10,7 +10,9 @@
 #include "apperr.h"
 #include "router.h"
 
+struct auth;
 struct conf;
+struct cors;
 struct db_pool;
 struct scoreboard;
 struct http_request;
@@ -20,6 +22,8 @@ struct app {
 	const struct conf	*conf;		/* borrowed; lives as long as the process */
 	struct db_pool		*db;
 	struct scoreboard	*sb;		/* may be NULL in tests */
+	struct cors		*cors;		/* allowed origins */
+	struct auth		*auth;		/* keys, password gate */
 	int			 proc_slot;	/* this process's slot, or -1 */
 	int			 generation;
 	/* Migrations found in conf->sql_dir at start, for /readyz; NULL when

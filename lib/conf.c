@@ -4,8 +4,11 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +16,10 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sodium.h>
 
 #include "conf.h"
+#include "jwt.h"
 #include "log.h"
 
 #ifndef QUIPU_SYSCONFDIR
@@ -81,6 +86,12 @@ const struct conf_key conf_keys[] = {
 	{ "jwt_secret", CONF_STR, OFF(jwt_secret), "", 0, 0, S,
 	    "the JWT key itself; give it by environment (QUIPU_JWT_SECRET), "
 	    "not in this file" },
+	{ "jwt_previous_secret_file", CONF_STR, OFF(jwt_previous_secret_file),
+	    "", 0, 0, 0, "the key used before a rotation: tokens it signed "
+	    "still verify until they expire; empty: none" },
+	{ "jwt_previous_secret", CONF_STR, OFF(jwt_previous_secret), "", 0, 0,
+	    S, "the previous key itself; by environment only "
+	    "(QUIPU_JWT_PREVIOUS_SECRET)" },
 	{ "access_token_ttl", CONF_INT, OFF(access_token_ttl), "900", 10,
 	    86400, 0, "access token lifetime, seconds" },
 	{ "refresh_token_ttl", CONF_INT, OFF(refresh_token_ttl), "2592000", 60,
@@ -89,8 +100,15 @@ const struct conf_key conf_keys[] = {
 	    "mark cookies Secure; off only for plain-http development" },
 	{ "allowed_origins", CONF_STR, OFF(allowed_origins), "", 0, 0, 0,
 	    "space-separated origins for CORS and the cookie CSRF check" },
-	{ "login_max_failures", CONF_INT, OFF(login_max_failures), "5", 1,
-	    1000, 0, "failed logins per username and per address, per 15 minutes" },
+	{ "login_max_failures", CONF_INT, OFF(login_max_failures), "5", 0,
+	    1000000, 0, "failed logins per username and per address within "
+	    "login_failure_window before 429; 0: no throttling" },
+	{ "login_failure_window", CONF_INT, OFF(login_failure_window), "900",
+	    60, 86400, 0, "seconds a failed login counts against its username "
+	    "and address" },
+	{ "password_hash_concurrency", CONF_INT,
+	    OFF(password_hash_concurrency), "1", 1, 64, 0,
+	    "argon2id hashes computed at once per worker; each takes 64 MiB" },
 	/* LLM and memory. */
 	{ "llm_provider", CONF_STR, OFF(llm_provider), "builtin", 0, 0, 0,
 	    "builtin (offline) or openai (any OpenAI-compatible API)" },
@@ -257,6 +275,14 @@ conf_free(struct conf *c)
 			free(*p);
 			*p = NULL;
 		}
+	if (c->jwt_key != NULL)
+		sodium_memzero(c->jwt_key, c->jwt_key_len);
+	free(c->jwt_key);
+	if (c->jwt_previous_key != NULL)
+		sodium_memzero(c->jwt_previous_key, c->jwt_previous_key_len);
+	free(c->jwt_previous_key);
+	c->jwt_key = c->jwt_previous_key = NULL;
+	c->jwt_key_len = c->jwt_previous_key_len = 0;
 }
 
 /* Strips blanks at both ends, in place. */
@@ -408,6 +434,147 @@ conf_check_conninfo(const char *url, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * Checks allowed_origins: each word an origin as browsers send it,
+ * "scheme://host[:port]", with no path, not even a trailing slash.
+ */
+static int
+conf_check_origins(const char *list, char *err, size_t errlen)
+{
+	const char	*p = list, *w, *host;
+	size_t		 n;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 0;
+		w = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		n = (size_t)(p - w);
+		host = NULL;
+		if (n > 7 && strncmp(w, "http://", 7) == 0)
+			host = w + 7;
+		else if (n > 8 && strncmp(w, "https://", 8) == 0)
+			host = w + 8;
+		if (host == NULL || memchr(host, '/', (size_t)(p - host)) !=
+		    NULL || memchr(host, '?', (size_t)(p - host)) != NULL ||
+		    memchr(host, '#', (size_t)(p - host)) != NULL ||
+		    memchr(host, '*', (size_t)(p - host)) != NULL) {
+			snprintf(err, errlen, "allowed_origins: \"%.*s\" is not "
+			    "an origin like https://app.example.com (scheme and "
+			    "host, no path)", (int)(n > 200 ? 200 : n), w);
+			return -1;
+		}
+	}
+}
+
+/* Reads at most `max' bytes of `path' into a malloc'd buffer. */
+static int
+conf_read_file(const char *path, size_t max, unsigned char **out,
+    size_t *outlen)
+{
+	unsigned char	*buf;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((buf = malloc(max + 1)) == NULL) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	while (len <= max) {
+		n = read(fd, buf + len, max + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	saved = errno;
+	if (n == -1 || close(fd) == -1) {
+		if (n == -1)
+			errno = saved;
+		sodium_memzero(buf, max + 1);
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/*
+ * Loads one secret: `value' when given (the environment), else the file.
+ * Trailing white space (the newline an editor adds) is not part of it.
+ * An empty `file' with no `value' is allowed only when !required.
+ */
+static int
+conf_load_secret(const char *name, const char *value, const char *file,
+    bool required, unsigned char **out, size_t *outlen, char *err,
+    size_t errlen)
+{
+	unsigned char	*buf;
+	size_t		 len;
+
+	*out = NULL;
+	*outlen = 0;
+	if (value[0] != '\0') {
+		len = strlen(value);
+		if ((buf = malloc(len + 1)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(buf, value, len);
+	} else if (file[0] == '\0') {
+		if (!required)
+			return 0;
+		snprintf(err, errlen, "%s_file: no JWT key configured", name);
+		return -1;
+	} else if (conf_read_file(file, JWT_KEY_MAX + 64, &buf, &len) == -1) {
+		snprintf(err, errlen, "%s_file: cannot read %s: %s (make one "
+		    "with: head -c 48 /dev/urandom | base64 > %s)", name, file,
+		    strerror(errno), file);
+		return -1;
+	}
+	while (len > 0 && isspace(buf[len - 1]))
+		len--;
+	if (len < JWT_KEY_MIN || len > JWT_KEY_MAX) {
+		if (value[0] != '\0')
+			snprintf(err, errlen, "%s: the key is %zu bytes; it "
+			    "must be %d to %d", name, len, JWT_KEY_MIN,
+			    JWT_KEY_MAX);
+		else
+			snprintf(err, errlen, "%s_file: the key in %s is %zu "
+			    "bytes; it must be %d to %d", name, file, len,
+			    JWT_KEY_MIN, JWT_KEY_MAX);
+		sodium_memzero(buf, len);
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* The JWT keys: the current one is required, the previous optional. */
+static int
+conf_load_keys(struct conf *c, char *err, size_t errlen)
+{
+	if (conf_load_secret("jwt_secret", c->jwt_secret, c->jwt_secret_file,
+	    true, &c->jwt_key, &c->jwt_key_len, err, errlen) == -1 ||
+	    conf_load_secret("jwt_previous_secret", c->jwt_previous_secret,
+	    c->jwt_previous_secret_file, false, &c->jwt_previous_key,
+	    &c->jwt_previous_key_len, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
 /* Rules that span keys or need more than a range. */
 static int
 conf_check(const struct conf *c, char *err, size_t errlen)
@@ -428,7 +595,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		    "mode", c->listen_mode);
 		return -1;
 	}
-	if (conf_check_conninfo(c->database_url, err, errlen) == -1)
+	if (conf_check_conninfo(c->database_url, err, errlen) == -1 ||
+	    conf_check_origins(c->allowed_origins, err, errlen) == -1)
 		return -1;
 	if (c->listen[0] == '\0') {
 		snprintf(err, errlen, "listen: must not be empty");
@@ -452,7 +620,8 @@ conf_load(struct conf *c, const char *path, bool must_exist, char *err,
 	}
 	if ((path != NULL && conf_load_file(c, path, must_exist, err,
 	    errlen) == -1) || conf_load_env(c, err, errlen) == -1 ||
-	    conf_check(c, err, errlen) == -1) {
+	    conf_check(c, err, errlen) == -1 ||
+	    conf_load_keys(c, err, errlen) == -1) {
 		conf_free(c);
 		return -1;
 	}

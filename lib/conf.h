@@ -44,11 +44,15 @@ struct conf {
 	/* Auth. */
 	char	*jwt_secret_file;
 	char	*jwt_secret;
+	char	*jwt_previous_secret_file;
+	char	*jwt_previous_secret;
 	int	 access_token_ttl;
 	int	 refresh_token_ttl;
 	bool	 cookie_secure;
 	char	*allowed_origins;
 	int	 login_max_failures;
+	int	 login_failure_window;
+	int	 password_hash_concurrency;
 	/* LLM and memory. */
 	char	*llm_provider;
 	char	*llm_base_url;
@@ -62,6 +66,15 @@ struct conf {
 	int	 messages_per_day;
 	/* Development and tests. */
 	bool	 test_routes;
+	/*
+	 * Not keys: the JWT keys conf_load() read (jwt_secret or the file
+	 * named by jwt_secret_file; likewise the previous one), malloc'd,
+	 * wiped by conf_free(). jwt_previous_key_len is 0 when there is none.
+	 */
+	unsigned char	*jwt_key;
+	size_t		 jwt_key_len;
+	unsigned char	*jwt_previous_key;
+	size_t		 jwt_previous_key_len;
 };
 
 enum conf_type {

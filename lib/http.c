@@ -93,6 +93,32 @@ http_query_get(const struct http_request *req, const char *key)
 	return NULL;
 }
 
+const char *
+http_cookie_get(const struct http_request *req, const char *name)
+{
+	const char	*p = http_header_get(req, "cookie"), *end, *eq;
+	size_t		 nlen = strlen(name), len;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = strchr(p, ';');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		eq = memchr(p, '=', len);
+		if (eq != NULL && (size_t)(eq - p) == nlen &&
+		    memcmp(p, name, nlen) == 0) {
+			/* Trailing blanks before ';' are not the value's. */
+			while (len > nlen + 1 && (p[len - 1] == ' ' ||
+			    p[len - 1] == '\t'))
+				len--;
+			return arena_strndup(req->arena, eq + 1,
+			    len - nlen - 1);
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
 bool
 http_is_json(const struct http_request *req)
 {

@@ -47,8 +47,9 @@ struct http_request {
 	int			 route_index;	/* -1 when nothing matched */
 	const char		*params[HTTP_MAX_PATH_PARAMS];
 	size_t			 nparams;
-	/* Filled by auth (later): the caller, or NULL. */
+	/* Filled by auth_require(): the caller and session, or NULL. */
 	const char		*user_id;
+	const char		*session_id;
 	/* Monotonic nanoseconds at accept. */
 	uint64_t		 start_ns;
 	/* Scoreboard slot of the serving thread, or -1. */
@@ -85,6 +86,11 @@ const char	*http_header_get(const struct http_request *, const char *name);
 const char	*http_query_get(const struct http_request *, const char *key);
 /* Percent-decode into the arena; NULL on bad escapes or embedded NUL. */
 char		*http_urldecode(struct arena *, const char *, size_t len);
+/*
+ * The value of cookie `name' from the Cookie header (arena copy, as sent:
+ * not decoded), or NULL. The first of several with the name wins.
+ */
+const char	*http_cookie_get(const struct http_request *, const char *name);
 /* True when the Content-Type is application/json (any parameters). */
 bool		 http_is_json(const struct http_request *);
 /* True when the Accept header asks for text/event-stream. */

@@ -22,6 +22,7 @@
 #include "app.h"
 #include "conf.h"
 #include "http.h"
+#include "jsonx.h"
 #include "scoreboard.h"
 #include "sse.h"
 #include "testroutes.h"
@@ -235,5 +236,21 @@ testroute_echo(struct http_request *req, struct http_response *res)
 	}
 	rc = http_send_json(res, 200, wrap);
 	json_object_put(wrap);
+	return rc;
+}
+
+enum app_err
+testroute_whoami(struct http_request *req, struct http_response *res)
+{
+	struct json_object	*o;
+	enum app_err		 rc;
+
+	if ((o = json_object_new_object()) == NULL)
+		return APP_ENOMEM;
+	if ((rc = jsonx_add_string(o, "user_id", req->user_id)) == APP_OK &&
+	    (rc = jsonx_add_string(o, "session_id", req->session_id)) ==
+	    APP_OK)
+		rc = http_send_json(res, 200, o);
+	json_object_put(o);
 	return rc;
 }

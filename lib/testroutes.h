@@ -18,5 +18,10 @@ enum app_err	 testroute_stream(struct http_request *, struct http_response *);
 enum app_err	 testroute_sleep(struct http_request *, struct http_response *);
 /* POST /api/v1/_test/echo: a JSON body, answered back as {"echo":body}. */
 enum app_err	 testroute_echo(struct http_request *, struct http_response *);
+/*
+ * GET|POST /api/v1/_test/whoami and /api/{user_id}/_test/whoami (the
+ * routes carry ROUTE_AUTH / ROUTE_USER_PATH): {"user_id","session_id"}.
+ */
+enum app_err	 testroute_whoami(struct http_request *, struct http_response *);
 
 #endif

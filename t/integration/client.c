@@ -1,8 +1,9 @@
 /*
  * client.c: the test client. Requests through nginx with libcurl, the
- * headers and JSON of an answer, the error envelope, a streaming (SSE)
- * reader, requests in threads of their own, load loops and the Prometheus
- * metric reader. See harness.h.
+ * headers, cookies and JSON of an answer, the error envelope, accounts and
+ * tokens, a streaming (SSE) reader, requests in threads of their own, load
+ * loops, the Prometheus metric reader and SQL on the test database. See
+ * harness.h.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <libpq-fe.h>
 
 #include "harness.h"
 #include "extern.h"
@@ -97,15 +99,23 @@ head_keep(struct sbuf *hb, char **head, size_t *len, struct harness_hdr *hdrs)
 	return hb->p != NULL ? parse_head(hb->p, hdrs) : 0;
 }
 
+/* The `nth' (from 0) header called `name'. */
 static const char *
-hdr_find(const struct harness_hdr *hdrs, size_t n, const char *name)
+hdr_find_n(const struct harness_hdr *hdrs, size_t n, const char *name,
+    size_t nth)
 {
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
-		if (strcasecmp(hdrs[i].name, name) == 0)
+		if (strcasecmp(hdrs[i].name, name) == 0 && nth-- == 0)
 			return hdrs[i].value;
 	return NULL;
+}
+
+static const char *
+hdr_find(const struct harness_hdr *hdrs, size_t n, const char *name)
+{
+	return hdr_find_n(hdrs, n, name, 0);
 }
 
 static CURL *
@@ -121,6 +131,11 @@ easy_new(const struct harness *h, const char *path)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+	if (h->source_addr != NULL) {
+		/* "host!": an address, never taken for an interface name. */
+		snprintf(url, sizeof(url), "host!%s", h->source_addr);
+		curl_easy_setopt(c, CURLOPT_INTERFACE, url);
+	}
 	return c;
 }
 
@@ -146,6 +161,19 @@ set_headers(CURL *c, const char *const *headers, struct curl_slist **slp,
 	return 0;
 }
 
+/* Whether the caller's header lines set `name'. */
+static bool
+has_header(const char *const *headers, const char *name)
+{
+	size_t	 i, len = strlen(name);
+
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		if (strncasecmp(headers[i], name, len) == 0 &&
+		    headers[i][len] == ':')
+			return true;
+	return false;
+}
+
 static void
 set_method(CURL *c, const char *method, const char *body, size_t len)
 {
@@ -166,7 +194,7 @@ harness_request(struct harness *h, const char *method, const char *path,
     struct harness_resp *r)
 {
 	CURL			*c = NULL;
-	struct curl_slist	*sl = NULL;
+	struct curl_slist	*sl = NULL, *t;
 	struct sbuf		 hb = { 0 }, bb = { 0 };
 	int			 rc = -1;
 
@@ -174,6 +202,16 @@ harness_request(struct harness *h, const char *method, const char *path,
 	if ((c = easy_new(h, path)) == NULL ||
 	    set_headers(c, headers, &sl, &hb) == -1)
 		goto out;
+	/*
+	 * A POST without a body carries no Content-Type, as from a browser;
+	 * curl would add its form type (quipu may refuse it with 415).
+	 */
+	if (body == NULL && !has_header(headers, "Content-Type")) {
+		if ((t = curl_slist_append(sl, "Content-Type:")) == NULL)
+			goto out;
+		sl = t;
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
+	}
 	set_method(c, method, body, len);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
@@ -201,6 +239,69 @@ const char *
 harness_resp_header(const struct harness_resp *r, const char *name)
 {
 	return hdr_find(r->hdrs, r->nhdrs, name);
+}
+
+const char *
+harness_resp_header_n(const struct harness_resp *r, const char *name,
+    size_t n)
+{
+	return hdr_find_n(r->hdrs, r->nhdrs, name, n);
+}
+
+const char *
+harness_resp_cookie(const struct harness_resp *r, const char *name)
+{
+	const char	*v;
+	size_t		 i, len = strlen(name);
+
+	for (i = 0; (v = harness_resp_header_n(r, "Set-Cookie", i)) != NULL;
+	    i++)
+		if (strncmp(v, name, len) == 0 && v[len] == '=')
+			return v;
+	return NULL;
+}
+
+int
+harness_cookie_value(const char *set_cookie, char *out, size_t sz)
+{
+	const char	*eq, *end;
+	size_t		 len;
+
+	if (set_cookie == NULL || (eq = strchr(set_cookie, '=')) == NULL)
+		return -1;
+	eq++;
+	end = eq + strcspn(eq, ";");
+	while (end > eq && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if ((len = (size_t)(end - eq)) >= sz)
+		return -1;
+	memcpy(out, eq, len);
+	out[len] = '\0';
+	return 0;
+}
+
+bool
+harness_cookie_has(const char *set_cookie, const char *attr)
+{
+	const char	*p, *end;
+	size_t		 alen = strlen(attr), len;
+
+	if (set_cookie == NULL || (p = strchr(set_cookie, ';')) == NULL)
+		return false;
+	/* The attributes follow the first ';' (name=value comes first). */
+	while (*p == ';') {
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, ";");
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == alen && strncasecmp(p, attr, alen) == 0)
+			return true;
+		p = end;
+	}
+	return false;
 }
 
 struct json_object *
@@ -264,6 +365,155 @@ harness_resp_free(struct harness_resp *r)
 	free(r->body);
 	free(r->head);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------- auth */
+
+/* A copy of string member `key' of `o' into `out'; -1 if none or too long. */
+static int
+json_copy(struct json_object *o, const char *key, char *out, size_t sz)
+{
+	struct json_object	*v;
+	const char		*s;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	if (strlen(s) >= sz)
+		return -1;
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+int
+harness_auth_from_resp(struct harness_resp *r, struct harness_auth *out)
+{
+	struct json_object	*j = harness_resp_json(r), *user = NULL;
+	int			 n;
+
+	memset(out, 0, sizeof(*out));
+	if (j != NULL)
+		(void)json_object_object_get_ex(j, "user", &user);
+	if (json_copy(user, "id", out->user_id, sizeof(out->user_id)) == -1 ||
+	    json_copy(j, "access_token", out->access,
+	    sizeof(out->access)) == -1 ||
+	    json_copy(j, "refresh_token", out->refresh,
+	    sizeof(out->refresh)) == -1) {
+		fprintf(stderr, "harness: no tokens answer (status %ld)\n",
+		    r->status);
+		return -1;
+	}
+	n = snprintf(out->auth_header, sizeof(out->auth_header),
+	    "Authorization: Bearer %s", out->access);
+	if (n < 0 || (size_t)n >= sizeof(out->auth_header))
+		return -1;
+	n = snprintf(out->cookie, sizeof(out->cookie),
+	    "Cookie: quipu_access=%s", out->access);
+	if (n < 0 || (size_t)n >= sizeof(out->cookie))
+		return -1;
+	return 0;
+}
+
+int
+harness_json(struct harness *h, const char *method, const char *path,
+    const struct harness_auth *auth, const char *body,
+    struct harness_resp *r)
+{
+	const char	*hdrs[3] = { NULL, NULL, NULL };
+	size_t		 n = 0;
+
+	if (body != NULL)
+		hdrs[n++] = "Content-Type: application/json";
+	if (auth != NULL)
+		hdrs[n++] = auth->auth_header;
+	return harness_request(h, method, path, hdrs, body,
+	    body != NULL ? strlen(body) : 0, r);
+}
+
+/* register or login: POST {"username","password"}, expect `want'. */
+static int
+account_post(struct harness *h, const char *path, long want,
+    const char *username, const char *password, struct harness_auth *out)
+{
+	struct json_object	*o;
+	struct harness_resp	 r;
+	struct harness_auth	 tmp;
+	int			 rc = -1;
+
+	if ((o = json_object_new_object()) == NULL)
+		return -1;
+	if (json_object_object_add(o, "username",
+	    json_object_new_string(username)) != 0 ||
+	    json_object_object_add(o, "password",
+	    json_object_new_string(password)) != 0) {
+		json_object_put(o);
+		return -1;
+	}
+	if (harness_json(h, "POST", path, NULL,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	    &r) == 0 && r.status == want)
+		rc = harness_auth_from_resp(&r, out != NULL ? out : &tmp);
+	else
+		/* The body of a failure is an envelope: no secret in it. */
+		fprintf(stderr, "harness: POST %s: status %ld, want %ld: "
+		    "%.300s\n", path, r.status, want, r.body ? r.body : "");
+	harness_resp_free(&r);
+	json_object_put(o);
+	return rc;
+}
+
+int
+harness_register(struct harness *h, const char *username,
+    const char *password, struct harness_auth *out)
+{
+	return account_post(h, "/api/v1/auth/register", 201, username,
+	    password, out);
+}
+
+int
+harness_login(struct harness *h, const char *username, const char *password,
+    struct harness_auth *out)
+{
+	return account_post(h, "/api/v1/auth/login", 200, username, password,
+	    out);
+}
+
+/* ------------------------------------------------------------- database */
+
+int
+harness_sql(struct harness *h, const char *sql, const char *const *params,
+    int nparams, char *out, size_t outsz)
+{
+	PGconn		*c;
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	if (out != NULL && outsz > 0)
+		out[0] = '\0';
+	c = PQconnectdb(h->dburl);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "harness: connect: %s", PQerrorMessage(c));
+		goto done;
+	}
+	res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+		rc = PQntuples(res);
+		if (rc > 0 && out != NULL && outsz > 0 && PQnfields(res) > 0)
+			snprintf(out, outsz, "%s", PQgetvalue(res, 0, 0));
+		break;
+	case PGRES_COMMAND_OK:
+		rc = atoi(PQcmdTuples(res));
+		break;
+	default:
+		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+		break;
+	}
+done:
+	PQclear(res);
+	PQfinish(c);
+	return rc;
 }
 
 /* ------------------------------------------------------------- async */

@@ -54,7 +54,16 @@ struct harness {
 	bool	 activation_stdin;
 	int	 quipu_status;		/* wait status of the last master */
 	bool	 db_created;
+	/*
+	 * The local address requests are sent from (any 127.x.y.z on
+	 * Linux), so that nginx's $remote_addr differs between clients;
+	 * NULL: the default, 127.0.0.1.
+	 */
+	const char *source_addr;
 };
+
+/* The origin the default config allows (allowed_origins). */
+#define HARNESS_ORIGIN	"http://app.example"
 
 /*
  * Call first in main(). Exits 77 (automake SKIP) when QUIPU_TEST_PGURI is
@@ -96,9 +105,18 @@ void	 harness_fini(struct harness *, bool ok);
 /*
  * Writes quipu.conf: the test defaults (workers 2, threads 8, test routes
  * on, logs in the temp dir, user nobody, ...) and then `extra' (lines,
- * may be NULL). A key given in `extra' replaces its default.
+ * may be NULL). A key given in `extra' replaces its default. The auth
+ * defaults: jwt_secret_file = dir/jwt.key (made on first use, kept across
+ * restarts), login_max_failures = 1000, cookie_secure = off and
+ * allowed_origins = HARNESS_ORIGIN.
  */
 int	 harness_write_conf(struct harness *, const char *extra);
+/*
+ * Writes a fresh random JWT key (64 hex characters, mode 0644) to
+ * dir/leaf and its path into `path', for tests that rotate keys.
+ */
+int	 harness_write_key(struct harness *, const char *leaf, char *path,
+	    size_t sz);
 /* Runs quipu-fcgi -f conf --migrate; returns its exit status or -1. */
 int	 harness_migrate(struct harness *);
 /*
@@ -175,6 +193,21 @@ int	 harness_request(struct harness *, const char *method, const char *path,
 int	 harness_get(struct harness *, const char *path, struct harness_resp *);
 /* A header of the final response (case-insensitive), or NULL. */
 const char *harness_resp_header(const struct harness_resp *, const char *);
+/* The n-th (from 0) header of that name, for repeated ones; or NULL. */
+const char *harness_resp_header_n(const struct harness_resp *, const char *,
+	    size_t n);
+/*
+ * The Set-Cookie header that sets cookie `name' ("quipu_access=..."), or
+ * NULL. The first one when several do.
+ */
+const char *harness_resp_cookie(const struct harness_resp *, const char *name);
+/* The value of a Set-Cookie line into `out' (NUL-terminated); -1 if none. */
+int	 harness_cookie_value(const char *set_cookie, char *out, size_t sz);
+/*
+ * Whether a Set-Cookie line has attribute `attr', compared whole and
+ * without regard to case: "HttpOnly", "Path=/", "Max-Age=0".
+ */
+bool	 harness_cookie_has(const char *set_cookie, const char *attr);
 /* The parsed JSON body (owned by the response), or NULL. */
 struct json_object *harness_resp_json(struct harness_resp *);
 /* A string at a dotted path ("error.code") in the JSON body, or NULL. */
@@ -203,6 +236,48 @@ int	 harness_async_start(struct harness *, struct harness_async *,
 	    const char *method, const char *path);
 /* Joins the thread; the result is in a->resp / a->rc. */
 int	 harness_async_wait(struct harness_async *);
+
+/* ------------------------------------------------------------- auth */
+
+/* What register, login and refresh hand out, ready to send. */
+struct harness_auth {
+	char	 user_id[64];
+	char	 access[1100];		/* JWT_MAX_LEN is 1024 */
+	char	 refresh[128];
+	char	 auth_header[1200];	/* "Authorization: Bearer <access>" */
+	char	 cookie[1400];		/* "Cookie: quipu_access=<access>" */
+};
+
+/*
+ * POST /api/v1/auth/register (expects 201) or /login (expects 200) with
+ * the JSON body {"username","password"}; fills `out' (may be NULL) from
+ * the tokens answer. -1, after printing the status, on any other answer.
+ */
+int	 harness_register(struct harness *, const char *username,
+	    const char *password, struct harness_auth *out);
+int	 harness_login(struct harness *, const char *username,
+	    const char *password, struct harness_auth *out);
+/* Fills `out' from a tokens answer (register, login, refresh). */
+int	 harness_auth_from_resp(struct harness_resp *,
+	    struct harness_auth *out);
+/*
+ * A JSON request: `body' (may be NULL) is sent as application/json, and
+ * with `auth' (may be NULL) its bearer token.
+ */
+int	 harness_json(struct harness *, const char *method, const char *path,
+	    const struct harness_auth *auth, const char *body,
+	    struct harness_resp *);
+
+/* ------------------------------------------------------------- database */
+
+/*
+ * Runs one statement on the test database (h->dburl) with `nparams' text
+ * parameters (NULL ones are SQL NULL). Returns the rows it returned or
+ * changed, -1 on error; the first column of its first row goes into `out'
+ * (may be NULL; "" when there is none or it is NULL).
+ */
+int	 harness_sql(struct harness *, const char *sql,
+	    const char *const *params, int nparams, char *out, size_t outsz);
 
 /* ------------------------------------------------------------- SSE */
 

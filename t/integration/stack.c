@@ -1,12 +1,13 @@
 /*
- * stack.c: the servers of a test stack. Writes quipu.conf and (through
- * mkconf) nginx.conf, starts, stops and restarts quipu-fcgi and nginx,
+ * stack.c: the servers of a test stack. Writes quipu.conf, its JWT key and
+ * (through mkconf) nginx.conf, starts, stops and restarts quipu-fcgi and nginx,
  * waits for /healthz, reads their logs, and looks at processes in /proc.
  * See harness.h.
  */
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -65,10 +66,61 @@ write_file(const char *path, const char *text)
 }
 
 int
+harness_write_key(struct harness *h, const char *leaf, char *path, size_t sz)
+{
+	unsigned char	 raw[32];
+	char		 hex[2 * sizeof(raw) + 1];
+	size_t		 i, got = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if (harness_joinpath(path, sz, h->dir, leaf) == -1)
+		return -1;
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (got < sizeof(raw)) {
+		n = read(fd, raw + got, sizeof(raw) - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got != sizeof(raw))
+		return -1;
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	/*
+	 * 0644 whatever the umask: quipu may read it again after dropping
+	 * to nobody (a reload), and the temp dir is ours alone anyway.
+	 */
+	if (write_file(path, hex) == -1 || chmod(path, 0644) == -1) {
+		fprintf(stderr, "harness: %s: cannot write the key\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The default JWT key, made once per stack: a restart keeps it, so the
+ * tokens handed out before stay valid unless a test rotates the key.
+ */
+static int
+default_key(struct harness *h, char *path, size_t sz)
+{
+	if (harness_joinpath(path, sz, h->dir, "jwt.key") == -1)
+		return -1;
+	if (access(path, R_OK) == 0)
+		return 0;
+	return harness_write_key(h, "jwt.key", path, sz);
+}
+
+int
 harness_write_conf(struct harness *h, const char *extra)
 {
 	const char	*sd = harness_env_or("QUIPU_TEST_SRCDIR", ".");
-	char		 text[8192], line[1400];
+	char		 text[8192], line[1400], key[HARNESS_PATH];
 	const char	*kv[][2] = {
 		{ "listen", h->sock },
 		{ "listen_mode", "0666" },
@@ -82,10 +134,19 @@ harness_write_conf(struct harness *h, const char *extra)
 		{ "error_log", h->error_log },
 		{ "access_log", h->access_log },
 		{ "log_level", "info" },
+		{ "jwt_secret_file", key },
+		/* Tests that fail logins on purpose must not throttle others. */
+		{ "login_max_failures", "1000" },
+		/* Plain http to 127.0.0.1: a Secure cookie would be dropped. */
+		{ "cookie_secure", "off" },
+		{ "allowed_origins", HARNESS_ORIGIN },
 	};
 	size_t		 i;
 	const char	*p;
 
+	if (!extra_has(extra, "jwt_secret_file") &&
+	    default_key(h, key, sizeof(key)) == -1)
+		return -1;
 	text[0] = '\0';
 	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
 		if (extra_has(extra, kv[i][0]))

@@ -36,6 +36,9 @@ env_name(const char *key, char *buf, size_t len)
 		buf[i] = (char)toupper((unsigned char)buf[i]);
 }
 
+#define TEST_KEYFILE_MISSING	"/nonexistent/quipu-jwt.key"
+#define TEST_KEY	"test-key-0123456789abcdef0123456789"
+
 /* No test may see the developer's QUIPU_* settings. */
 static int
 clean_env(void **state)
@@ -47,6 +50,8 @@ clean_env(void **state)
 		env_name(conf_keys[i].name, name, sizeof(name));
 		unsetenv(name);
 	}
+	/* quipu refuses to load without a JWT key. */
+	setenv("QUIPU_JWT_SECRET", TEST_KEY, 1);
 	return 0;
 }
 
@@ -100,7 +105,14 @@ test_defaults(void **state)
 	n = strlen(c.jwt_secret_file);
 	assert_true(n > 14);
 	assert_string_equal(c.jwt_secret_file + n - 14, "/quipu/jwt.key");
-	assert_string_equal(c.jwt_secret, "");
+	assert_string_equal(c.jwt_secret, TEST_KEY);
+	assert_int_equal(c.jwt_key_len, strlen(TEST_KEY));
+	assert_memory_equal(c.jwt_key, TEST_KEY, strlen(TEST_KEY));
+	assert_int_equal(c.jwt_previous_key_len, 0);
+	assert_null(c.jwt_previous_key);
+	assert_int_equal(c.login_max_failures, 5);
+	assert_int_equal(c.login_failure_window, 900);
+	assert_int_equal(c.password_hash_concurrency, 1);
 	assert_int_equal(c.access_token_ttl, 900);
 	assert_int_equal(c.refresh_token_ttl, 2592000);
 	assert_true(c.cookie_secure);
@@ -133,6 +145,8 @@ test_init_matches_load(void **state)
 	FILE		*f;
 
 	assert_int_equal(conf_init(&a), 0);
+	assert_int_equal(conf_set(&a, "jwt_secret", TEST_KEY, err,
+	    sizeof(err)), 0);
 	assert_int_equal(conf_load(&b, NULL, false, err, sizeof(err)), 0);
 	f = open_memstream(&da, &la);
 	conf_dump(&a, f);
@@ -520,6 +534,103 @@ test_example_documents_every_key(void **state)
 	free(gen);
 }
 
+/* Writes `text' to a fresh temporary file; returns its path (static). */
+static const char *
+write_key(const char *text)
+{
+	static char	 path[64];
+	FILE		*f;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/tmp/quipu-test-key.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void
+test_jwt_keys(void **state)
+{
+	struct conf	 c;
+	char		 err[512], text[256];
+	const char	*path;
+
+	/* A key file: the trailing newline is not part of the key. */
+	unsetenv("QUIPU_JWT_SECRET");
+	path = write_key("0123456789abcdef0123456789abcdef0123\n");
+	snprintf(text, sizeof(text), "jwt_secret_file = %s\n", path);
+	assert_int_equal(load_text(&c, text, err, sizeof(err)), 0);
+	assert_int_equal(c.jwt_key_len, 36);
+	assert_memory_equal(c.jwt_key, "0123456789abcdef0123456789abcdef0123",
+	    36);
+	/* The environment's key wins over the file. */
+	setenv("QUIPU_JWT_SECRET", TEST_KEY, 1);
+	conf_free(&c);
+	assert_int_equal(load_text(&c, text, err, sizeof(err)), 0);
+	assert_int_equal(c.jwt_key_len, strlen(TEST_KEY));
+	conf_free(&c);
+	unsetenv("QUIPU_JWT_SECRET");
+
+	/* A previous key for a rotation. */
+	snprintf(text, sizeof(text), "jwt_secret_file = %s\n"
+	    "jwt_previous_secret_file = %s\n", path, path);
+	assert_int_equal(load_text(&c, text, err, sizeof(err)), 0);
+	assert_int_equal(c.jwt_previous_key_len, 36);
+	conf_free(&c);
+	unlink(path);
+
+	/* Too short: refused, naming the file, never printing the key. */
+	path = write_key("short-secret\n");
+	snprintf(text, sizeof(text), "jwt_secret_file = %s\n", path);
+	assert_int_equal(load_text(&c, text, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "12 bytes"));
+	assert_null(strstr(err, "short-secret"));
+	unlink(path);
+
+	/* Missing file: refused with the way to make one. */
+	assert_int_equal(load_text(&c, "jwt_secret_file = "
+	    TEST_KEYFILE_MISSING "\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, TEST_KEYFILE_MISSING));
+	assert_non_null(strstr(err, "/dev/urandom"));
+	/* A short key by environment too. */
+	setenv("QUIPU_JWT_SECRET", "tiny", 1);
+	assert_int_equal(conf_load(&c, NULL, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "jwt_secret"));
+	assert_null(strstr(err, "tiny"));
+	clean_env(NULL);
+}
+
+static void
+test_allowed_origins(void **state)
+{
+	struct conf	 c;
+	char		 err[512];
+	const char	*bad[] = {
+		"allowed_origins = https://app.example.com/\n",
+		"allowed_origins = app.example.com\n",
+		"allowed_origins = *\n",
+		"allowed_origins = https://a.example https://b.example/path\n",
+		"allowed_origins = ftp://a.example\n",
+		"allowed_origins = https://\n",
+	};
+	size_t		 i;
+
+	assert_int_equal(load_text(&c, "allowed_origins = "
+	    "\"https://app.example.com http://127.0.0.1:8080\"\n", err,
+	    sizeof(err)), 0);
+	conf_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (load_text(&c, bad[i], err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		assert_non_null(strstr(err, "allowed_origins"));
+	}
+}
+
 int
 main(void)
 {
@@ -538,6 +649,8 @@ main(void)
 		cmocka_unit_test(test_dump_hides_secrets),
 		cmocka_unit_test_setup(test_example_file, clean_env),
 		cmocka_unit_test(test_example_documents_every_key),
+		cmocka_unit_test_setup(test_jwt_keys, clean_env),
+		cmocka_unit_test_setup(test_allowed_origins, clean_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1146 @@
+/*
+ * auth.c: accounts, sessions, tokens, cookies and login throttling.
+ *
+ * Every handler follows the same order: validate the input, do the slow
+ * argon2id work with no PostgreSQL connection held, then take a
+ * connection for one short transaction and give it back.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <sodium.h>
+
+#include "app.h"
+#include "arena.h"
+#include "auth.h"
+#include "conf.h"
+#include "cors.h"
+#include "db.h"
+#include "http.h"
+#include "jsonx.h"
+#include "jwt.h"
+#include "log.h"
+#include "password.h"
+
+#define AUTH_REFRESH_PREFIX	"rt_"
+#define AUTH_REFRESH_BYTES	32
+#define AUTH_REFRESH_LEN	(3 + 43)	/* prefix + base64url(32) */
+#define AUTH_REFRESH_MAX	128		/* longer: refused unread */
+#define AUTH_USERNAME_MIN	3
+#define AUTH_USERNAME_MAX	64
+#define AUTH_PASSWORD_MIN	8
+#define AUTH_PASSWORD_MAX	1024
+#define AUTH_DISPLAY_MAX	100
+#define AUTH_REALM		"Bearer realm=\"quipu\""
+
+struct auth {
+	const struct conf	*conf;
+	const struct cors	*cors;
+	struct jwt_keys		 keys;
+	struct password_gate	*gate;
+};
+
+/* What a refresh token row says. */
+struct auth_session {
+	const char	*id;
+	const char	*user_id;
+	const char	*family_id;
+	bool		 spent;
+	bool		 revoked;
+	bool		 expired;
+};
+
+enum app_err
+auth_create(const struct conf *conf, const struct cors *cors,
+    struct auth **out)
+{
+	struct auth	*a;
+	enum app_err	 e;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return APP_ENOMEM;
+	a->conf = conf;
+	a->cors = cors;
+	/* conf_load() checked the lengths; this only derives the kids. */
+	if (jwt_key_set(&a->keys.current, conf->jwt_key,
+	    conf->jwt_key_len) == -1 || (conf->jwt_previous_key_len > 0 &&
+	    jwt_key_set(&a->keys.previous, conf->jwt_previous_key,
+	    conf->jwt_previous_key_len) == -1)) {
+		auth_free(a);
+		return APP_EINVAL;
+	}
+	if ((e = password_gate_create(conf->password_hash_concurrency,
+	    &a->gate)) != APP_OK) {
+		auth_free(a);
+		return e;
+	}
+	*out = a;
+	return APP_OK;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	jwt_key_clear(&a->keys.current);
+	jwt_key_clear(&a->keys.previous);
+	password_gate_destroy(a->gate);
+	free(a);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static struct auth *
+auth_of(const struct http_request *req)
+{
+	return req->app->auth;
+}
+
+/* The client address for throttling and the session list. */
+static const char *
+auth_addr(const struct http_request *req)
+{
+	return req->remote_addr != NULL && req->remote_addr[0] != '\0' ?
+	    req->remote_addr : "unknown";
+}
+
+/* "\x<hex>": a bytea parameter in text form. */
+static char *
+auth_bytea(struct arena *ar, const unsigned char *b, size_t len)
+{
+	char	*s;
+
+	if ((s = arena_alloc(ar, 2 + len * 2 + 1)) == NULL)
+		return NULL;
+	s[0] = '\\';
+	s[1] = 'x';
+	sodium_bin2hex(s + 2, len * 2 + 1, b, len);
+	return s;
+}
+
+/* The SHA-256 of `s' as a bytea parameter. */
+static char *
+auth_sha256(struct arena *ar, const char *s)
+{
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
+	return auth_bytea(ar, h, sizeof(h));
+}
+
+/* The throttling key of a username: SHA-256 of its lower-case form. */
+static char *
+auth_username_key(struct arena *ar, const char *username)
+{
+	char	*lower;
+	size_t	 i;
+
+	if ((lower = arena_strdup(ar, username)) == NULL)
+		return NULL;
+	for (i = 0; lower[i] != '\0'; i++)
+		lower[i] = (char)tolower((unsigned char)lower[i]);
+	return auth_sha256(ar, lower);
+}
+
+/* A fresh refresh token, "rt_" + 43 base64url characters. */
+static char *
+auth_new_refresh(struct arena *ar)
+{
+	unsigned char	 raw[AUTH_REFRESH_BYTES];
+	char		*s;
+
+	if ((s = arena_alloc(ar, AUTH_REFRESH_LEN + 1)) == NULL)
+		return NULL;
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(s, AUTH_REFRESH_PREFIX, 3);
+	if (jwt_b64_encode(raw, sizeof(raw), s + 3,
+	    AUTH_REFRESH_LEN + 1 - 3) == -1)
+		return NULL;
+	return s;
+}
+
+/* Usernames: letters, digits, '.', '_' and '-'. */
+static bool
+auth_username_ok(const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '.' &&
+		    s[n] != '_' && s[n] != '-')
+			return false;
+	return n >= AUTH_USERNAME_MIN && n <= AUTH_USERNAME_MAX;
+}
+
+static enum app_err
+auth_cookie(struct http_response *res, const char *name, const char *value,
+    const char *path, int max_age)
+{
+	const struct conf	*c = res->req->app->conf;
+	char			*v;
+
+	v = arena_printf(res->req->arena, "%s=%s; Path=%s; Max-Age=%d; "
+	    "HttpOnly; SameSite=Lax%s", name, value, path, max_age,
+	    c->cookie_secure ? "; Secure" : "");
+	if (v == NULL)
+		return APP_ENOMEM;
+	return http_add_header(res, "Set-Cookie", v);
+}
+
+static enum app_err
+auth_clear_cookies(struct http_response *res)
+{
+	enum app_err	 e;
+
+	if ((e = auth_cookie(res, AUTH_ACCESS_COOKIE, "", "/", 0)) != APP_OK)
+		return e;
+	return auth_cookie(res, AUTH_REFRESH_COOKIE, "", AUTH_COOKIE_PATH, 0);
+}
+
+/*
+ * 401 with WWW-Authenticate (RFC 6750); `token' when a credential was
+ * presented and refused. `clear' also drops the cookies.
+ */
+static enum app_err
+auth_deny(struct http_response *res, bool token, bool clear,
+    const char *msg)
+{
+	enum app_err	 e;
+
+	if ((e = http_add_header(res, "WWW-Authenticate", token ?
+	    AUTH_REALM ", error=\"invalid_token\"" : AUTH_REALM)) != APP_OK)
+		return e;
+	if (clear && (e = auth_clear_cookies(res)) != APP_OK)
+		return e;
+	(void)http_send_error(res, APP_EAUTH, NULL, "%s", msg);
+	return APP_EAUTH;
+}
+
+/* Answers a handler's own error and returns it (the envelope is sent). */
+static enum app_err
+auth_fail(struct http_response *res, enum app_err e, const char *msg)
+{
+	(void)http_send_error(res, e, NULL, "%s", msg);
+	return e;
+}
+
+/* One statement on a connection of its own. */
+static enum app_err
+auth_query(struct http_request *req, const char *sql, int n,
+    const char *const *params, PGresult **out)
+{
+	PGconn		*conn;
+	enum app_err	 e;
+
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	e = db_query(conn, sql, n, params, out);
+	db_release(req->app->db, conn);
+	return e;
+}
+
+/* A text column, copied into the arena; NULL for SQL NULL. */
+static const char *
+auth_col(struct arena *ar, const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strdup(ar, PQgetvalue(r, row, col));
+}
+
+static bool
+auth_col_bool(const PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+/* ------------------------------------------------------------ tokens */
+
+/*
+ * The tokens answer: {"user", "access_token", "token_type", "expires_in",
+ * "refresh_token", "refresh_expires_in"}, and both cookies. `user_json'
+ * is the user as PostgreSQL built it (api_user()).
+ */
+static enum app_err
+auth_send_tokens(struct http_request *req, struct http_response *res,
+    int status, const char *user_json, const char *user_id, const char *sid,
+    const char *refresh)
+{
+	const struct conf	*c = req->app->conf;
+	struct jwt_claims	 claims;
+	struct json_object	*o = NULL, *user;
+	char			 access[JWT_MAX_LEN + 1];
+	enum app_err		 e;
+	int64_t			 now = (int64_t)time(NULL);
+
+	memset(&claims, 0, sizeof(claims));
+	if (snprintf(claims.sub, sizeof(claims.sub), "%s", user_id) >=
+	    (int)sizeof(claims.sub) || snprintf(claims.sid,
+	    sizeof(claims.sid), "%s", sid) >= (int)sizeof(claims.sid))
+		return APP_EINTERNAL;
+	claims.iat = now;
+	claims.exp = now + c->access_token_ttl;
+	if ((e = jwt_sign(&auth_of(req)->keys.current, &claims, access,
+	    sizeof(access))) != APP_OK)
+		return e;
+	if ((user = json_tokener_parse(user_json)) == NULL)
+		return APP_EINTERNAL;
+	if ((o = json_object_new_object()) == NULL) {
+		json_object_put(user);
+		return APP_ENOMEM;
+	}
+	if ((e = jsonx_add(o, "user", user)) != APP_OK ||
+	    (e = jsonx_add_string(o, "access_token", access)) != APP_OK ||
+	    (e = jsonx_add_string(o, "token_type", "Bearer")) != APP_OK ||
+	    (e = jsonx_add_int(o, "expires_in", c->access_token_ttl)) !=
+	    APP_OK ||
+	    (e = jsonx_add_string(o, "refresh_token", refresh)) != APP_OK ||
+	    (e = jsonx_add_int(o, "refresh_expires_in",
+	    c->refresh_token_ttl)) != APP_OK)
+		goto out;
+	if ((e = auth_cookie(res, AUTH_ACCESS_COOKIE, access, "/",
+	    c->access_token_ttl)) != APP_OK ||
+	    (e = auth_cookie(res, AUTH_REFRESH_COOKIE, refresh,
+	    AUTH_COOKIE_PATH, c->refresh_token_ttl)) != APP_OK ||
+	    (e = http_add_header(res, "Cache-Control", "no-store")) != APP_OK)
+		goto out;
+	if (status == 201 && (e = http_add_header(res, "Location",
+	    "/api/v1/auth/me")) != APP_OK)
+		goto out;
+	e = http_send_json(res, status, o);
+out:
+	sodium_memzero(access, sizeof(access));
+	json_object_put(o);
+	return e;
+}
+
+/*
+ * Starts a session (a new family when `family' is NULL) for `user_id'
+ * with refresh token `refresh', inside the caller's transaction. The
+ * family id goes to *sid.
+ */
+static enum app_err
+auth_session_insert(struct http_request *req, PGconn *conn,
+    const char *user_id, const char *family, const char *refresh,
+    const char **sid)
+{
+	static const char sql[] =
+	    "INSERT INTO auth_sessions (user_id, family_id, token_hash, "
+	    "expires_at, user_agent, remote_addr) "
+	    "VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3::bytea, "
+	    "now() + make_interval(secs => $4::int), left($5, 256), $6) "
+	    "RETURNING family_id";
+	const char	*p[6];
+	char		 ttl[16];
+	PGresult	*r;
+	enum app_err	 e;
+
+	snprintf(ttl, sizeof(ttl), "%d", req->app->conf->refresh_token_ttl);
+	p[0] = user_id;
+	p[1] = family;
+	if ((p[2] = auth_sha256(req->arena, refresh)) == NULL)
+		return APP_ENOMEM;
+	p[3] = ttl;
+	p[4] = http_header_get(req, "user-agent");
+	p[5] = auth_addr(req);
+	if ((e = db_query(conn, sql, 6, p, &r)) != APP_OK)
+		return e;
+	*sid = auth_col(req->arena, r, 0, 0);
+	PQclear(r);
+	return *sid != NULL ? APP_OK : APP_ENOMEM;
+}
+
+/* ------------------------------------------------------------ throttling */
+
+/*
+ * Seconds until `ukey' and the request's address are below the failure
+ * limit again: 0 when they are now.
+ */
+static enum app_err
+auth_throttled(struct http_request *req, PGconn *conn, const char *ukey,
+    int *retry_after)
+{
+	static const char sql[] =
+	    "SELECT ceil(extract(epoch FROM greatest("
+	    " (SELECT failed_at FROM login_failures WHERE username_hash = "
+	    "  $1::bytea AND failed_at > now() - make_interval(secs => "
+	    "  $3::int) ORDER BY failed_at DESC OFFSET $4::int - 1 LIMIT 1),"
+	    " (SELECT failed_at FROM login_failures WHERE remote_addr = $2 "
+	    "  AND failed_at > now() - make_interval(secs => $3::int) "
+	    "  ORDER BY failed_at DESC OFFSET $4::int - 1 LIMIT 1)) "
+	    " + make_interval(secs => $3::int) - now()))::int";
+	const struct conf	*c = req->app->conf;
+	const char		*p[4];
+	char			 window[16], max[16];
+	PGresult		*r;
+	enum app_err		 e;
+
+	*retry_after = 0;
+	if (c->login_max_failures == 0)
+		return APP_OK;
+	snprintf(window, sizeof(window), "%d", c->login_failure_window);
+	snprintf(max, sizeof(max), "%d", c->login_max_failures);
+	p[0] = ukey;
+	p[1] = auth_addr(req);
+	p[2] = window;
+	p[3] = max;
+	if ((e = db_query(conn, sql, 4, p, &r)) != APP_OK)
+		return e;
+	if (!PQgetisnull(r, 0, 0)) {
+		*retry_after = atoi(PQgetvalue(r, 0, 0));
+		if (*retry_after < 1)
+			*retry_after = 1;
+	}
+	PQclear(r);
+	return APP_OK;
+}
+
+static enum app_err
+auth_send_throttled(struct http_response *res, int retry_after)
+{
+	char		 v[16];
+	enum app_err	 e;
+
+	snprintf(v, sizeof(v), "%d", retry_after);
+	if ((e = http_add_header(res, "Retry-After", v)) != APP_OK)
+		return e;
+	(void)http_send_error(res, APP_ERATE, NULL, "too many failed logins; "
+	    "try again in %d seconds", retry_after);
+	return APP_ERATE;
+}
+
+/* Counts a failed login for `ukey' and the address; drops old ones. */
+static enum app_err
+auth_record_failure(struct http_request *req, const char *ukey)
+{
+	static const char sql[] =
+	    "WITH expired AS (DELETE FROM login_failures WHERE failed_at < "
+	    " now() - make_interval(secs => $3::int)) "
+	    "INSERT INTO login_failures (username_hash, remote_addr) "
+	    "VALUES ($1::bytea, $2)";
+	const struct conf	*c = req->app->conf;
+	const char		*p[3];
+	char			 window[16];
+	PGconn			*conn;
+	enum app_err		 e;
+
+	if (c->login_max_failures == 0)
+		return APP_OK;
+	snprintf(window, sizeof(window), "%d", c->login_failure_window);
+	p[0] = ukey;
+	p[1] = auth_addr(req);
+	p[2] = window;
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	e = db_exec(conn, sql, 3, p);
+	db_release(req->app->db, conn);
+	return e;
+}
+
+/* ------------------------------------------------------------ the caller */
+
+enum app_err
+auth_require(struct http_request *req, struct http_response *res)
+{
+	struct auth		*a = auth_of(req);
+	struct jwt_claims	 claims;
+	const char		*hdr, *token, *why;
+	enum jwt_status		 st;
+	bool			 cookie = false;
+	enum app_err		 e;
+
+	if ((hdr = http_header_get(req, "authorization")) != NULL) {
+		if (strncasecmp(hdr, "Bearer ", 7) != 0)
+			return auth_deny(res, true, false, "the Authorization "
+			    "header must be \"Bearer <access token>\"");
+		token = hdr + 7;
+		while (*token == ' ')
+			token++;
+	} else if ((token = http_cookie_get(req, AUTH_ACCESS_COOKIE)) !=
+	    NULL && token[0] != '\0')
+		cookie = true;
+	else
+		return auth_deny(res, false, false, "authentication required");
+
+	st = jwt_verify(&a->keys, token, (int64_t)time(NULL), &claims);
+	if (st != JWT_OK) {
+		log_debug("access token refused: %s", jwt_strerror(st));
+		return auth_deny(res, true, false, st == JWT_EXPIRED ?
+		    "access token expired" : "invalid access token");
+	}
+	if (cookie && (e = cors_check_origin(a->cors, req, &why)) != APP_OK)
+		return auth_fail(res, e, why);
+	if ((req->user_id = arena_strdup(req->arena, claims.sub)) == NULL ||
+	    (req->session_id = arena_strdup(req->arena, claims.sid)) == NULL)
+		return APP_ENOMEM;
+	return APP_OK;
+}
+
+enum app_err
+auth_require_path_user(struct http_request *req, struct http_response *res)
+{
+	enum app_err	 e;
+	size_t		 i;
+
+	if ((e = auth_require(req, res)) != APP_OK)
+		return e;
+	if (req->nparams == 0 || strcasecmp(req->params[0], req->user_id) != 0)
+		return auth_fail(res, APP_EFORBIDDEN,
+		    "the user id in the path is not yours");
+	for (i = 1; i < req->nparams; i++)
+		req->params[i - 1] = req->params[i];
+	req->params[--req->nparams] = NULL;
+	return APP_OK;
+}
+
+/* ------------------------------------------------------------ register */
+
+enum app_err
+auth_register(struct http_request *req, struct http_response *res)
+{
+	static const char sql_user[] =
+	    "INSERT INTO users (username, password_hash, display_name) "
+	    "VALUES ($1, $2, nullif($3, '')) "
+	    "RETURNING id, api_user(users.*)";
+	struct jsonx_errors	 errs;
+	struct json_object	*body = NULL, *details;
+	const char		*username = NULL, *password = NULL, *why;
+	const char		*display = NULL, *p[3], *refresh, *uid, *sid;
+	const char		*ujson;
+	char			 hash[PASSWORD_HASH_MAX];
+	PGconn			*conn;
+	PGresult		*r;
+	enum app_err		 e;
+
+	if ((e = jsonx_parse_object(req->body, req->body_len, &body,
+	    &why)) != APP_OK)
+		return auth_fail(res, e, why);
+	jsonx_errors_init(&errs, req->arena);
+	if (jsonx_get_string(body, "username", JSONX_REQUIRED, 1, 0,
+	    &username, &errs) == APP_OK && !auth_username_ok(username))
+		jsonx_errors_add(&errs, "username", "must be 3 to 64 letters, "
+		    "digits, '.', '_' or '-'");
+	(void)jsonx_get_string(body, "password", JSONX_REQUIRED,
+	    AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX, &password, &errs);
+	(void)jsonx_get_string(body, "display_name", JSONX_NULLABLE |
+	    JSONX_TRIM, 0, AUTH_DISPLAY_MAX, &display, &errs);
+	json_object_put(body);
+	if (jsonx_errors_result(&errs) != APP_OK)
+		return jsonx_send_errors(res, &errs);
+
+	if ((e = password_hash(auth_of(req)->gate, password, hash)) != APP_OK)
+		return e;
+	if ((refresh = auth_new_refresh(req->arena)) == NULL)
+		return APP_ENOMEM;
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	p[0] = username;
+	p[1] = hash;
+	p[2] = display;
+	if ((e = db_begin(conn)) != APP_OK ||
+	    (e = db_query(conn, sql_user, 3, p, &r)) != APP_OK)
+		goto fail;
+	uid = auth_col(req->arena, r, 0, 0);
+	ujson = auth_col(req->arena, r, 0, 1);
+	PQclear(r);
+	if (uid == NULL || ujson == NULL) {
+		e = APP_ENOMEM;
+		goto fail;
+	}
+	if ((e = auth_session_insert(req, conn, uid, NULL, refresh,
+	    &sid)) != APP_OK || (e = db_commit(conn)) != APP_OK)
+		goto fail;
+	db_release(req->app->db, conn);
+	log_info("registered user %s", uid);
+	return auth_send_tokens(req, res, 201, ujson, uid, sid, refresh);
+fail:
+	db_rollback(conn);
+	db_release(req->app->db, conn);
+	if (e != APP_ECONFLICT)
+		return e;
+	if ((details = json_object_new_object()) == NULL ||
+	    jsonx_add_string(details, "username", "is taken") != APP_OK) {
+		json_object_put(details);
+		return APP_ENOMEM;
+	}
+	e = http_send_error(res, APP_ECONFLICT, details,
+	    "username is taken");
+	json_object_put(details);
+	return e == APP_OK ? APP_ECONFLICT : e;
+}
+
+/* ------------------------------------------------------------ login */
+
+/* A successful login's writes, in one transaction. */
+static enum app_err
+auth_login_finish(struct http_request *req, const char *ukey,
+    const char *uid, const char *rehash, const char *refresh,
+    const char **sid)
+{
+	const char	*p[2];
+	PGconn		*conn;
+	enum app_err	 e;
+
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	p[0] = ukey;
+	if ((e = db_begin(conn)) != APP_OK ||
+	    (e = db_exec(conn, "UPDATE login_failures SET username_hash = "
+	    "NULL WHERE username_hash = $1::bytea", 1, p)) != APP_OK)
+		goto out;
+	p[0] = uid;
+	if ((e = db_exec(conn, "DELETE FROM auth_sessions "
+	    "WHERE user_id = $1 AND expires_at < now()", 1, p)) != APP_OK)
+		goto out;
+	p[1] = rehash;
+	if (rehash != NULL && (e = db_exec(conn, "UPDATE users SET "
+	    "password_hash = $2 WHERE id = $1", 2, p)) != APP_OK)
+		goto out;
+	if ((e = auth_session_insert(req, conn, uid, NULL, refresh,
+	    sid)) != APP_OK)
+		goto out;
+	e = db_commit(conn);
+out:
+	if (e != APP_OK)
+		db_rollback(conn);
+	db_release(req->app->db, conn);
+	return e;
+}
+
+enum app_err
+auth_login(struct http_request *req, struct http_response *res)
+{
+	static const char sql_user[] =
+	    "SELECT u.id, u.password_hash, api_user(u) FROM users u "
+	    "WHERE lower(u.username) = lower($1)";
+	struct jsonx_errors	 errs;
+	struct json_object	*body = NULL;
+	const char		*username = NULL, *password = NULL, *why;
+	const char		*ukey, *uid = NULL, *stored = NULL;
+	const char		*ujson = NULL, *refresh, *sid, *rehash = NULL;
+	char			 hash[PASSWORD_HASH_MAX];
+	bool			 needs_rehash;
+	int			 retry;
+	PGconn			*conn;
+	PGresult		*r;
+	enum app_err		 e;
+
+	if ((e = jsonx_parse_object(req->body, req->body_len, &body,
+	    &why)) != APP_OK)
+		return auth_fail(res, e, why);
+	jsonx_errors_init(&errs, req->arena);
+	(void)jsonx_get_string(body, "username", JSONX_REQUIRED, 1,
+	    AUTH_USERNAME_MAX, &username, &errs);
+	(void)jsonx_get_string(body, "password", JSONX_REQUIRED, 1,
+	    AUTH_PASSWORD_MAX, &password, &errs);
+	json_object_put(body);
+	if (jsonx_errors_result(&errs) != APP_OK)
+		return jsonx_send_errors(res, &errs);
+	if ((ukey = auth_username_key(req->arena, username)) == NULL)
+		return APP_ENOMEM;
+
+	/* The throttle and the user, then the connection goes back. */
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	if ((e = auth_throttled(req, conn, ukey, &retry)) == APP_OK &&
+	    retry == 0 &&
+	    (e = db_query(conn, sql_user, 1, &username, &r)) == APP_OK) {
+		if (PQntuples(r) == 1) {
+			uid = auth_col(req->arena, r, 0, 0);
+			stored = auth_col(req->arena, r, 0, 1);
+			ujson = auth_col(req->arena, r, 0, 2);
+			if (uid == NULL || stored == NULL || ujson == NULL)
+				e = APP_ENOMEM;
+		}
+		PQclear(r);
+	}
+	db_release(req->app->db, conn);
+	if (e != APP_OK)
+		return e;
+	if (retry > 0)
+		return auth_send_throttled(res, retry);
+
+	/* Unknown users pay for a hash too: same answer, same time. */
+	e = password_verify(auth_of(req)->gate, stored, password,
+	    &needs_rehash);
+	if (e == APP_EAUTH) {
+		if ((e = auth_record_failure(req, ukey)) != APP_OK)
+			return e;
+		return auth_deny(res, false, false,
+		    "invalid username or password");
+	}
+	if (e != APP_OK)
+		return e;
+	if (needs_rehash) {
+		if ((e = password_hash(auth_of(req)->gate, password,
+		    hash)) != APP_OK)
+			return e;
+		rehash = hash;
+	}
+	if ((refresh = auth_new_refresh(req->arena)) == NULL)
+		return APP_ENOMEM;
+	if ((e = auth_login_finish(req, ukey, uid, rehash, refresh,
+	    &sid)) != APP_OK)
+		return e;
+	if (rehash != NULL)
+		log_info("user %s: password hash upgraded", uid);
+	return auth_send_tokens(req, res, 200, ujson, uid, sid, refresh);
+}
+
+/* ------------------------------------------------------------ refresh */
+
+/*
+ * The refresh token of a request: {"refresh_token"} in the body, else the
+ * refresh cookie (then *cookie). NULL with nothing sent; on a bad body
+ * the error has been answered and *err says so.
+ */
+static const char *
+auth_refresh_token(struct http_request *req, struct http_response *res,
+    bool *cookie, enum app_err *err)
+{
+	struct jsonx_errors	 errs;
+	struct json_object	*body = NULL;
+	const char		*token = NULL, *why;
+	enum app_err		 e;
+
+	*cookie = false;
+	*err = APP_OK;
+	if (req->body_len > 0) {
+		if ((e = jsonx_parse_object(req->body, req->body_len, &body,
+		    &why)) != APP_OK) {
+			*err = auth_fail(res, e, why);
+			return NULL;
+		}
+		jsonx_errors_init(&errs, req->arena);
+		(void)jsonx_get_string(body, "refresh_token", 0, 1, 0, &token,
+		    &errs);
+		json_object_put(body);
+		if (jsonx_errors_result(&errs) != APP_OK) {
+			*err = jsonx_send_errors(res, &errs);
+			if (*err == APP_OK)
+				*err = jsonx_errors_result(&errs);
+			return NULL;
+		}
+		if (token != NULL)
+			return token;
+	}
+	if ((token = http_cookie_get(req, AUTH_REFRESH_COOKIE)) != NULL &&
+	    token[0] != '\0') {
+		*cookie = true;
+		return token;
+	}
+	return NULL;
+}
+
+/* True when `t' has the shape of a refresh token we issued. */
+static bool
+auth_refresh_shape(const char *t)
+{
+	return strlen(t) <= AUTH_REFRESH_MAX &&
+	    strncmp(t, AUTH_REFRESH_PREFIX, 3) == 0;
+}
+
+/* Reads the session row of refresh token `token' (locked when `lock'). */
+static enum app_err
+auth_session_find(struct http_request *req, PGconn *conn, const char *token,
+    bool lock, struct auth_session *s, bool *found)
+{
+	const char	*sql = lock ?
+	    "SELECT id, user_id, family_id, spent_at IS NOT NULL, "
+	    "revoked_at IS NOT NULL, expires_at <= now() FROM auth_sessions "
+	    "WHERE token_hash = $1::bytea FOR UPDATE" :
+	    "SELECT id, user_id, family_id, spent_at IS NOT NULL, "
+	    "revoked_at IS NOT NULL, expires_at <= now() FROM auth_sessions "
+	    "WHERE token_hash = $1::bytea";
+	const char	*p[1];
+	PGresult	*r;
+	enum app_err	 e;
+
+	*found = false;
+	memset(s, 0, sizeof(*s));
+	if ((p[0] = auth_sha256(req->arena, token)) == NULL)
+		return APP_ENOMEM;
+	if ((e = db_query(conn, sql, 1, p, &r)) != APP_OK)
+		return e;
+	if (PQntuples(r) == 1) {
+		s->id = auth_col(req->arena, r, 0, 0);
+		s->user_id = auth_col(req->arena, r, 0, 1);
+		s->family_id = auth_col(req->arena, r, 0, 2);
+		s->spent = auth_col_bool(r, 0, 3);
+		s->revoked = auth_col_bool(r, 0, 4);
+		s->expired = auth_col_bool(r, 0, 5);
+		*found = s->id != NULL && s->user_id != NULL &&
+		    s->family_id != NULL;
+		if (!*found)
+			e = APP_ENOMEM;
+	}
+	PQclear(r);
+	return e;
+}
+
+/* Revokes every live token of a family (and so the session). */
+static enum app_err
+auth_revoke_family(PGconn *conn, const char *family, const char *user_id)
+{
+	const char	*p[2] = { family, user_id };
+
+	return db_exec(conn, "UPDATE auth_sessions SET revoked_at = now() "
+	    "WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+	    2, p);
+}
+
+/*
+ * One refresh, in the caller's transaction: *why is set (and nothing
+ * issued) when the token is refused; a reused token revokes its family.
+ */
+static enum app_err
+auth_rotate(struct http_request *req, PGconn *conn, const char *token,
+    const char *next, const char **uid, const char **sid,
+    const char **ujson, const char **why)
+{
+	struct auth_session	 s;
+	const char		*p[1];
+	PGresult		*r;
+	bool			 found;
+	enum app_err		 e;
+
+	*why = NULL;
+	if ((e = auth_session_find(req, conn, token, true, &s,
+	    &found)) != APP_OK)
+		return e;
+	if (!found)
+		*why = "invalid refresh token";
+	else if (s.revoked)
+		*why = "the session has ended; sign in again";
+	else if (s.spent) {
+		/* A copy of a token already used: someone else has it. */
+		log_warnx("refresh token reuse for user %s: session %s "
+		    "revoked", s.user_id, s.family_id);
+		*why = "refresh token already used; the session is revoked";
+		return auth_revoke_family(conn, s.family_id, s.user_id);
+	} else if (s.expired)
+		*why = "refresh token expired";
+	if (*why != NULL)
+		return APP_OK;
+	p[0] = s.id;
+	if ((e = db_exec(conn, "UPDATE auth_sessions SET spent_at = now() "
+	    "WHERE id = $1", 1, p)) != APP_OK ||
+	    (e = auth_session_insert(req, conn, s.user_id, s.family_id, next,
+	    sid)) != APP_OK)
+		return e;
+	p[0] = s.user_id;
+	if ((e = db_query(conn, "SELECT api_user(u) FROM users u "
+	    "WHERE u.id = $1", 1, p, &r)) != APP_OK)
+		return e;
+	*ujson = PQntuples(r) == 1 ? auth_col(req->arena, r, 0, 0) : NULL;
+	PQclear(r);
+	*uid = s.user_id;
+	return *ujson != NULL ? APP_OK : APP_EINTERNAL;
+}
+
+enum app_err
+auth_refresh(struct http_request *req, struct http_response *res)
+{
+	const char	*token, *next, *uid = NULL, *sid = NULL, *ujson = NULL;
+	const char	*why;
+	bool		 cookie;
+	PGconn		*conn;
+	enum app_err	 e;
+
+	if ((token = auth_refresh_token(req, res, &cookie, &e)) == NULL)
+		return e != APP_OK ? e : auth_deny(res, false, true,
+		    "refresh token required");
+	if (cookie && (e = cors_check_origin(auth_of(req)->cors, req,
+	    &why)) != APP_OK)
+		return auth_fail(res, e, why);
+	if (!auth_refresh_shape(token))
+		return auth_deny(res, true, true, "invalid refresh token");
+	if ((next = auth_new_refresh(req->arena)) == NULL)
+		return APP_ENOMEM;
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	if ((e = db_begin(conn)) == APP_OK &&
+	    (e = auth_rotate(req, conn, token, next, &uid, &sid, &ujson,
+	    &why)) == APP_OK)
+		e = db_commit(conn);
+	if (e != APP_OK)
+		db_rollback(conn);
+	db_release(req->app->db, conn);
+	if (e != APP_OK)
+		return e;
+	if (why != NULL)
+		return auth_deny(res, true, true, why);
+	return auth_send_tokens(req, res, 200, ujson, uid, sid, next);
+}
+
+/* ------------------------------------------------------------ logout */
+
+/*
+ * The session to end: the refresh token's (body or cookie), else the
+ * access token's. On a refusal the answer is sent and *sid stays NULL.
+ */
+static enum app_err
+auth_logout_session(struct http_request *req, struct http_response *res,
+    const char **sid, const char **uid)
+{
+	struct auth_session	 s;
+	const char		*token, *why;
+	bool			 cookie, found = false;
+	PGconn			*conn;
+	enum app_err		 e;
+
+	*sid = *uid = NULL;
+	if ((token = auth_refresh_token(req, res, &cookie, &e)) == NULL &&
+	    e != APP_OK)
+		return e;
+	/* A bearer header speaks for the caller, whatever the cookies say. */
+	if (token != NULL && cookie &&
+	    http_header_get(req, "authorization") != NULL)
+		token = NULL;
+	if (token != NULL) {
+		if (cookie && (e = cors_check_origin(auth_of(req)->cors, req,
+		    &why)) != APP_OK)
+			return auth_fail(res, e, why);
+		if (auth_refresh_shape(token)) {
+			if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+				return e;
+			e = auth_session_find(req, conn, token, false, &s,
+			    &found);
+			db_release(req->app->db, conn);
+			if (e != APP_OK)
+				return e;
+		}
+		if (found) {
+			*sid = s.family_id;
+			*uid = s.user_id;
+			return APP_OK;
+		}
+		if (!cookie)
+			return auth_deny(res, true, true,
+			    "invalid refresh token");
+	}
+	/* Nothing at all to end: logging out twice is not an error. */
+	if (http_header_get(req, "authorization") == NULL &&
+	    http_cookie_get(req, AUTH_ACCESS_COOKIE) == NULL && token == NULL)
+		return APP_OK;
+	if ((e = auth_require(req, res)) != APP_OK)
+		return e;
+	*sid = req->session_id;
+	*uid = req->user_id;
+	return APP_OK;
+}
+
+enum app_err
+auth_logout(struct http_request *req, struct http_response *res)
+{
+	const char	*sid, *uid;
+	PGconn		*conn;
+	enum app_err	 e;
+
+	if ((e = auth_logout_session(req, res, &sid, &uid)) != APP_OK)
+		return e;
+	if (sid != NULL) {
+		if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+			return e;
+		e = auth_revoke_family(conn, sid, uid);
+		db_release(req->app->db, conn);
+		if (e != APP_OK)
+			return e;
+	}
+	if ((e = auth_clear_cookies(res)) != APP_OK ||
+	    (e = http_add_header(res, "Cache-Control", "no-store")) != APP_OK)
+		return e;
+	return http_send_empty(res, 204);
+}
+
+/* ------------------------------------------------------------ /me */
+
+/* The session of the access token must still be live. */
+#define AUTH_LIVE_SESSION \
+	"EXISTS (SELECT 1 FROM auth_sessions s WHERE s.family_id = $2 " \
+	"AND s.user_id = u.id AND s.revoked_at IS NULL AND " \
+	"s.spent_at IS NULL AND s.expires_at > now())"
+
+enum app_err
+auth_me(struct http_request *req, struct http_response *res)
+{
+	static const char sql[] =
+	    "SELECT api_user(u) FROM users u WHERE u.id = $1 AND "
+	    AUTH_LIVE_SESSION;
+	const char	*p[2] = { req->user_id, req->session_id };
+	PGresult	*r;
+	enum app_err	 e;
+
+	if ((e = auth_query(req, sql, 2, p, &r)) != APP_OK)
+		return e;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return auth_deny(res, true, false,
+		    "the session has ended; sign in again");
+	}
+	if ((e = http_add_header(res, "Cache-Control", "no-store")) ==
+	    APP_OK)
+		e = http_send_json_str(res, 200, PQgetvalue(r, 0, 0),
+		    (size_t)PQgetlength(r, 0, 0));
+	PQclear(r);
+	return e;
+}
+
+/* A 422 for one field. */
+static enum app_err
+auth_field_error(struct http_request *req, struct http_response *res,
+    const char *field, const char *msg)
+{
+	struct jsonx_errors	 errs;
+
+	jsonx_errors_init(&errs, req->arena);
+	jsonx_errors_add(&errs, field, msg);
+	(void)jsonx_send_errors(res, &errs);
+	return APP_EVALIDATION;
+}
+
+/*
+ * Checks `current' against the caller's password, with the login
+ * throttle and failure count. On a refusal the answer has been sent.
+ */
+static enum app_err
+auth_check_current(struct http_request *req, struct http_response *res,
+    const char *current)
+{
+	const char	*p[1] = { req->user_id }, *ukey = NULL, *stored = NULL;
+	bool		 needs_rehash;
+	int		 retry = 0;
+	PGconn		*conn;
+	PGresult	*r;
+	enum app_err	 e;
+
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	if ((e = db_query(conn, "SELECT username, password_hash FROM users "
+	    "WHERE id = $1", 1, p, &r)) == APP_OK) {
+		if (PQntuples(r) == 1) {
+			ukey = auth_username_key(req->arena,
+			    PQgetvalue(r, 0, 0));
+			stored = auth_col(req->arena, r, 0, 1);
+			if (ukey == NULL || stored == NULL)
+				e = APP_ENOMEM;
+		}
+		PQclear(r);
+	}
+	if (e == APP_OK && ukey != NULL)
+		e = auth_throttled(req, conn, ukey, &retry);
+	db_release(req->app->db, conn);
+	if (e != APP_OK)
+		return e;
+	if (ukey == NULL)
+		return auth_deny(res, true, false,
+		    "the session has ended; sign in again");
+	if (retry > 0)
+		return auth_send_throttled(res, retry);
+	e = password_verify(auth_of(req)->gate, stored, current,
+	    &needs_rehash);
+	if (e == APP_EAUTH) {
+		if ((e = auth_record_failure(req, ukey)) != APP_OK)
+			return e;
+		return auth_field_error(req, res, "current_password",
+		    "is incorrect");
+	}
+	return e;
+}
+
+enum app_err
+auth_me_patch(struct http_request *req, struct http_response *res)
+{
+	static const char sql[] =
+	    "UPDATE users u SET "
+	    " display_name = CASE WHEN $3 THEN nullif($4, '') "
+	    "  ELSE u.display_name END, "
+	    " password_hash = coalesce($5, u.password_hash), "
+	    " updated_at = now() "
+	    "WHERE u.id = $1 AND " AUTH_LIVE_SESSION " "
+	    "RETURNING api_user(u)";
+	struct jsonx_errors	 errs;
+	struct json_object	*body = NULL;
+	const char		*display = NULL, *password = NULL;
+	const char		*current = NULL, *why, *p[5];
+	char			 hash[PASSWORD_HASH_MAX];
+	bool			 set_display;
+	PGconn			*conn;
+	PGresult		*r = NULL;
+	enum app_err		 e;
+
+	if ((e = jsonx_parse_object(req->body, req->body_len, &body,
+	    &why)) != APP_OK)
+		return auth_fail(res, e, why);
+	jsonx_errors_init(&errs, req->arena);
+	set_display = jsonx_has(body, "display_name");
+	(void)jsonx_get_string(body, "display_name", JSONX_NULLABLE |
+	    JSONX_TRIM, 0, AUTH_DISPLAY_MAX, &display, &errs);
+	(void)jsonx_get_string(body, "password", 0, AUTH_PASSWORD_MIN,
+	    AUTH_PASSWORD_MAX, &password, &errs);
+	(void)jsonx_get_string(body, "current_password", 0, 1,
+	    AUTH_PASSWORD_MAX, &current, &errs);
+	json_object_put(body);
+	if (password != NULL && current == NULL)
+		jsonx_errors_add(&errs, "current_password", "is required");
+	if (jsonx_errors_result(&errs) != APP_OK)
+		return jsonx_send_errors(res, &errs);
+
+	p[4] = NULL;
+	if (password != NULL) {
+		if ((e = auth_check_current(req, res, current)) != APP_OK)
+			return e;
+		if ((e = password_hash(auth_of(req)->gate, password,
+		    hash)) != APP_OK)
+			return e;
+		p[4] = hash;
+	}
+	p[0] = req->user_id;
+	p[1] = req->session_id;
+	p[2] = set_display ? "true" : "false";
+	p[3] = display;
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	if ((e = db_begin(conn)) == APP_OK &&
+	    (e = db_query(conn, sql, 5, p, &r)) == APP_OK &&
+	    PQntuples(r) == 1 && password != NULL) {
+		/* Every other session ends; this one stays signed in. */
+		const char *q[2] = { req->user_id, req->session_id };
+
+		e = db_exec(conn, "UPDATE auth_sessions SET revoked_at = "
+		    "now() WHERE user_id = $1 AND family_id <> $2 AND "
+		    "revoked_at IS NULL", 2, q);
+	}
+	if (e == APP_OK)
+		e = db_commit(conn);
+	if (e != APP_OK)
+		db_rollback(conn);
+	db_release(req->app->db, conn);
+	if (e != APP_OK) {
+		PQclear(r);
+		return e;
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return auth_deny(res, true, false,
+		    "the session has ended; sign in again");
+	}
+	if (password != NULL)
+		log_info("user %s changed the password; other sessions "
+		    "revoked", req->user_id);
+	if ((e = http_add_header(res, "Cache-Control", "no-store")) ==
+	    APP_OK)
+		e = http_send_json_str(res, 200, PQgetvalue(r, 0, 0),
+		    (size_t)PQgetlength(r, 0, 0));
+	PQclear(r);
+	return e;
+}
