@@ -1441,6 +1441,35 @@ test_csrf(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(harness_resp_str(&r, "user_id"), id);
 	harness_resp_free(&r);
+
+	/* A forged write through the cookie is refused and changes nothing. */
+	{
+		char	 name[128];
+
+		req("PATCH", P_ME, "{\"display_name\":\"pwned\"}", a.cookie,
+		    ORIGIN_EVIL, NULL, &r);
+		assert_int_equal(r.status, 403);
+		assert_true(harness_is_envelope(&r, "forbidden"));
+		harness_resp_free(&r);
+		req("PATCH", P_ME, "{\"display_name\":\"pwned\"}", a.cookie,
+		    NULL, NULL, &r);
+		assert_int_equal(r.status, 403);
+		harness_resp_free(&r);
+		db_display_name(id, name, sizeof(name));
+		assert_string_equal(name, "");
+		/* The same write from the app's own origin goes through. */
+		req("PATCH", P_ME, "{\"display_name\":\"Csrf\"}", a.cookie,
+		    ORIGIN_OK, NULL, &r);
+		assert_int_equal(r.status, 200);
+		harness_resp_free(&r);
+		db_display_name(id, name, sizeof(name));
+		assert_string_equal(name, "Csrf");
+		/* Logout through the cookie obeys the same rule. */
+		req("POST", P_LOGOUT, NULL, a.cookie, ORIGIN_EVIL, NULL, &r);
+		assert_int_equal(r.status, 403);
+		harness_resp_free(&r);
+		assert_int_equal(live_sessions(id), 1);
+	}
 }
 
 /* ------------------------------------------------------------- CORS */
