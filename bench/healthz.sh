@@ -92,7 +92,7 @@ write_results() {
 	ngx=$("$(command -v nginx || echo /usr/sbin/nginx)" -v 2>&1 | sed 's/.*: //')
 	pg=$("$(pg_bindir)/postgres" --version)
 	quipu=$("$QUIPU_FCGI" -V 2>/dev/null | head -n 1 || true)
-	cat > "$RESULTS" <<EOF
+	results_section_replace "$RESULTS" "# Benchmark: /healthz" <<EOF
 # Benchmark: /healthz through nginx, against nginx alone
 
 Written by \`./dev bench\` (bench/healthz.sh); run it again to refresh.

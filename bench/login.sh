@@ -200,12 +200,30 @@ EOF
 	    die "cannot compile $VAR/login-ref.c (libsodium-dev?)"
 }
 
-# One reference round: prints "verifies/s ms/verify".
+# One reference round: prints "verifies/s ms/verify cpu_busy_%".
 ref_round() {
-	local out
+	local out cpu0
+	cpu0=$(cpu_times)
 	out=$("$VAR/login-ref" "$THREADS" "$DURATION")
 	printf '%s\n' "$out" >> "$VAR/login-wrk.log"
-	awk '{ print $3, $4 }' <<<"$out"
+	printf '%s %s\n' "$(awk '{ print $3, $4 }' <<<"$out")" "$(cpu_busy "$cpu0")"
+}
+
+# The machine's CPU time so far, "total idle" in ticks (/proc/stat).
+cpu_times() {
+	awk '$1 == "cpu" {
+		for (i = 2; i <= NF; i++) t += $i
+		print t, $5 + $6
+	}' /proc/stat
+}
+
+# cpu_busy "TOTAL IDLE": percent of all CPUs busy since that cpu_times.
+cpu_busy() {
+	local t0 i0 t1 i1
+	read -r t0 i0 <<<"$1"
+	read -r t1 i1 <<<"$(cpu_times)"
+	awk -v t="$((t1 - t0))" -v i="$((i1 - i0))" \
+	    'BEGIN { printf "%.0f", (t > 0 ? 100 * (t - i) / t : 0) }'
 }
 
 # ------------------------------------------------------------ quipu
@@ -236,9 +254,11 @@ users_register() {
 	    die "login of ${LOGIN_PREFIX}1 answered ${code%% *}, not 200"
 }
 
-# One wrk round: prints "logins/s p50_ms p99_ms non2xx errors statuses".
+# One wrk round: prints "logins/s p50_ms p99_ms non2xx errors
+# cpu_busy_% statuses".
 wrk_round() {
-	local out rps p50 p99 non2xx errs st
+	local out rps p50 p99 non2xx errs st cpu0
+	cpu0=$(cpu_times)
 	out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
 	    -s "$BENCH_DIR/login.lua" "$BASE/api/v1/auth/login")
 	printf '%s\n' "$out" >> "$VAR/login-wrk.log"
@@ -248,8 +268,9 @@ wrk_round() {
 	non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
 	errs=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' <<<"$out")
 	st=$(awk '/^statuses:/ { $1 = ""; gsub(/^ /, ""); gsub(/ /, ","); print }' <<<"$out")
-	printf '%s %s %s %s %s %s\n' "$rps" "$(to_ms "$p50")" "$(to_ms "$p99")" \
-	    "${non2xx:-0}" "${errs:-0}" "${st:--}"
+	printf '%s %s %s %s %s %s %s\n' "$rps" "$(to_ms "$p50")" \
+	    "$(to_ms "$p99")" "${non2xx:-0}" "${errs:-0}" "$(cpu_busy "$cpu0")" \
+	    "${st:--}"
 }
 
 # Alternates quipu and the reference round by round, so that drift in the
@@ -392,12 +413,53 @@ mem_rows() {
 	}' "$VAR/login-mem.txt"
 }
 
+# interpretation Q_RPS R_VPS Q_P50 R_MS Q_BUSY R_BUSY SPLIT: what the table
+# says, in numbers. SPLIT is logins_per_worker's "pid: n, pid: n". When
+# both sides keep the CPUs busy, the reference spends them on hashes alone,
+# so CPU per login beyond the hash is CPUs x (1/quipu - 1/reference).
+interpretation() {
+	local workers
+	workers=$(awk '$1 == "workers" { print $3 }' "$VAR/quipu.conf")
+	awk -v q="$1" -v r="$2" -v p50="$3" -v ms="$4" -v qb="$5" -v rb="$6" \
+	    -v per_worker="$7" -v cpus="$(nproc)" -v conns="$CONNS" \
+	    -v slots="$((${workers:-2} * QUIPU_PASSWORD_HASH_CONCURRENCY))" 'BEGIN {
+		n = split(per_worker, f, /[:,] */)
+		for (i = 2; i <= n; i += 2) {
+			sum += f[i]
+			if (f[i] > top) top = f[i]
+		}
+		share = sum > 0 ? top / sum : 0
+		printf "quipu answers %.2f of the logins per second the hash " \
+		    "alone allows; the CPUs were %d %% busy during its rounds, " \
+		    "%d %% during the reference'"'"'s. ", q / r, qb, rb
+		if (slots > 1 && share > 0.75)
+			printf "One worker answered %.0f %% of the logins: with " \
+			    "one hash slot per worker they queued at its slot " \
+			    "while the other worker'"'"'s stayed idle, so the " \
+			    "pool used about 1 of its %d slots; that, more than " \
+			    "any work around the hash, sets the ratio. ",
+			    100 * share, slots
+		else if (q / r >= 0.95)
+			printf "That is within 5 %%: nothing beyond the hash " \
+			    "that this machine can measure. "
+		else
+			printf "About %.0f ms of CPU per login go elsewhere " \
+			    "(%d CPUs x (1/quipu - 1/reference)): PostgreSQL, " \
+			    "nginx, the JWT, quipu itself. ",
+			    cpus * 1000 * (1 / q - 1 / r), cpus
+		printf "p50 %.0f ms is %.1f x one verify (%.0f ms): with %d " \
+		    "connections a login waits for the hashes of about %.1f " \
+		    "others.\n", p50, p50 / ms, ms, conns, p50 / ms - 1
+	}'
+}
+
 # Prints the section "# Logins" of RESULTS.md.
 section() {
-	local load=$1 split=$2 q_rps q_p50 q_p99 r_vps r_ms ok times
+	local load=$1 split=$2 q_rps q_p50 q_p99 r_vps r_ms q_busy r_busy ok times
 	local ngx pg quipu sodium nw
 	q_rps=$(med quipu 1 %.1f) q_p50=$(med quipu 2 %.1f) q_p99=$(med quipu 3 %.1f)
 	r_vps=$(med ref 1 %.1f) r_ms=$(med ref 2 %.1f)
+	q_busy=$(med quipu 6 %.0f) r_busy=$(med ref 3 %.0f)
 	ok=$(awk '$1 == 200' "$VAR/login-burst.txt" | wc -l)
 	times=$(awk '{ print $2 }' "$VAR/login-burst.txt" | sort -g | awk '
 	    { a[NR] = $1 } END { printf "%.2f / %.2f / %.2f s", a[1],
@@ -432,9 +494,11 @@ Written by \`./dev bench\` (bench/login.sh); run it again to refresh.
 | reference: argon2id verify, $THREADS threads | $r_vps | 1.00 | $r_ms ms per verify | | | |
 | quipu login via nginx, $CONNS connections | $q_rps | $(ratio "$q_rps" "$r_vps") | $q_p50 ms | $q_p99 ms | $(total quipu 4) | $(total quipu 5) |
 
-Per round (quipu: logins/s, p50 ms, p99 ms, non-2xx, socket errors,
-statuses; reference: verifies/s, ms per verify). Logins per worker pid
-(access log): ${split:--}.
+$(interpretation "$q_rps" "$r_vps" "$q_p50" "$r_ms" "$q_busy" "$r_busy" "$split")
+
+Per round (quipu: logins/s, p50 ms, p99 ms, non-2xx, socket errors, CPU
+busy %, statuses; reference: verifies/s, ms per verify, CPU busy %).
+Logins per worker pid in these rounds (access log): ${split:--}.
 
 \`\`\`
 quipu:
@@ -451,7 +515,8 @@ VmHWM reset just before the burst (\`/proc/PID/clear_refs\`: $HWM_RESET) and
 read after, so "peak in the burst" is the burst's own high-water mark. MiB.
 
 - succeeded: $ok of $BURST (HTTP 200); wall time $BURST_WALL s; per login
-  min / median / max: $times
+  min / median / max: $times (at the rate measured above, $BURST logins
+  take $(awk -v n="$BURST" -v q="$q_rps" 'BEGIN { printf "%.1f", n / q }') s; at the reference's, $(awk -v n="$BURST" -v r="$r_vps" 'BEGIN { printf "%.1f", n / r }') s).
 
 | worker | RSS before | peak since start (before) | peak in the burst | growth | highest sampled RSS |
 |---|---:|---:|---:|---:|---:|
@@ -460,27 +525,10 @@ $(mem_rows)
 Bounded because \`password_hash_concurrency = 1\`: each worker computes at
 most one argon2id hash at a time, so at most one 64 MiB buffer per worker
 ($nw × 64 MiB = $((nw * 64)) MiB above idle for the whole pool) however many
-logins arrive; the others wait at the gate (up to 30 s), not in memory.
-$BURST hashes at once would need $((BURST * 64)) MiB.
+logins arrive. The others wait without a buffer: at the gate (at most
+threads − 1 per worker, each up to 30 s) or not yet accepted, in the
+socket's backlog. $BURST hashes at once would need $((BURST * 64)) MiB.
 EOF
-}
-
-# Replaces the section "# Logins" of RESULTS.md (to the next "# " heading
-# or the end) with stdin, keeping the other sections.
-results_replace() {
-	local new tmp=$RESULTS.tmp
-	new=$(cat)
-	if [[ -f $RESULTS ]]; then
-		awk '/^# / { skip = ($0 ~ /^# Logins/) } !skip { a[++n] = $0 }
-		    END { while (n > 0 && a[n] == "") n--
-			for (i = 1; i <= n; i++) print a[i] }' "$RESULTS" > "$tmp"
-	else
-		: > "$tmp"
-	fi
-	[[ -s $tmp ]] && echo >> "$tmp"
-	printf '%s\n' "$new" >> "$tmp"
-	mv "$tmp" "$RESULTS"
-	say "wrote the Logins section of $RESULTS"
 }
 
 # The EXIT trap: the memory sampler (when a burst was cut short), then
@@ -514,7 +562,8 @@ bench_main() {
 	split=$(logins_per_worker "$lines")
 	burst_run
 	text=$(section "$load" "$split")
-	results_replace <<<"$text"
+	results_section_replace "$RESULTS" "# Logins" <<<"$text"
+	say "wrote the Logins section of $RESULTS"
 	sed -n '/^# Logins/,$p' "$RESULTS"
 	failed=$(($(total quipu 4) + $(total quipu 5) +
 	    BURST - $(awk '$1 == 200' "$VAR/login-burst.txt" | wc -l)))

@@ -203,6 +203,28 @@ acceptor_serve(struct acceptor *ac)
 	}
 }
 
+/*
+ * Moves this thread to the back of the listening socket's wait queue.
+ * EPOLLEXCLUSIVE wakes the first idle waiter in that queue, and the queue
+ * keeps registration order: without this, the threads of the first worker
+ * would take every connection whenever few are open at once, and a
+ * per-worker limit (the password gate, the database pool) would cap the
+ * whole pool while the other workers idle. Re-registering after each
+ * request makes the least recently busy thread, in any worker, the next.
+ */
+static void
+acceptor_requeue(struct acceptor *ac)
+{
+	struct epoll_event	 ev;
+	int			 fd = ac->w->ctx->listen_fd;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if (epoll_ctl(ac->ep, EPOLL_CTL_DEL, fd, NULL) == -1 ||
+	    epoll_ctl(ac->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		log_warn("acceptor: epoll_ctl");
+}
+
 static void *
 acceptor_main(void *arg)
 {
@@ -217,6 +239,7 @@ acceptor_main(void *arg)
 		    memory_order_release);
 		if ((rc = FCGX_Accept_r(&ac->fr)) >= 0) {
 			acceptor_serve(ac);
+			acceptor_requeue(ac);
 			continue;
 		}
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
