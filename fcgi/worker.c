@@ -232,6 +232,7 @@ acceptor_main(void *arg)
 	struct worker		*w = ac->w;
 	struct timespec		 pause = { 0, 100 * 1000000L };
 	struct epoll_event	 ev[2];
+	bool			 served = false;
 	int			 rc;
 
 	while (!atomic_load(&w->draining)) {
@@ -239,11 +240,19 @@ acceptor_main(void *arg)
 		    memory_order_release);
 		if ((rc = FCGX_Accept_r(&ac->fr)) >= 0) {
 			acceptor_serve(ac);
-			acceptor_requeue(ac);
+			served = true;
 			continue;
 		}
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
-			/* Nothing to take: sleep until a connection or drain. */
+			/*
+			 * Nothing to take: sleep until a connection or drain,
+			 * at the back of the queue if we served since the last
+			 * sleep. Under load a thread takes the next connection
+			 * without sleeping, and the queue is left alone.
+			 */
+			if (served)
+				acceptor_requeue(ac);
+			served = false;
 			if (epoll_wait(ac->ep, ev, 2, WORKER_EPOLL_MS) == -1 &&
 			    errno != EINTR) {
 				log_warn("epoll_wait");
