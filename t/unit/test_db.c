@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -560,6 +562,27 @@ test_migrate_concurrent(void **state)
 	assert_int_equal(admin_exec(sql), 0);
 }
 
+/*
+ * The integration harness's lock (t/integration/harness.c): every program
+ * using the test cluster holds t/tmp/pg.lock shared, and test_health
+ * takes it exclusively before it stops the cluster. Held until exit.
+ */
+static void
+pg_lock_shared(void)
+{
+	const char	*b = getenv("QUIPU_TEST_BUILDDIR");
+	char		 dir[512], path[600];
+	int		 fd;
+
+	snprintf(dir, sizeof(dir), "%s/t/tmp", b != NULL ? b : ".");
+	(void)mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/pg.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 ||
+	    flock(fd, LOCK_SH) == -1)
+		fprintf(stderr, "test_db: %s: cannot lock; a parallel "
+		    "test_health may stop the cluster under us\n", path);
+}
+
 int
 main(void)
 {
@@ -583,5 +606,6 @@ main(void)
 		fprintf(stderr, "QUIPU_TEST_PGURI not set: skipped\n");
 		return 77;
 	}
+	pg_lock_shared();
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
