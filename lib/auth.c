@@ -1144,3 +1144,78 @@ auth_me_patch(struct http_request *req, struct http_response *res)
 	PQclear(r);
 	return e;
 }
+
+/* ------------------------------------------------------------ sessions */
+
+enum app_err
+auth_sessions_list(struct http_request *req, struct http_response *res)
+{
+	static const char sql[] =
+	    "SELECT '{\"items\":' || coalesce(array_to_json(array_agg("
+	    " row_to_json(x) ORDER BY x.last_used_at DESC, x.id))::text, "
+	    " '[]') || '}' FROM ("
+	    " SELECT s.family_id AS id, "
+	    "  api_time((SELECT min(f.created_at) FROM auth_sessions f "
+	    "   WHERE f.family_id = s.family_id AND f.user_id = $1)) "
+	    "   AS created_at, "
+	    "  api_time(s.created_at) AS last_used_at, "
+	    "  api_time(s.expires_at) AS expires_at, "
+	    "  s.user_agent, s.remote_addr, "
+	    "  s.family_id = $2 AS current "
+	    " FROM auth_sessions s WHERE s.user_id = $1 AND "
+	    " s.revoked_at IS NULL AND s.spent_at IS NULL AND "
+	    " s.expires_at > now()) x";
+	const char	*p[2] = { req->user_id, req->session_id };
+	PGresult	*r;
+	enum app_err	 e;
+
+	if ((e = auth_query(req, sql, 2, p, &r)) != APP_OK)
+		return e;
+	if ((e = http_add_header(res, "Cache-Control", "no-store")) ==
+	    APP_OK)
+		e = http_send_json_str(res, 200, PQgetvalue(r, 0, 0),
+		    (size_t)PQgetlength(r, 0, 0));
+	PQclear(r);
+	return e;
+}
+
+/* True for a UUID in its 8-4-4-4-12 hexadecimal form. */
+static bool
+auth_is_uuid(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return s[36] == '\0';
+}
+
+enum app_err
+auth_sessions_delete(struct http_request *req, struct http_response *res)
+{
+	const char	*id = req->params[0], *p[2];
+	PGresult	*r;
+	enum app_err	 e;
+
+	if (id == NULL || !auth_is_uuid(id))
+		return auth_fail(res, APP_ENOTFOUND, "session not found");
+	p[0] = req->user_id;
+	p[1] = id;
+	if ((e = auth_query(req, "UPDATE auth_sessions SET revoked_at = "
+	    "now() WHERE user_id = $1 AND family_id = $2 AND revoked_at IS "
+	    "NULL AND spent_at IS NULL AND expires_at > now() RETURNING 1",
+	    2, p, &r)) != APP_OK)
+		return e;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return auth_fail(res, APP_ENOTFOUND, "session not found");
+	}
+	PQclear(r);
+	log_info("user %s revoked session %s", req->user_id, id);
+	return http_send_empty(res, 204);
+}

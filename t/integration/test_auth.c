@@ -1824,6 +1824,97 @@ prepare(struct harness *h)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* The sid of an access token, from the whoami test route. */
+static void
+sid_of(const struct harness_auth *a, char *out, size_t sz)
+{
+	whoami(a, out, sz);
+	assert_true(out[0] != '\0');
+}
+
+static void
+test_sessions(void **state)
+{
+	struct harness_auth	 a1, a2, b;
+	struct harness_resp	 r;
+	struct json_object	*items, *it, *v;
+	char			 sid1[64], sid2[64], sidb[64], path[160];
+	size_t			 i, ncurrent = 0;
+
+	(void)state;
+	reg("sess_user", "pw-Sessions-001", &a1);
+	login("sess_user", "pw-Sessions-001", &a2);
+	reg("sess_other", "pw-Sessions-002", &b);
+	sid_of(&a1, sid1, sizeof(sid1));
+	sid_of(&a2, sid2, sizeof(sid2));
+	sid_of(&b, sidb, sizeof(sidb));
+	assert_string_not_equal(sid1, sid2);
+
+	/* Both of the user's sessions, the caller's marked current. */
+	req("GET", "/api/v1/auth/sessions", NULL, a1.auth_header, NULL, NULL,
+	    &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(harness_resp_header(&r, "Cache-Control"));
+	assert_true(json_object_object_get_ex(harness_resp_json(&r), "items",
+	    &items));
+	assert_int_equal(json_object_array_length(items), 2);
+	for (i = 0; i < 2; i++) {
+		it = json_object_array_get_idx(items, i);
+		assert_true(json_object_object_get_ex(it, "id", &v));
+		assert_true(strcmp(json_object_get_string(v), sid1) == 0 ||
+		    strcmp(json_object_get_string(v), sid2) == 0);
+		assert_true(json_object_object_get_ex(it, "created_at", &v));
+		assert_true(is_time(json_object_get_string(v)));
+		assert_true(json_object_object_get_ex(it, "last_used_at", &v));
+		assert_true(json_object_object_get_ex(it, "remote_addr", &v));
+		assert_true(json_object_object_get_ex(it, "current", &v));
+		if (json_object_get_boolean(v)) {
+			ncurrent++;
+			assert_true(json_object_object_get_ex(it, "id", &v));
+			assert_string_equal(json_object_get_string(v), sid1);
+		}
+	}
+	assert_int_equal(ncurrent, 1);
+	/* No token hash, no other user's session. */
+	assert_null(strstr(r.body, "token"));
+	assert_null(strstr(r.body, sidb));
+	harness_resp_free(&r);
+
+	/* Another user's session, a made-up one and garbage: 404, no change. */
+	snprintf(path, sizeof(path), "/api/v1/auth/sessions/%s", sidb);
+	req("DELETE", path, NULL, a1.auth_header, NULL, NULL, &r);
+	assert_int_equal(r.status, 404);
+	assert_true(harness_is_envelope(&r, "not_found"));
+	harness_resp_free(&r);
+	assert_int_equal(live_sessions(b.user_id), 1);
+	req("DELETE", "/api/v1/auth/sessions/00000000-0000-0000-0000-"
+	    "000000000000", NULL, a1.auth_header, NULL, NULL, &r);
+	assert_int_equal(r.status, 404);
+	harness_resp_free(&r);
+	req("DELETE", "/api/v1/auth/sessions/not-a-uuid'--", NULL,
+	    a1.auth_header, NULL, NULL, &r);
+	assert_int_equal(r.status, 404);
+	assert_true(harness_is_envelope(&r, "not_found"));
+	harness_resp_free(&r);
+	/* Without credentials: 401. */
+	req("DELETE", path, NULL, NULL, NULL, NULL, &r);
+	assert_int_equal(r.status, 401);
+	harness_resp_free(&r);
+
+	/* Signing the other session out: its refresh token dies. */
+	snprintf(path, sizeof(path), "/api/v1/auth/sessions/%s", sid2);
+	req("DELETE", path, NULL, a1.auth_header, NULL, NULL, &r);
+	assert_int_equal(r.status, 204);
+	harness_resp_free(&r);
+	assert_int_equal(refresh_body(a2.refresh, NULL), 401);
+	assert_int_equal(live_sessions(a1.user_id), 1);
+	req("DELETE", path, NULL, a1.auth_header, NULL, NULL, &r);
+	assert_int_equal(r.status, 404);
+	harness_resp_free(&r);
+	/* The caller's own session goes on. */
+	assert_int_equal(get_status(P_ME, a1.auth_header), 200);
+}
+
 int
 main(void)
 {
@@ -1845,6 +1936,7 @@ main(void)
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_cors),
 		cmocka_unit_test(test_compat_path),
+		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_secure_cookies),
 		cmocka_unit_test(test_key_rotation),
 		cmocka_unit_test(test_hash_upgrade),
