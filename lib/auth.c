@@ -893,6 +893,7 @@ auth_logout_session(struct http_request *req, struct http_response *res,
     const char **sid, const char **uid)
 {
 	struct auth_session	 s;
+	struct jwt_claims	 claims;
 	const char		*token, *why;
 	bool			 cookie, found = false;
 	PGconn			*conn;
@@ -927,10 +928,17 @@ auth_logout_session(struct http_request *req, struct http_response *res,
 		if (!cookie)
 			return auth_deny(res, true, true,
 			    "invalid refresh token");
+		token = NULL;	/* a stale cookie: try the access token */
 	}
-	/* Nothing at all to end: logging out twice is not an error. */
+	/*
+	 * Without a bearer header, a missing or dead access cookie leaves
+	 * nothing to end: the answer just clears the cookies (logging out
+	 * twice is not an error).
+	 */
 	if (http_header_get(req, "authorization") == NULL &&
-	    http_cookie_get(req, AUTH_ACCESS_COOKIE) == NULL && token == NULL)
+	    ((token = http_cookie_get(req, AUTH_ACCESS_COOKIE)) == NULL ||
+	    jwt_verify(&auth_of(req)->keys, token, (int64_t)time(NULL),
+	    &claims) != JWT_OK))
 		return APP_OK;
 	if ((e = auth_require(req, res)) != APP_OK)
 		return e;

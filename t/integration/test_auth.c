@@ -1201,10 +1201,45 @@ test_logout_anonymous(void **state)
 {
 	struct harness_resp	 r;
 
+	struct harness_auth	 a;
+	char			 cookies[2048];
+
 	(void)state;
 	req("POST", P_LOGOUT, NULL, NULL, NULL, NULL, &r);
 	assert_int_equal(r.status, 204);
 	check_cleared(&r);
+	harness_resp_free(&r);
+
+	/*
+	 * A browser whose cookies have both gone stale (a spent refresh
+	 * token, a dead access token) still gets a clean logout...
+	 */
+	reg("stale_user", "pw-Stale-000001", &a);
+	req("POST", P_LOGOUT, NULL, "Cookie: quipu_access=garbage; "
+	    "quipu_refresh=rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	    ORIGIN_OK, NULL, &r);
+	assert_int_equal(r.status, 204);
+	check_cleared(&r);
+	harness_resp_free(&r);
+	/* ...which ends nobody's session. */
+	assert_int_equal(live_sessions(a.user_id), 1);
+	/*
+	 * A spent refresh token is a known one: logging out with it ends
+	 * its session, as presenting it to refresh would.
+	 */
+	assert_int_equal(refresh_body(a.refresh, NULL), 200);
+	snprintf(cookies, sizeof(cookies), "Cookie: quipu_access=garbage; "
+	    "quipu_refresh=%s", a.refresh);
+	req("POST", P_LOGOUT, NULL, cookies, ORIGIN_OK, NULL, &r);
+	assert_int_equal(r.status, 204);
+	check_cleared(&r);
+	harness_resp_free(&r);
+	assert_int_equal(live_sessions(a.user_id), 0);
+	/* A bearer token that is presented and refused is still a 401. */
+	req("POST", P_LOGOUT, NULL, "Authorization: Bearer garbage", NULL,
+	    NULL, &r);
+	assert_int_equal(r.status, 401);
+	assert_true(harness_is_envelope(&r, "unauthorized"));
 	harness_resp_free(&r);
 }
 
