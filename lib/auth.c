@@ -534,6 +534,9 @@ auth_register(struct http_request *req, struct http_response *res)
 	(void)jsonx_get_string(body, "display_name", JSONX_NULLABLE |
 	    JSONX_TRIM, 0, AUTH_DISPLAY_MAX, &display, &errs);
 	json_object_put(body);
+	if (username != NULL && password != NULL &&
+	    strcasecmp(username, password) == 0)
+		jsonx_errors_add(&errs, "password", "must not be the username");
 	if (jsonx_errors_result(&errs) != APP_OK)
 		return jsonx_send_errors(res, &errs);
 
@@ -1018,13 +1021,15 @@ auth_field_error(struct http_request *req, struct http_response *res,
 
 /*
  * Checks `current' against the caller's password, with the login
- * throttle and failure count. On a refusal the answer has been sent.
+ * throttle and failure count, and that the new password `next' is not
+ * the username. On a refusal the answer has been sent.
  */
 static enum app_err
 auth_check_current(struct http_request *req, struct http_response *res,
-    const char *current)
+    const char *current, const char *next)
 {
 	const char	*p[1] = { req->user_id }, *ukey = NULL, *stored = NULL;
+	bool		 same = false;
 	bool		 needs_rehash;
 	int		 retry = 0;
 	PGconn		*conn;
@@ -1036,6 +1041,7 @@ auth_check_current(struct http_request *req, struct http_response *res,
 	if ((e = db_query(conn, "SELECT username, password_hash FROM users "
 	    "WHERE id = $1", 1, p, &r)) == APP_OK) {
 		if (PQntuples(r) == 1) {
+			same = strcasecmp(PQgetvalue(r, 0, 0), next) == 0;
 			ukey = auth_username_key(req->arena,
 			    PQgetvalue(r, 0, 0));
 			stored = auth_col(req->arena, r, 0, 1);
@@ -1054,6 +1060,9 @@ auth_check_current(struct http_request *req, struct http_response *res,
 		    "the session has ended; sign in again");
 	if (retry > 0)
 		return auth_send_throttled(res, retry);
+	if (same)
+		return auth_field_error(req, res, "password",
+		    "must not be the username");
 	e = password_verify(auth_of(req)->gate, stored, current,
 	    &needs_rehash);
 	if (e == APP_EAUTH) {
@@ -1105,7 +1114,8 @@ auth_me_patch(struct http_request *req, struct http_response *res)
 
 	p[4] = NULL;
 	if (password != NULL) {
-		if ((e = auth_check_current(req, res, current)) != APP_OK)
+		if ((e = auth_check_current(req, res, current,
+		    password)) != APP_OK)
 			return e;
 		if ((e = password_hash(auth_of(req)->gate, password,
 		    hash)) != APP_OK)

@@ -656,6 +656,9 @@ test_register_validation(void **state)
 	reject("Content-Type: application/x-www-form-urlencoded",
 	    "username=formuser&password=pw-Valid-00001", 415,
 	    "unsupported_media_type", NULL);
+	/* The username is no password, in any case. */
+	reject(NULL, "{\"username\":\"Sam.Same-1\",\"password\":"
+	    "\"sam.same-1\"}", 422, "validation_failed", "password");
 }
 
 /* The limits themselves are allowed, counted in characters. */
@@ -979,6 +982,17 @@ test_patch_password(void **state)
 	snprintf(required, sizeof(required), "%s", harness_resp_str(&r,
 	    "error.details.current_password"));
 	harness_resp_free(&r);
+
+	/* Not the username either (checked before the current password). */
+	keep("PW_Changer");
+	body = jobj("password", "PW_Changer", "current_password", p1, NULL);
+	req("PATCH", P_ME, body, a.auth_header, NULL, NULL, &r);
+	free(body);
+	assert_int_equal(r.status, 422);
+	assert_non_null(harness_resp_str(&r, "error.details.password"));
+	harness_resp_free(&r);
+	stored_hash("pw_changer", h1, sizeof(h1));
+	assert_string_equal(h0, h1);
 
 	body = jobj("password", p2, "current_password", "pw-Change-Wrong",
 	    NULL);
