@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1127,6 +1128,60 @@ test_refresh(void **state)
 	assert_true(body_cleared);
 }
 
+struct racer {
+	const char	*body;
+	long		 status;
+	int		 rc;
+	pthread_t	 t;
+};
+
+static void *
+racer_main(void *arg)
+{
+	struct racer		*x = arg;
+	const char		*hdrs[] = { JSON_CT, NULL };
+	struct harness_resp	 r;
+
+	x->rc = harness_request(&H, "POST", P_REFRESH, hdrs, x->body,
+	    strlen(x->body), &r);
+	x->status = r.status;
+	harness_resp_free(&r);
+	return NULL;
+}
+
+/*
+ * Two refreshes of one token at the same moment: the row lock lets one
+ * through; the other finds the token spent, which is reuse, so the whole
+ * session ends (doc/api.md: refreshes must not race).
+ */
+static void
+test_refresh_race(void **state)
+{
+	struct harness_auth	 a;
+	struct racer		 x[2];
+	char			*body;
+	int			 i, ok = 0, denied = 0;
+
+	(void)state;
+	reg("race_user", "pw-Race-0000001", &a);
+	body = jobj("refresh_token", a.refresh, NULL);
+	for (i = 0; i < 2; i++) {
+		x[i].body = body;
+		assert_int_equal(pthread_create(&x[i].t, NULL, racer_main,
+		    &x[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(x[i].t, NULL), 0);
+		assert_int_equal(x[i].rc, 0);
+		ok += x[i].status == 200;
+		denied += x[i].status == 401;
+	}
+	free(body);
+	assert_int_equal(ok, 1);
+	assert_int_equal(denied, 1);
+	assert_int_equal(live_sessions(a.user_id), 0);
+}
+
 static void
 test_refresh_expired(void **state)
 {
@@ -1978,6 +2033,7 @@ main(void)
 		cmocka_unit_test(test_patch_password),
 		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_refresh_expired),
+		cmocka_unit_test(test_refresh_race),
 		cmocka_unit_test(test_logout),
 		cmocka_unit_test(test_logout_anonymous),
 		cmocka_unit_test(test_bad_tokens),
