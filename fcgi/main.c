@@ -21,6 +21,7 @@
 
 #include "app.h"
 #include "conf.h"
+#include "jwt.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
@@ -276,6 +277,21 @@ out:
 	return rc;
 }
 
+/* "-t -v": which JWT keys were loaded, by key id (never the key). */
+static void
+main_dump_keys(const struct conf *c)
+{
+	struct jwt_key	 k;
+
+	if (jwt_key_set(&k, c->jwt_key, c->jwt_key_len) == 0)
+		printf("# jwt key: %zu bytes, kid %s\n", c->jwt_key_len, k.kid);
+	if (c->jwt_previous_key_len > 0 && jwt_key_set(&k,
+	    c->jwt_previous_key, c->jwt_previous_key_len) == 0)
+		printf("# jwt previous key: %zu bytes, kid %s\n",
+		    c->jwt_previous_key_len, k.kid);
+	jwt_key_clear(&k);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -298,8 +314,10 @@ main(int argc, char *argv[])
 	}
 	if (o.mode == MAIN_TEST) {
 		printf("configuration ok\n");
-		if (o.verbose)
+		if (o.verbose) {
 			conf_dump(&c, stdout);
+			main_dump_keys(&c);
+		}
 		conf_free(&c);
 		return 0;
 	}

@@ -94,8 +94,8 @@ const char	*jwt_strerror(enum jwt_status);
 
 /*
  * Unpadded base64url (RFC 4648 section 5), shared with the refresh tokens.
- * jwt_b64_encode writes a NUL-terminated string; -1 when `outlen' is too
- * small. jwt_b64_decode refuses padding, any other character and
+ * jwt_b64_encode writes a NUL-terminated string and returns 0; -1 when
+ * `outlen' is too small. jwt_b64_decode refuses padding, any other character and
  * non-canonical trailing bits; it returns the decoded length or -1.
  */
 int		 jwt_b64_encode(const void *in, size_t len, char *out,
