@@ -28,6 +28,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "password.h"
+#include "throttle.h"
 
 #define AUTH_REFRESH_PREFIX	"rt_"
 #define AUTH_REFRESH_BYTES	32
@@ -105,28 +106,6 @@ auth_of(const struct http_request *req)
 	return req->app->auth;
 }
 
-/* The client address for throttling and the session list. */
-static const char *
-auth_addr(const struct http_request *req)
-{
-	return req->remote_addr != NULL && req->remote_addr[0] != '\0' ?
-	    req->remote_addr : "unknown";
-}
-
-/* "\x<hex>": a bytea parameter in text form. */
-static char *
-auth_bytea(struct arena *ar, const unsigned char *b, size_t len)
-{
-	char	*s;
-
-	if ((s = arena_alloc(ar, 2 + len * 2 + 1)) == NULL)
-		return NULL;
-	s[0] = '\\';
-	s[1] = 'x';
-	sodium_bin2hex(s + 2, len * 2 + 1, b, len);
-	return s;
-}
-
 /* The SHA-256 of `s' as a bytea parameter. */
 static char *
 auth_sha256(struct arena *ar, const char *s)
@@ -134,21 +113,7 @@ auth_sha256(struct arena *ar, const char *s)
 	unsigned char	 h[crypto_hash_sha256_BYTES];
 
 	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
-	return auth_bytea(ar, h, sizeof(h));
-}
-
-/* The throttling key of a username: SHA-256 of its lower-case form. */
-static char *
-auth_username_key(struct arena *ar, const char *username)
-{
-	char	*lower;
-	size_t	 i;
-
-	if ((lower = arena_strdup(ar, username)) == NULL)
-		return NULL;
-	for (i = 0; lower[i] != '\0'; i++)
-		lower[i] = (char)tolower((unsigned char)lower[i]);
-	return auth_sha256(ar, lower);
+	return db_bytea(ar, h, sizeof(h));
 }
 
 /* A fresh refresh token, "rt_" + 43 base64url characters. */
@@ -351,99 +316,12 @@ auth_session_insert(struct http_request *req, PGconn *conn,
 		return APP_ENOMEM;
 	p[3] = ttl;
 	p[4] = http_header_get(req, "user-agent");
-	p[5] = auth_addr(req);
+	p[5] = http_remote_addr(req);
 	if ((e = db_query(conn, sql, 6, p, &r)) != APP_OK)
 		return e;
 	*sid = auth_col(req->arena, r, 0, 0);
 	PQclear(r);
 	return *sid != NULL ? APP_OK : APP_ENOMEM;
-}
-
-/* ------------------------------------------------------------ throttling */
-
-/*
- * Seconds until `ukey' and the request's address are below the failure
- * limit again: 0 when they are now.
- */
-static enum app_err
-auth_throttled(struct http_request *req, PGconn *conn, const char *ukey,
-    int *retry_after)
-{
-	static const char sql[] =
-	    "SELECT ceil(extract(epoch FROM greatest("
-	    " (SELECT failed_at FROM login_failures WHERE username_hash = "
-	    "  $1::bytea AND failed_at > now() - make_interval(secs => "
-	    "  $3::int) ORDER BY failed_at DESC OFFSET $4::int - 1 LIMIT 1),"
-	    " (SELECT failed_at FROM login_failures WHERE remote_addr = $2 "
-	    "  AND failed_at > now() - make_interval(secs => $3::int) "
-	    "  ORDER BY failed_at DESC OFFSET $4::int - 1 LIMIT 1)) "
-	    " + make_interval(secs => $3::int) - now()))::int";
-	const struct conf	*c = req->app->conf;
-	const char		*p[4];
-	char			 window[16], max[16];
-	PGresult		*r;
-	enum app_err		 e;
-
-	*retry_after = 0;
-	if (c->login_max_failures == 0)
-		return APP_OK;
-	snprintf(window, sizeof(window), "%d", c->login_failure_window);
-	snprintf(max, sizeof(max), "%d", c->login_max_failures);
-	p[0] = ukey;
-	p[1] = auth_addr(req);
-	p[2] = window;
-	p[3] = max;
-	if ((e = db_query(conn, sql, 4, p, &r)) != APP_OK)
-		return e;
-	if (!PQgetisnull(r, 0, 0)) {
-		*retry_after = atoi(PQgetvalue(r, 0, 0));
-		if (*retry_after < 1)
-			*retry_after = 1;
-	}
-	PQclear(r);
-	return APP_OK;
-}
-
-static enum app_err
-auth_send_throttled(struct http_response *res, int retry_after)
-{
-	char		 v[16];
-	enum app_err	 e;
-
-	snprintf(v, sizeof(v), "%d", retry_after);
-	if ((e = http_add_header(res, "Retry-After", v)) != APP_OK)
-		return e;
-	(void)http_send_error(res, APP_ERATE, NULL, "too many failed logins; "
-	    "try again in %d seconds", retry_after);
-	return APP_ERATE;
-}
-
-/* Counts a failed login for `ukey' and the address; drops old ones. */
-static enum app_err
-auth_record_failure(struct http_request *req, const char *ukey)
-{
-	static const char sql[] =
-	    "WITH expired AS (DELETE FROM login_failures WHERE failed_at < "
-	    " now() - make_interval(secs => $3::int)) "
-	    "INSERT INTO login_failures (username_hash, remote_addr) "
-	    "VALUES ($1::bytea, $2)";
-	const struct conf	*c = req->app->conf;
-	const char		*p[3];
-	char			 window[16];
-	PGconn			*conn;
-	enum app_err		 e;
-
-	if (c->login_max_failures == 0)
-		return APP_OK;
-	snprintf(window, sizeof(window), "%d", c->login_failure_window);
-	p[0] = ukey;
-	p[1] = auth_addr(req);
-	p[2] = window;
-	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
-		return e;
-	e = db_exec(conn, sql, 3, p);
-	db_release(req->app->db, conn);
-	return e;
 }
 
 /* ------------------------------------------------------------ the caller */
@@ -595,10 +473,8 @@ auth_login_finish(struct http_request *req, const char *ukey,
 
 	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
 		return e;
-	p[0] = ukey;
 	if ((e = db_begin(conn)) != APP_OK ||
-	    (e = db_exec(conn, "UPDATE login_failures SET username_hash = "
-	    "NULL WHERE username_hash = $1::bytea", 1, p)) != APP_OK)
+	    (e = throttle_forgive(conn, ukey)) != APP_OK)
 		goto out;
 	p[0] = uid;
 	if ((e = db_exec(conn, "DELETE FROM auth_sessions "
@@ -648,13 +524,13 @@ auth_login(struct http_request *req, struct http_response *res)
 	json_object_put(body);
 	if (jsonx_errors_result(&errs) != APP_OK)
 		return jsonx_send_errors(res, &errs);
-	if ((ukey = auth_username_key(req->arena, username)) == NULL)
+	if ((ukey = throttle_key(req->arena, username)) == NULL)
 		return APP_ENOMEM;
 
 	/* The throttle and the user, then the connection goes back. */
 	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
 		return e;
-	if ((e = auth_throttled(req, conn, ukey, &retry)) == APP_OK &&
+	if ((e = throttle_check(req, conn, ukey, &retry)) == APP_OK &&
 	    retry == 0 &&
 	    (e = db_query(conn, sql_user, 1, &username, &r)) == APP_OK) {
 		if (PQntuples(r) == 1) {
@@ -670,13 +546,13 @@ auth_login(struct http_request *req, struct http_response *res)
 	if (e != APP_OK)
 		return e;
 	if (retry > 0)
-		return auth_send_throttled(res, retry);
+		return throttle_refuse(res, retry);
 
 	/* Unknown users pay for a hash too: same answer, same time. */
 	e = password_verify(auth_of(req)->gate, stored, password,
 	    &needs_rehash);
 	if (e == APP_EAUTH) {
-		if ((e = auth_record_failure(req, ukey)) != APP_OK)
+		if ((e = throttle_record(req, ukey)) != APP_OK)
 			return e;
 		return auth_deny(res, false, false,
 		    "invalid username or password");
@@ -1042,7 +918,7 @@ auth_check_current(struct http_request *req, struct http_response *res,
 	    "WHERE id = $1", 1, p, &r)) == APP_OK) {
 		if (PQntuples(r) == 1) {
 			same = strcasecmp(PQgetvalue(r, 0, 0), next) == 0;
-			ukey = auth_username_key(req->arena,
+			ukey = throttle_key(req->arena,
 			    PQgetvalue(r, 0, 0));
 			stored = auth_col(req->arena, r, 0, 1);
 			if (ukey == NULL || stored == NULL)
@@ -1051,7 +927,7 @@ auth_check_current(struct http_request *req, struct http_response *res,
 		PQclear(r);
 	}
 	if (e == APP_OK && ukey != NULL)
-		e = auth_throttled(req, conn, ukey, &retry);
+		e = throttle_check(req, conn, ukey, &retry);
 	db_release(req->app->db, conn);
 	if (e != APP_OK)
 		return e;
@@ -1059,14 +935,14 @@ auth_check_current(struct http_request *req, struct http_response *res,
 		return auth_deny(res, true, false,
 		    "the session has ended; sign in again");
 	if (retry > 0)
-		return auth_send_throttled(res, retry);
+		return throttle_refuse(res, retry);
 	if (same)
 		return auth_field_error(req, res, "password",
 		    "must not be the username");
 	e = password_verify(auth_of(req)->gate, stored, current,
 	    &needs_rehash);
 	if (e == APP_EAUTH) {
-		if ((e = auth_record_failure(req, ukey)) != APP_OK)
+		if ((e = throttle_record(req, ukey)) != APP_OK)
 			return e;
 		return auth_field_error(req, res, "current_password",
 		    "is incorrect");

@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "apperr.h"
+#include "arena.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
@@ -554,4 +555,25 @@ db_ping(struct db_pool *p)
 	rc = db_exec(conn, "SELECT 1", 0, NULL);
 	db_release(p, conn);
 	return rc;
+}
+
+char *
+db_bytea(struct arena *ar, const void *b, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = b;
+	char			*s;
+	size_t			 i;
+
+	if (len > (SIZE_MAX - 3) / 2 ||
+	    (s = arena_alloc(ar, 2 + len * 2 + 1)) == NULL)
+		return NULL;
+	s[0] = '\\';
+	s[1] = 'x';
+	for (i = 0; i < len; i++) {
+		s[2 + i * 2] = hex[p[i] >> 4];
+		s[3 + i * 2] = hex[p[i] & 0x0f];
+	}
+	s[2 + len * 2] = '\0';
+	return s;
 }

@@ -10,6 +10,7 @@
 #define QUIPU_DB_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
@@ -73,6 +74,13 @@ enum app_err	 db_commit(PGconn *) MUSTCHECK;
 void		 db_rollback(PGconn *);
 /* Maps a failed result (or NULL for a connection error) to app_err. */
 enum app_err	 db_result_err(PGconn *, const PGresult *);
+
+struct arena;
+/*
+ * b[0..len) as a bytea parameter in text form ("\x" and hex), in the
+ * arena; NULL on ENOMEM.
+ */
+char		*db_bytea(struct arena *, const void *b, size_t len);
 
 /* True when a short "SELECT 1" succeeds on a pooled connection. */
 enum app_err	 db_ping(struct db_pool *) MUSTCHECK;

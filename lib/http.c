@@ -119,6 +119,13 @@ http_cookie_get(const struct http_request *req, const char *name)
 	return NULL;
 }
 
+const char *
+http_remote_addr(const struct http_request *req)
+{
+	return req->remote_addr != NULL && req->remote_addr[0] != '\0' ?
+	    req->remote_addr : "unknown";
+}
+
 bool
 http_is_json(const struct http_request *req)
 {

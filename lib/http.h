@@ -91,6 +91,8 @@ char		*http_urldecode(struct arena *, const char *, size_t len);
  * not decoded), or NULL. The first of several with the name wins.
  */
 const char	*http_cookie_get(const struct http_request *, const char *name);
+/* The client's address as nginx saw it, or "unknown". */
+const char	*http_remote_addr(const struct http_request *);
 /* True when the Content-Type is application/json (any parameters). */
 bool		 http_is_json(const struct http_request *);
 /* True when the Accept header asks for text/event-stream. */
