@@ -23,6 +23,7 @@
 #include "migrate.h"
 #include "router.h"
 #include "scoreboard.h"
+#include "session.h"
 #include "testroutes.h"
 
 #define APP_RID_MAX	64
@@ -40,9 +41,9 @@ const struct route app_routes[] = {
 	{ "GET", "/api/v1/auth/me", auth_me, "auth.me", ROUTE_AUTH },
 	{ "PATCH", "/api/v1/auth/me", auth_me_patch, "auth.me.patch",
 	    ROUTE_AUTH },
-	{ "GET", "/api/v1/auth/sessions", auth_sessions_list,
+	{ "GET", "/api/v1/auth/sessions", session_list,
 	    "auth.sessions.list", ROUTE_AUTH },
-	{ "DELETE", "/api/v1/auth/sessions/{id}", auth_sessions_delete,
+	{ "DELETE", "/api/v1/auth/sessions/{id}", session_delete,
 	    "auth.sessions.delete", ROUTE_AUTH },
 	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
 	    ROUTE_TEST },

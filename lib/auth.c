@@ -28,12 +28,9 @@
 #include "jwt.h"
 #include "log.h"
 #include "password.h"
+#include "session.h"
 #include "throttle.h"
 
-#define AUTH_REFRESH_PREFIX	"rt_"
-#define AUTH_REFRESH_BYTES	32
-#define AUTH_REFRESH_LEN	(3 + 43)	/* prefix + base64url(32) */
-#define AUTH_REFRESH_MAX	128		/* longer: refused unread */
 #define AUTH_USERNAME_MIN	3
 #define AUTH_USERNAME_MAX	64
 #define AUTH_PASSWORD_MIN	8
@@ -46,16 +43,6 @@ struct auth {
 	const struct cors	*cors;
 	struct jwt_keys		 keys;
 	struct password_gate	*gate;
-};
-
-/* What a refresh token row says. */
-struct auth_session {
-	const char	*id;
-	const char	*user_id;
-	const char	*family_id;
-	bool		 spent;
-	bool		 revoked;
-	bool		 expired;
 };
 
 enum app_err
@@ -104,33 +91,6 @@ static struct auth *
 auth_of(const struct http_request *req)
 {
 	return req->app->auth;
-}
-
-/* The SHA-256 of `s' as a bytea parameter. */
-static char *
-auth_sha256(struct arena *ar, const char *s)
-{
-	unsigned char	 h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
-	return db_bytea(ar, h, sizeof(h));
-}
-
-/* A fresh refresh token, "rt_" + 43 base64url characters. */
-static char *
-auth_new_refresh(struct arena *ar)
-{
-	unsigned char	 raw[AUTH_REFRESH_BYTES];
-	char		*s;
-
-	if ((s = arena_alloc(ar, AUTH_REFRESH_LEN + 1)) == NULL)
-		return NULL;
-	randombytes_buf(raw, sizeof(raw));
-	memcpy(s, AUTH_REFRESH_PREFIX, 3);
-	if (jwt_b64_encode(raw, sizeof(raw), s + 3,
-	    AUTH_REFRESH_LEN + 1 - 3) == -1)
-		return NULL;
-	return s;
 }
 
 /* Usernames: letters, digits, '.', '_' and '-'. */
@@ -198,36 +158,6 @@ auth_fail(struct http_response *res, enum app_err e, const char *msg)
 	return e;
 }
 
-/* One statement on a connection of its own. */
-static enum app_err
-auth_query(struct http_request *req, const char *sql, int n,
-    const char *const *params, PGresult **out)
-{
-	PGconn		*conn;
-	enum app_err	 e;
-
-	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
-		return e;
-	e = db_query(conn, sql, n, params, out);
-	db_release(req->app->db, conn);
-	return e;
-}
-
-/* A text column, copied into the arena; NULL for SQL NULL. */
-static const char *
-auth_col(struct arena *ar, const PGresult *r, int row, int col)
-{
-	if (PQgetisnull(r, row, col))
-		return NULL;
-	return arena_strdup(ar, PQgetvalue(r, row, col));
-}
-
-static bool
-auth_col_bool(const PGresult *r, int row, int col)
-{
-	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
-}
-
 /* ------------------------------------------------------------ tokens */
 
 /*
@@ -286,42 +216,6 @@ out:
 	sodium_memzero(access, sizeof(access));
 	json_object_put(o);
 	return e;
-}
-
-/*
- * Starts a session (a new family when `family' is NULL) for `user_id'
- * with refresh token `refresh', inside the caller's transaction. The
- * family id goes to *sid.
- */
-static enum app_err
-auth_session_insert(struct http_request *req, PGconn *conn,
-    const char *user_id, const char *family, const char *refresh,
-    const char **sid)
-{
-	static const char sql[] =
-	    "INSERT INTO auth_sessions (user_id, family_id, token_hash, "
-	    "expires_at, user_agent, remote_addr) "
-	    "VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3::bytea, "
-	    "now() + make_interval(secs => $4::int), left($5, 256), $6) "
-	    "RETURNING family_id";
-	const char	*p[6];
-	char		 ttl[16];
-	PGresult	*r;
-	enum app_err	 e;
-
-	snprintf(ttl, sizeof(ttl), "%d", req->app->conf->refresh_token_ttl);
-	p[0] = user_id;
-	p[1] = family;
-	if ((p[2] = auth_sha256(req->arena, refresh)) == NULL)
-		return APP_ENOMEM;
-	p[3] = ttl;
-	p[4] = http_header_get(req, "user-agent");
-	p[5] = http_remote_addr(req);
-	if ((e = db_query(conn, sql, 6, p, &r)) != APP_OK)
-		return e;
-	*sid = auth_col(req->arena, r, 0, 0);
-	PQclear(r);
-	return *sid != NULL ? APP_OK : APP_ENOMEM;
 }
 
 /* ------------------------------------------------------------ the caller */
@@ -420,7 +314,7 @@ auth_register(struct http_request *req, struct http_response *res)
 
 	if ((e = password_hash(auth_of(req)->gate, password, hash)) != APP_OK)
 		return e;
-	if ((refresh = auth_new_refresh(req->arena)) == NULL)
+	if ((refresh = session_new_token(req->arena)) == NULL)
 		return APP_ENOMEM;
 	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
 		return e;
@@ -430,14 +324,14 @@ auth_register(struct http_request *req, struct http_response *res)
 	if ((e = db_begin(conn)) != APP_OK ||
 	    (e = db_query(conn, sql_user, 3, p, &r)) != APP_OK)
 		goto fail;
-	uid = auth_col(req->arena, r, 0, 0);
-	ujson = auth_col(req->arena, r, 0, 1);
+	uid = db_value(req->arena, r, 0, 0);
+	ujson = db_value(req->arena, r, 0, 1);
 	PQclear(r);
 	if (uid == NULL || ujson == NULL) {
 		e = APP_ENOMEM;
 		goto fail;
 	}
-	if ((e = auth_session_insert(req, conn, uid, NULL, refresh,
+	if ((e = session_insert(req, conn, uid, NULL, refresh,
 	    &sid)) != APP_OK || (e = db_commit(conn)) != APP_OK)
 		goto fail;
 	db_release(req->app->db, conn);
@@ -484,7 +378,7 @@ auth_login_finish(struct http_request *req, const char *ukey,
 	if (rehash != NULL && (e = db_exec(conn, "UPDATE users SET "
 	    "password_hash = $2 WHERE id = $1", 2, p)) != APP_OK)
 		goto out;
-	if ((e = auth_session_insert(req, conn, uid, NULL, refresh,
+	if ((e = session_insert(req, conn, uid, NULL, refresh,
 	    sid)) != APP_OK)
 		goto out;
 	e = db_commit(conn);
@@ -534,9 +428,9 @@ auth_login(struct http_request *req, struct http_response *res)
 	    retry == 0 &&
 	    (e = db_query(conn, sql_user, 1, &username, &r)) == APP_OK) {
 		if (PQntuples(r) == 1) {
-			uid = auth_col(req->arena, r, 0, 0);
-			stored = auth_col(req->arena, r, 0, 1);
-			ujson = auth_col(req->arena, r, 0, 2);
+			uid = db_value(req->arena, r, 0, 0);
+			stored = db_value(req->arena, r, 0, 1);
+			ujson = db_value(req->arena, r, 0, 2);
 			if (uid == NULL || stored == NULL || ujson == NULL)
 				e = APP_ENOMEM;
 		}
@@ -565,7 +459,7 @@ auth_login(struct http_request *req, struct http_response *res)
 			return e;
 		rehash = hash;
 	}
-	if ((refresh = auth_new_refresh(req->arena)) == NULL)
+	if ((refresh = session_new_token(req->arena)) == NULL)
 		return APP_ENOMEM;
 	if ((e = auth_login_finish(req, ukey, uid, rehash, refresh,
 	    &sid)) != APP_OK)
@@ -620,112 +514,6 @@ auth_refresh_token(struct http_request *req, struct http_response *res,
 	return NULL;
 }
 
-/* True when `t' has the shape of a refresh token we issued. */
-static bool
-auth_refresh_shape(const char *t)
-{
-	return strlen(t) <= AUTH_REFRESH_MAX &&
-	    strncmp(t, AUTH_REFRESH_PREFIX, 3) == 0;
-}
-
-/* Reads the session row of refresh token `token' (locked when `lock'). */
-static enum app_err
-auth_session_find(struct http_request *req, PGconn *conn, const char *token,
-    bool lock, struct auth_session *s, bool *found)
-{
-	const char	*sql = lock ?
-	    "SELECT id, user_id, family_id, spent_at IS NOT NULL, "
-	    "revoked_at IS NOT NULL, expires_at <= now() FROM auth_sessions "
-	    "WHERE token_hash = $1::bytea FOR UPDATE" :
-	    "SELECT id, user_id, family_id, spent_at IS NOT NULL, "
-	    "revoked_at IS NOT NULL, expires_at <= now() FROM auth_sessions "
-	    "WHERE token_hash = $1::bytea";
-	const char	*p[1];
-	PGresult	*r;
-	enum app_err	 e;
-
-	*found = false;
-	memset(s, 0, sizeof(*s));
-	if ((p[0] = auth_sha256(req->arena, token)) == NULL)
-		return APP_ENOMEM;
-	if ((e = db_query(conn, sql, 1, p, &r)) != APP_OK)
-		return e;
-	if (PQntuples(r) == 1) {
-		s->id = auth_col(req->arena, r, 0, 0);
-		s->user_id = auth_col(req->arena, r, 0, 1);
-		s->family_id = auth_col(req->arena, r, 0, 2);
-		s->spent = auth_col_bool(r, 0, 3);
-		s->revoked = auth_col_bool(r, 0, 4);
-		s->expired = auth_col_bool(r, 0, 5);
-		*found = s->id != NULL && s->user_id != NULL &&
-		    s->family_id != NULL;
-		if (!*found)
-			e = APP_ENOMEM;
-	}
-	PQclear(r);
-	return e;
-}
-
-/* Revokes every live token of a family (and so the session). */
-static enum app_err
-auth_revoke_family(PGconn *conn, const char *family, const char *user_id)
-{
-	const char	*p[2] = { family, user_id };
-
-	return db_exec(conn, "UPDATE auth_sessions SET revoked_at = now() "
-	    "WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL",
-	    2, p);
-}
-
-/*
- * One refresh, in the caller's transaction: *why is set (and nothing
- * issued) when the token is refused; a reused token revokes its family.
- */
-static enum app_err
-auth_rotate(struct http_request *req, PGconn *conn, const char *token,
-    const char *next, const char **uid, const char **sid,
-    const char **ujson, const char **why)
-{
-	struct auth_session	 s;
-	const char		*p[1];
-	PGresult		*r;
-	bool			 found;
-	enum app_err		 e;
-
-	*why = NULL;
-	if ((e = auth_session_find(req, conn, token, true, &s,
-	    &found)) != APP_OK)
-		return e;
-	if (!found)
-		*why = "invalid refresh token";
-	else if (s.revoked)
-		*why = "the session has ended; sign in again";
-	else if (s.spent) {
-		/* A copy of a token already used: someone else has it. */
-		log_warnx("refresh token reuse for user %s: session %s "
-		    "revoked", s.user_id, s.family_id);
-		*why = "refresh token already used; the session is revoked";
-		return auth_revoke_family(conn, s.family_id, s.user_id);
-	} else if (s.expired)
-		*why = "refresh token expired";
-	if (*why != NULL)
-		return APP_OK;
-	p[0] = s.id;
-	if ((e = db_exec(conn, "UPDATE auth_sessions SET spent_at = now() "
-	    "WHERE id = $1", 1, p)) != APP_OK ||
-	    (e = auth_session_insert(req, conn, s.user_id, s.family_id, next,
-	    sid)) != APP_OK)
-		return e;
-	p[0] = s.user_id;
-	if ((e = db_query(conn, "SELECT api_user(u) FROM users u "
-	    "WHERE u.id = $1", 1, p, &r)) != APP_OK)
-		return e;
-	*ujson = PQntuples(r) == 1 ? auth_col(req->arena, r, 0, 0) : NULL;
-	PQclear(r);
-	*uid = s.user_id;
-	return *ujson != NULL ? APP_OK : APP_EINTERNAL;
-}
-
 enum app_err
 auth_refresh(struct http_request *req, struct http_response *res)
 {
@@ -741,14 +529,14 @@ auth_refresh(struct http_request *req, struct http_response *res)
 	if (cookie && (e = cors_check_origin(auth_of(req)->cors, req,
 	    &why)) != APP_OK)
 		return auth_fail(res, e, why);
-	if (!auth_refresh_shape(token))
+	if (!session_token_shape(token))
 		return auth_deny(res, true, true, "invalid refresh token");
-	if ((next = auth_new_refresh(req->arena)) == NULL)
+	if ((next = session_new_token(req->arena)) == NULL)
 		return APP_ENOMEM;
 	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
 		return e;
 	if ((e = db_begin(conn)) == APP_OK &&
-	    (e = auth_rotate(req, conn, token, next, &uid, &sid, &ujson,
+	    (e = session_rotate(req, conn, token, next, &uid, &sid, &ujson,
 	    &why)) == APP_OK)
 		e = db_commit(conn);
 	if (e != APP_OK)
@@ -771,7 +559,7 @@ static enum app_err
 auth_logout_session(struct http_request *req, struct http_response *res,
     const char **sid, const char **uid)
 {
-	struct auth_session	 s;
+	struct session	 s;
 	struct jwt_claims	 claims;
 	const char		*token, *why;
 	bool			 cookie, found = false;
@@ -790,10 +578,10 @@ auth_logout_session(struct http_request *req, struct http_response *res,
 		if (cookie && (e = cors_check_origin(auth_of(req)->cors, req,
 		    &why)) != APP_OK)
 			return auth_fail(res, e, why);
-		if (auth_refresh_shape(token)) {
+		if (session_token_shape(token)) {
 			if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
 				return e;
-			e = auth_session_find(req, conn, token, false, &s,
+			e = session_find(req, conn, token, false, &s,
 			    &found);
 			db_release(req->app->db, conn);
 			if (e != APP_OK)
@@ -838,7 +626,7 @@ auth_logout(struct http_request *req, struct http_response *res)
 	if (sid != NULL) {
 		if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
 			return e;
-		e = auth_revoke_family(conn, sid, uid);
+		e = session_revoke(conn, sid, uid);
 		db_release(req->app->db, conn);
 		if (e != APP_OK)
 			return e;
@@ -851,23 +639,17 @@ auth_logout(struct http_request *req, struct http_response *res)
 
 /* ------------------------------------------------------------ /me */
 
-/* The session of the access token must still be live. */
-#define AUTH_LIVE_SESSION \
-	"EXISTS (SELECT 1 FROM auth_sessions s WHERE s.family_id = $2 " \
-	"AND s.user_id = u.id AND s.revoked_at IS NULL AND " \
-	"s.spent_at IS NULL AND s.expires_at > now())"
-
 enum app_err
 auth_me(struct http_request *req, struct http_response *res)
 {
 	static const char sql[] =
 	    "SELECT api_user(u) FROM users u WHERE u.id = $1 AND "
-	    AUTH_LIVE_SESSION;
+	    SESSION_LIVE_SQL;
 	const char	*p[2] = { req->user_id, req->session_id };
 	PGresult	*r;
 	enum app_err	 e;
 
-	if ((e = auth_query(req, sql, 2, p, &r)) != APP_OK)
+	if ((e = db_run(req->app->db, sql, 2, p, &r)) != APP_OK)
 		return e;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
@@ -920,7 +702,7 @@ auth_check_current(struct http_request *req, struct http_response *res,
 			same = strcasecmp(PQgetvalue(r, 0, 0), next) == 0;
 			ukey = throttle_key(req->arena,
 			    PQgetvalue(r, 0, 0));
-			stored = auth_col(req->arena, r, 0, 1);
+			stored = db_value(req->arena, r, 0, 1);
 			if (ukey == NULL || stored == NULL)
 				e = APP_ENOMEM;
 		}
@@ -959,7 +741,7 @@ auth_me_patch(struct http_request *req, struct http_response *res)
 	    "  ELSE u.display_name END, "
 	    " password_hash = coalesce($5, u.password_hash), "
 	    " updated_at = now() "
-	    "WHERE u.id = $1 AND " AUTH_LIVE_SESSION " "
+	    "WHERE u.id = $1 AND " SESSION_LIVE_SQL " "
 	    "RETURNING api_user(u)";
 	struct jsonx_errors	 errs;
 	struct json_object	*body = NULL;
@@ -1039,77 +821,4 @@ auth_me_patch(struct http_request *req, struct http_response *res)
 	return e;
 }
 
-/* ------------------------------------------------------------ sessions */
 
-enum app_err
-auth_sessions_list(struct http_request *req, struct http_response *res)
-{
-	static const char sql[] =
-	    "SELECT '{\"items\":' || coalesce(array_to_json(array_agg("
-	    " row_to_json(x) ORDER BY x.last_used_at DESC, x.id))::text, "
-	    " '[]') || '}' FROM ("
-	    " SELECT s.family_id AS id, "
-	    "  api_time((SELECT min(f.created_at) FROM auth_sessions f "
-	    "   WHERE f.family_id = s.family_id AND f.user_id = $1)) "
-	    "   AS created_at, "
-	    "  api_time(s.created_at) AS last_used_at, "
-	    "  api_time(s.expires_at) AS expires_at, "
-	    "  s.user_agent, s.remote_addr, "
-	    "  s.family_id = $2 AS current "
-	    " FROM auth_sessions s WHERE s.user_id = $1 AND "
-	    " s.revoked_at IS NULL AND s.spent_at IS NULL AND "
-	    " s.expires_at > now()) x";
-	const char	*p[2] = { req->user_id, req->session_id };
-	PGresult	*r;
-	enum app_err	 e;
-
-	if ((e = auth_query(req, sql, 2, p, &r)) != APP_OK)
-		return e;
-	if ((e = http_add_header(res, "Cache-Control", "no-store")) ==
-	    APP_OK)
-		e = http_send_json_str(res, 200, PQgetvalue(r, 0, 0),
-		    (size_t)PQgetlength(r, 0, 0));
-	PQclear(r);
-	return e;
-}
-
-/* True for a UUID in its 8-4-4-4-12 hexadecimal form. */
-static bool
-auth_is_uuid(const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return s[36] == '\0';
-}
-
-enum app_err
-auth_sessions_delete(struct http_request *req, struct http_response *res)
-{
-	const char	*id = req->params[0], *p[2];
-	PGresult	*r;
-	enum app_err	 e;
-
-	if (id == NULL || !auth_is_uuid(id))
-		return auth_fail(res, APP_ENOTFOUND, "session not found");
-	p[0] = req->user_id;
-	p[1] = id;
-	if ((e = auth_query(req, "UPDATE auth_sessions SET revoked_at = "
-	    "now() WHERE user_id = $1 AND family_id = $2 AND revoked_at IS "
-	    "NULL AND spent_at IS NULL AND expires_at > now() RETURNING 1",
-	    2, p, &r)) != APP_OK)
-		return e;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return auth_fail(res, APP_ENOTFOUND, "session not found");
-	}
-	PQclear(r);
-	log_info("user %s revoked session %s", req->user_id, id);
-	return http_send_empty(res, 204);
-}

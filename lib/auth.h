@@ -2,7 +2,7 @@
  * auth.h: accounts, sessions and the caller of every request.
  *
  * Routes (API.md "Auth", doc/api.md "Authentication"): register, login,
- * refresh, logout, GET and PATCH /me, the user's sessions. For the other modules: the route
+ * refresh, logout, GET and PATCH /me (the sessions: session.h). For the other modules: the route
  * flags ROUTE_AUTH and ROUTE_USER_PATH make app_handle() call
  * auth_require() or auth_require_path_user() before their handler runs,
  * so a handler of a protected route always finds req->user_id set.
@@ -60,9 +60,5 @@ enum app_err	 auth_refresh(struct http_request *, struct http_response *);
 enum app_err	 auth_logout(struct http_request *, struct http_response *);
 enum app_err	 auth_me(struct http_request *, struct http_response *);
 enum app_err	 auth_me_patch(struct http_request *, struct http_response *);
-enum app_err	 auth_sessions_list(struct http_request *,
-		    struct http_response *);
-enum app_err	 auth_sessions_delete(struct http_request *,
-		    struct http_response *);
 
 #endif

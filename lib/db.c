@@ -577,3 +577,31 @@ db_bytea(struct arena *ar, const void *b, size_t len)
 	s[2 + len * 2] = '\0';
 	return s;
 }
+
+enum app_err
+db_run(struct db_pool *pool, const char *sql, int n,
+    const char *const *params, PGresult **out)
+{
+	PGconn		*conn;
+	enum app_err	 e;
+
+	if ((e = db_acquire(pool, &conn)) != APP_OK)
+		return e;
+	e = db_query(conn, sql, n, params, out);
+	db_release(pool, conn);
+	return e;
+}
+
+const char *
+db_value(struct arena *ar, const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strdup(ar, PQgetvalue(r, row, col));
+}
+
+bool
+db_bool(const PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}

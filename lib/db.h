@@ -10,6 +10,7 @@
 #define QUIPU_DB_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,7 +76,18 @@ void		 db_rollback(PGconn *);
 /* Maps a failed result (or NULL for a connection error) to app_err. */
 enum app_err	 db_result_err(PGconn *, const PGresult *);
 
+/*
+ * db_query() on a connection of its own: acquire, run, release. For a
+ * single statement outside any transaction.
+ */
+enum app_err	 db_run(struct db_pool *, const char *sql, int nparams,
+		    const char *const *params, PGresult **out) MUSTCHECK;
+
 struct arena;
+/* A value of a result, copied into the arena; NULL for SQL NULL or ENOMEM. */
+const char	*db_value(struct arena *, const PGresult *, int row, int col);
+/* A boolean column: true only for 't'. */
+bool		 db_bool(const PGresult *, int row, int col);
 /*
  * b[0..len) as a bytea parameter in text form ("\x" and hex), in the
  * arena; NULL on ENOMEM.
