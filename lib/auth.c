@@ -289,6 +289,7 @@ auth_register(struct http_request *req, struct http_response *res)
 	const char		*display = NULL, *p[3], *refresh, *uid, *sid;
 	const char		*ujson;
 	char			 hash[PASSWORD_HASH_MAX];
+	int			 retry;
 	PGconn			*conn;
 	PGresult		*r;
 	enum app_err		 e;
@@ -312,6 +313,16 @@ auth_register(struct http_request *req, struct http_response *res)
 	if (jsonx_errors_result(&errs) != APP_OK)
 		return jsonx_send_errors(res, &errs);
 
+	/* The address's allowance first: a hash is what it protects. */
+	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
+		return e;
+	e = throttle_register_check(req, conn, &retry);
+	db_release(req->app->db, conn);
+	if (e != APP_OK)
+		return e;
+	if (retry > 0)
+		return throttle_register_refuse(res, retry);
+
 	if ((e = password_hash(auth_of(req)->gate, password, hash)) != APP_OK)
 		return e;
 	if ((refresh = session_new_token(req->arena)) == NULL)
@@ -332,7 +343,9 @@ auth_register(struct http_request *req, struct http_response *res)
 		goto fail;
 	}
 	if ((e = session_insert(req, conn, uid, NULL, refresh,
-	    &sid)) != APP_OK || (e = db_commit(conn)) != APP_OK)
+	    &sid)) != APP_OK ||
+	    (e = throttle_register_record(req, conn)) != APP_OK ||
+	    (e = db_commit(conn)) != APP_OK)
 		goto fail;
 	db_release(req->app->db, conn);
 	log_info("registered user %s", uid);

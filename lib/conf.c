@@ -106,6 +106,9 @@ const struct conf_key conf_keys[] = {
 	{ "login_failure_window", CONF_INT, OFF(login_failure_window), "900",
 	    60, 86400, 0, "seconds a failed login counts against its username "
 	    "and address" },
+	{ "register_max_per_hour", CONF_INT, OFF(register_max_per_hour), "20",
+	    0, 1000000, 0, "accounts one client address may create per hour "
+	    "before 429; 0: no limit" },
 	{ "password_hash_concurrency", CONF_INT,
 	    OFF(password_hash_concurrency), "1", 1, 64, 0,
 	    "argon2id hashes computed at once per worker; each takes 64 MiB" },

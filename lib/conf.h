@@ -52,6 +52,7 @@ struct conf {
 	char	*allowed_origins;
 	int	 login_max_failures;
 	int	 login_failure_window;
+	int	 register_max_per_hour;
 	int	 password_hash_concurrency;
 	/* LLM and memory. */
 	char	*llm_provider;

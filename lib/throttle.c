@@ -75,8 +75,9 @@ throttle_check(struct http_request *req, PGconn *conn, const char *ukey,
 	return APP_OK;
 }
 
-enum app_err
-throttle_refuse(struct http_response *res, int retry_after)
+/* The Retry-After header and the 429 envelope with `what'. */
+static enum app_err
+throttle_send(struct http_response *res, int retry_after, const char *what)
 {
 	char		 v[16];
 	enum app_err	 e;
@@ -84,9 +85,67 @@ throttle_refuse(struct http_response *res, int retry_after)
 	snprintf(v, sizeof(v), "%d", retry_after);
 	if ((e = http_add_header(res, "Retry-After", v)) != APP_OK)
 		return e;
-	(void)http_send_error(res, APP_ERATE, NULL, "too many failed logins; "
-	    "try again in %d seconds", retry_after);
+	(void)http_send_error(res, APP_ERATE, NULL, "%s; try again in %d "
+	    "seconds", what, retry_after);
 	return APP_ERATE;
+}
+
+enum app_err
+throttle_refuse(struct http_response *res, int retry_after)
+{
+	return throttle_send(res, retry_after, "too many failed logins");
+}
+
+enum app_err
+throttle_register_refuse(struct http_response *res, int retry_after)
+{
+	return throttle_send(res, retry_after,
+	    "too many accounts created from this address");
+}
+
+enum app_err
+throttle_register_check(struct http_request *req, PGconn *conn,
+    int *retry_after)
+{
+	/* As for logins: the max-th newest registration within the hour. */
+	static const char sql[] =
+	    "SELECT ceil(extract(epoch FROM (SELECT created_at "
+	    " FROM registrations WHERE remote_addr = $1 AND created_at > "
+	    " now() - interval '1 hour' ORDER BY created_at DESC "
+	    " OFFSET $2::int - 1 LIMIT 1) + interval '1 hour' - now()))::int";
+	const struct conf	*c = req->app->conf;
+	const char		*p[2];
+	char			 max[16];
+	PGresult		*r;
+	enum app_err		 e;
+
+	*retry_after = 0;
+	if (c->register_max_per_hour == 0)
+		return APP_OK;
+	snprintf(max, sizeof(max), "%d", c->register_max_per_hour);
+	p[0] = http_remote_addr(req);
+	p[1] = max;
+	if ((e = db_query(conn, sql, 2, p, &r)) != APP_OK)
+		return e;
+	if (!PQgetisnull(r, 0, 0)) {
+		*retry_after = atoi(PQgetvalue(r, 0, 0));
+		if (*retry_after < 1)
+			*retry_after = 1;
+	}
+	PQclear(r);
+	return APP_OK;
+}
+
+enum app_err
+throttle_register_record(struct http_request *req, PGconn *conn)
+{
+	const char	*p[1] = { http_remote_addr(req) };
+
+	if (req->app->conf->register_max_per_hour == 0)
+		return APP_OK;
+	return db_exec(conn, "WITH expired AS (DELETE FROM registrations "
+	    "WHERE created_at < now() - interval '1 hour') "
+	    "INSERT INTO registrations (remote_addr) VALUES ($1)", 1, p);
 }
 
 enum app_err

@@ -6,7 +6,8 @@
  * A username is kept only as the SHA-256 of its lower-case form (people
  * type passwords into the username field; this table must not collect
  * them). Limits: login_max_failures within login_failure_window; 0 turns
- * the whole thing off.
+ * the whole thing off. Registrations are counted per address too (table
+ * registrations, register_max_per_hour): each costs an argon2id hash.
  */
 #ifndef QUIPU_THROTTLE_H
 #define QUIPU_THROTTLE_H
@@ -40,5 +41,18 @@ enum app_err	 throttle_record(struct http_request *, const char *ukey)
  * count against their addresses. In the caller's transaction.
  */
 enum app_err	 throttle_forgive(PGconn *, const char *ukey) MUSTCHECK;
+
+/*
+ * Registrations: seconds until the request's address may create another
+ * account (register_max_per_hour), 0 when it may now.
+ */
+enum app_err	 throttle_register_check(struct http_request *, PGconn *,
+		    int *retry_after) MUSTCHECK;
+/* Answers 429 with Retry-After for a registration; returns APP_ERATE. */
+enum app_err	 throttle_register_refuse(struct http_response *,
+		    int retry_after);
+/* Counts an account created from the address; in the caller's transaction. */
+enum app_err	 throttle_register_record(struct http_request *, PGconn *)
+		    MUSTCHECK;
 
 #endif

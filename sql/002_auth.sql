@@ -57,3 +57,14 @@ CREATE INDEX login_failures_username_idx
     ON login_failures (username_hash, failed_at);
 CREATE INDEX login_failures_addr_idx ON login_failures (remote_addr, failed_at);
 CREATE INDEX login_failures_failed_at_idx ON login_failures (failed_at);
+
+-- Accounts created per client address, for the registration limit
+-- (register_max_per_hour). Rows older than an hour are deleted as new ones
+-- come in.
+CREATE TABLE registrations (
+    id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    remote_addr text        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX registrations_addr_idx ON registrations (remote_addr, created_at);
+CREATE INDEX registrations_created_at_idx ON registrations (created_at);

@@ -137,6 +137,7 @@ harness_write_conf(struct harness *h, const char *extra)
 		{ "jwt_secret_file", key },
 		/* Tests that fail logins on purpose must not throttle others. */
 		{ "login_max_failures", "1000" },
+		{ "register_max_per_hour", "1000000" },
 		/* Plain http to 127.0.0.1: a Secure cookie would be dropped. */
 		{ "cookie_secure", "off" },
 		{ "allowed_origins", HARNESS_ORIGIN },

@@ -347,6 +347,58 @@ test_burst(void **state)
 	    BURST + 1);
 }
 
+/* POST /register from `src': the status; Retry-After into *retry. */
+static long
+register_from(const char *src, const char *user, long *retry)
+{
+	const char		*hdrs[] = { "Content-Type: application/json",
+				    NULL };
+	struct harness_resp	 r;
+	char			 body[256];
+	const char		*ra;
+	long			 st;
+
+	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":"
+	    "\"pw-Register-001\"}", user);
+	H.source_addr = src;
+	assert_int_equal(harness_request(&H, "POST", "/api/v1/auth/register",
+	    hdrs, body, strlen(body), &r), 0);
+	H.source_addr = NULL;
+	st = r.status;
+	*retry = (ra = harness_resp_header(&r, "Retry-After")) != NULL ?
+	    atol(ra) : -1;
+	if (st == 429)
+		assert_true(harness_is_envelope(&r, "rate_limited"));
+	harness_resp_free(&r);
+	return st;
+}
+
+/* register_max_per_hour: accounts per address per hour, then 429. */
+static void
+test_register_limit(void **state)
+{
+	long	 retry;
+
+	(void)state;
+	assert_int_equal(harness_restart_quipu(&H, CONF_EXTRA
+	    "\nregister_max_per_hour = 2"), 0);
+	assert_int_equal(register_from("127.0.0.71", "thr_reg1", &retry), 201);
+	assert_int_equal(register_from("127.0.0.71", "thr_reg2", &retry), 201);
+	assert_int_equal(register_from("127.0.0.71", "thr_reg3", &retry), 429);
+	assert_true(retry > 3500 && retry <= 3600);
+	/* Refused before anything was made. */
+	assert_int_equal(sql_long("SELECT count(*) FROM users WHERE "
+	    "username = $1", "thr_reg3"), 0);
+	/* A conflict does not count: it made no account. */
+	assert_int_equal(register_from("127.0.0.72", "thr_reg1", &retry), 409);
+	assert_int_equal(register_from("127.0.0.72", "thr_reg4", &retry), 201);
+	/* Another address is unaffected; after the hour, 71 may again. */
+	assert_int_equal(register_from("127.0.0.73", "thr_reg5", &retry), 201);
+	assert_true(harness_sql(&H, "UPDATE registrations SET created_at = "
+	    "created_at - interval '2 hours'", NULL, 0, NULL, 0) >= 0);
+	assert_int_equal(register_from("127.0.0.71", "thr_reg3", &retry), 201);
+}
+
 static void
 test_throttle_off(void **state)
 {
@@ -374,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_window_expiry),
 		cmocka_unit_test(test_timing),
 		cmocka_unit_test(test_burst),
+		cmocka_unit_test(test_register_limit),
 		cmocka_unit_test(test_throttle_off),
 	};
 	static const struct harness_group group = {
