@@ -39,6 +39,8 @@ RESULTS=$BENCH_DIR/RESULTS.md
 
 # quipu-fcgi reads these itself (QUIPU_<KEY> overrides quipu.conf).
 export QUIPU_LOGIN_MAX_FAILURES=1000000
+# The bench users all register from 127.0.0.1.
+export QUIPU_REGISTER_MAX_PER_HOUR=0
 export QUIPU_PASSWORD_HASH_CONCURRENCY=1
 
 # The bench accounts: throwaway users of the private bench cluster. The
