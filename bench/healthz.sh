@@ -26,18 +26,9 @@ RESULTS=$BENCH_DIR/RESULTS.md
 
 # shellcheck source=SCRIPTDIR/../dev
 source "$BENCH_DIR/../dev"
-
-# wrk's latency with its unit ("812.00us", "1.20ms", "1.01s") in ms.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) n /= 1000
-		else if (v ~ /ms$/) n = n
-		else if (v ~ /m$/) n *= 60000
-		else if (v ~ /s$/) n *= 1000
-		printf "%.3f", n
-	}'
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$BENCH_DIR/lib.sh"
+BENCH_PREFIX=bench
 
 # One wrk round against URL: prints "req/s p99_ms non2xx errors".
 wrk_round() {
@@ -49,14 +40,6 @@ wrk_round() {
 	non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
 	errs=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' <<<"$out")
 	printf '%s %s %s %s\n' "$rps" "$(to_ms "$p99")" "${non2xx:-0}" "${errs:-0}"
-}
-
-# The median of the numbers on stdin.
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]
-		else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
-	}'
 }
 
 # Alternates the targets round by round, so that drift in the machine's
@@ -71,18 +54,6 @@ run_rounds() {
 		wrk_round "http://127.0.0.1:$CEILING_PORT/" >> "$VAR/bench-ceiling.txt"
 		wrk_round "http://127.0.0.1:$QUIPU_HTTP_PORT/healthz" >> "$VAR/bench-quipu.txt"
 	done
-}
-
-# med NAME COLUMN FORMAT: the median of one column of a target's rounds.
-med() {
-	awk -v c="$2" '{ print $c }' "$VAR/bench-$1.txt" | median |
-	    awk -v f="$3" '{ printf f "\n", $1 }'
-}
-total() {
-	awk -v c="$2" '{ s += $c } END { print s + 0 }' "$VAR/bench-$1.txt"
-}
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
 }
 
 write_results() {

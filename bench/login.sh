@@ -51,34 +51,13 @@ export LOGIN_PASSWORD=bench-login-password-1
 
 # shellcheck source=SCRIPTDIR/../dev
 source "$BENCH_DIR/../dev"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$BENCH_DIR/lib.sh"
+BENCH_PREFIX=login
 
 BASE=
 WORKERS=()
 SAMPLER_PID=
-
-# wrk's latency with its unit ("812.00us", "1.20ms", "1.01s") in ms.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) n /= 1000
-		else if (v ~ /ms$/) n = n
-		else if (v ~ /m$/) n *= 60000
-		else if (v ~ /s$/) n *= 1000
-		printf "%.3f", n
-	}'
-}
-
-# The median of the numbers on stdin.
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (NR % 2) print a[(NR + 1) / 2]
-		else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
-	}'
-}
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
-}
 
 mib() {
 	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
@@ -392,15 +371,6 @@ burst_run() {
 }
 
 # ------------------------------------------------------------ results
-
-# med NAME COLUMN FORMAT: the median of one column of a target's rounds.
-med() {
-	awk -v c="$2" '{ print $c }' "$VAR/login-$1.txt" | median |
-	    awk -v f="$3" '{ printf f "\n", $1 }'
-}
-total() {
-	awk -v c="$2" '{ s += $c } END { print s + 0 }' "$VAR/login-$1.txt"
-}
 
 # The memory table's rows, in MiB, and a total row.
 mem_rows() {

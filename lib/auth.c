@@ -66,7 +66,7 @@ auth_create(const struct conf *conf, const struct cors *cors,
 		return APP_EINVAL;
 	}
 	if ((e = password_gate_create(conf->password_hash_concurrency,
-	    &a->gate)) != APP_OK) {
+	    PASSWORD_WAIT_MAX, &a->gate)) != APP_OK) {
 		auth_free(a);
 		return e;
 	}
@@ -220,15 +220,47 @@ out:
 
 /* ------------------------------------------------------------ the caller */
 
+/* Verifies an access token; *c holds its claims on JWT_OK. */
+static enum jwt_status
+auth_verify(const struct http_request *req, const char *token,
+    struct jwt_claims *c)
+{
+	enum jwt_status	 st;
+
+	st = jwt_verify(&auth_of(req)->keys, token, (int64_t)time(NULL), c);
+	if (st != JWT_OK)
+		log_debug("access token refused: %s", jwt_strerror(st));
+	return st;
+}
+
+/*
+ * Takes the caller of verified claims `c': the Origin check when the
+ * token came in a cookie (403 answered), then req->user_id and
+ * req->session_id.
+ */
+static enum app_err
+auth_accept(struct http_request *req, struct http_response *res,
+    const struct jwt_claims *c, bool cookie)
+{
+	const char	*why;
+	enum app_err	 e;
+
+	if (cookie && (e = cors_check_origin(auth_of(req)->cors, req,
+	    &why)) != APP_OK)
+		return auth_fail(res, e, why);
+	if ((req->user_id = arena_strdup(req->arena, c->sub)) == NULL ||
+	    (req->session_id = arena_strdup(req->arena, c->sid)) == NULL)
+		return APP_ENOMEM;
+	return APP_OK;
+}
+
 enum app_err
 auth_require(struct http_request *req, struct http_response *res)
 {
-	struct auth		*a = auth_of(req);
 	struct jwt_claims	 claims;
-	const char		*hdr, *token, *why;
+	const char		*hdr, *token;
 	enum jwt_status		 st;
 	bool			 cookie = false;
-	enum app_err		 e;
 
 	if ((hdr = http_header_get(req, "authorization")) != NULL) {
 		if (strncasecmp(hdr, "Bearer ", 7) != 0)
@@ -243,18 +275,10 @@ auth_require(struct http_request *req, struct http_response *res)
 	else
 		return auth_deny(res, false, false, "authentication required");
 
-	st = jwt_verify(&a->keys, token, (int64_t)time(NULL), &claims);
-	if (st != JWT_OK) {
-		log_debug("access token refused: %s", jwt_strerror(st));
+	if ((st = auth_verify(req, token, &claims)) != JWT_OK)
 		return auth_deny(res, true, false, st == JWT_EXPIRED ?
 		    "access token expired" : "invalid access token");
-	}
-	if (cookie && (e = cors_check_origin(a->cors, req, &why)) != APP_OK)
-		return auth_fail(res, e, why);
-	if ((req->user_id = arena_strdup(req->arena, claims.sub)) == NULL ||
-	    (req->session_id = arena_strdup(req->arena, claims.sid)) == NULL)
-		return APP_ENOMEM;
-	return APP_OK;
+	return auth_accept(req, res, &claims, cookie);
 }
 
 enum app_err
@@ -510,10 +534,8 @@ auth_refresh_token(struct http_request *req, struct http_response *res,
 		(void)jsonx_get_string(body, "refresh_token", 0, 1, 0, &token,
 		    &errs);
 		json_object_put(body);
-		if (jsonx_errors_result(&errs) != APP_OK) {
-			*err = jsonx_send_errors(res, &errs);
-			if (*err == APP_OK)
-				*err = jsonx_errors_result(&errs);
+		if ((*err = jsonx_errors_result(&errs)) != APP_OK) {
+			(void)jsonx_send_errors(res, &errs);
 			return NULL;
 		}
 		if (token != NULL)
@@ -615,12 +637,14 @@ auth_logout_session(struct http_request *req, struct http_response *res,
 	 * nothing to end: the answer just clears the cookies (logging out
 	 * twice is not an error).
 	 */
-	if (http_header_get(req, "authorization") == NULL &&
-	    ((token = http_cookie_get(req, AUTH_ACCESS_COOKIE)) == NULL ||
-	    jwt_verify(&auth_of(req)->keys, token, (int64_t)time(NULL),
-	    &claims) != JWT_OK))
+	if (http_header_get(req, "authorization") != NULL)
+		e = auth_require(req, res);
+	else if ((token = http_cookie_get(req, AUTH_ACCESS_COOKIE)) == NULL ||
+	    auth_verify(req, token, &claims) != JWT_OK)
 		return APP_OK;
-	if ((e = auth_require(req, res)) != APP_OK)
+	else
+		e = auth_accept(req, res, &claims, true);
+	if (e != APP_OK)
 		return e;
 	*sid = req->session_id;
 	*uid = req->user_id;

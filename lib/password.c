@@ -31,16 +31,17 @@ struct password_gate {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 freed;
 	int		 free_slots;
+	int		 wait_s;
 };
 
 enum app_err
-password_gate_create(int slots, struct password_gate **out)
+password_gate_create(int slots, int wait_s, struct password_gate **out)
 {
 	struct password_gate	*g;
 	pthread_condattr_t	 ca;
 
 	*out = NULL;
-	if (slots < 1)
+	if (slots < 1 || wait_s < 1)
 		return APP_EINVAL;
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return APP_ENOMEM;
@@ -62,6 +63,7 @@ password_gate_create(int slots, struct password_gate **out)
 		return APP_EINTERNAL;
 	}
 	g->free_slots = slots;
+	g->wait_s = wait_s;
 	*out = g;
 	return APP_OK;
 }
@@ -76,7 +78,7 @@ password_gate_destroy(struct password_gate *g)
 	free(g);
 }
 
-/* Takes a slot, waiting up to PASSWORD_WAIT_MAX seconds. */
+/* Takes a slot, waiting up to the gate's wait_s seconds. */
 static enum app_err
 password_enter(struct password_gate *g)
 {
@@ -85,7 +87,7 @@ password_enter(struct password_gate *g)
 
 	if (clock_gettime(CLOCK_MONOTONIC, &until) == -1)
 		return APP_EINTERNAL;
-	until.tv_sec += PASSWORD_WAIT_MAX;
+	until.tv_sec += g->wait_s;
 	if (pthread_mutex_lock(&g->lock) != 0)
 		return APP_EINTERNAL;
 	while (g->free_slots == 0 && rc == 0)

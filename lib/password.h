@@ -5,7 +5,7 @@
  * one core. A worker serves many requests at once, so a burst of logins
  * could otherwise ask for gigabytes: a gate lets `slots' hashes run in
  * the process and makes the rest wait their turn (PASSWORD_WAIT_MAX
- * seconds at most, then APP_EUNAVAIL).
+ * seconds at most in quipu, then APP_EUNAVAIL: 503).
  *
  * Never call these while holding a PostgreSQL connection: a hash is slow,
  * and the pool is small.
@@ -23,9 +23,12 @@
 
 struct password_gate;
 
-/* A gate letting `slots' (>= 1) hashes run at once. */
-enum app_err	 password_gate_create(int slots, struct password_gate **out)
-		    MUSTCHECK;
+/*
+ * A gate letting `slots' (>= 1) hashes run at once; a caller waits at
+ * most `wait_s' (>= 1) seconds for a slot, then gets APP_EUNAVAIL.
+ */
+enum app_err	 password_gate_create(int slots, int wait_s,
+		    struct password_gate **out) MUSTCHECK;
 /* No hash may be running. NULL allowed. */
 void		 password_gate_destroy(struct password_gate *);
 

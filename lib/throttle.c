@@ -32,6 +32,29 @@ throttle_key(struct arena *ar, const char *username)
 	return db_bytea(ar, h, sizeof(h));
 }
 
+/*
+ * Runs a query whose one value is the seconds to wait, NULL when there is
+ * no need; *retry_after gets them (at least 1), or 0.
+ */
+static enum app_err
+throttle_wait(PGconn *conn, const char *sql, int n, const char *const *p,
+    int *retry_after)
+{
+	PGresult	*r;
+	enum app_err	 e;
+
+	*retry_after = 0;
+	if ((e = db_query(conn, sql, n, p, &r)) != APP_OK)
+		return e;
+	if (!PQgetisnull(r, 0, 0)) {
+		*retry_after = atoi(PQgetvalue(r, 0, 0));
+		if (*retry_after < 1)
+			*retry_after = 1;
+	}
+	PQclear(r);
+	return APP_OK;
+}
+
 enum app_err
 throttle_check(struct http_request *req, PGconn *conn, const char *ukey,
     int *retry_after)
@@ -52,8 +75,6 @@ throttle_check(struct http_request *req, PGconn *conn, const char *ukey,
 	const struct conf	*c = req->app->conf;
 	const char		*p[4];
 	char			 window[16], max[16];
-	PGresult		*r;
-	enum app_err		 e;
 
 	*retry_after = 0;
 	if (c->login_max_failures == 0)
@@ -64,15 +85,7 @@ throttle_check(struct http_request *req, PGconn *conn, const char *ukey,
 	p[1] = http_remote_addr(req);
 	p[2] = window;
 	p[3] = max;
-	if ((e = db_query(conn, sql, 4, p, &r)) != APP_OK)
-		return e;
-	if (!PQgetisnull(r, 0, 0)) {
-		*retry_after = atoi(PQgetvalue(r, 0, 0));
-		if (*retry_after < 1)
-			*retry_after = 1;
-	}
-	PQclear(r);
-	return APP_OK;
+	return throttle_wait(conn, sql, 4, p, retry_after);
 }
 
 /* The Retry-After header and the 429 envelope with `what'. */
@@ -116,8 +129,6 @@ throttle_register_check(struct http_request *req, PGconn *conn,
 	const struct conf	*c = req->app->conf;
 	const char		*p[2];
 	char			 max[16];
-	PGresult		*r;
-	enum app_err		 e;
 
 	*retry_after = 0;
 	if (c->register_max_per_hour == 0)
@@ -125,15 +136,7 @@ throttle_register_check(struct http_request *req, PGconn *conn,
 	snprintf(max, sizeof(max), "%d", c->register_max_per_hour);
 	p[0] = http_remote_addr(req);
 	p[1] = max;
-	if ((e = db_query(conn, sql, 2, p, &r)) != APP_OK)
-		return e;
-	if (!PQgetisnull(r, 0, 0)) {
-		*retry_after = atoi(PQgetvalue(r, 0, 0));
-		if (*retry_after < 1)
-			*retry_after = 1;
-	}
-	PQclear(r);
-	return APP_OK;
+	return throttle_wait(conn, sql, 2, p, retry_after);
 }
 
 enum app_err
@@ -159,8 +162,6 @@ throttle_record(struct http_request *req, const char *ukey)
 	const struct conf	*c = req->app->conf;
 	const char		*p[3];
 	char			 window[16];
-	PGconn			*conn;
-	enum app_err		 e;
 
 	if (c->login_max_failures == 0)
 		return APP_OK;
@@ -168,11 +169,7 @@ throttle_record(struct http_request *req, const char *ukey)
 	p[0] = ukey;
 	p[1] = http_remote_addr(req);
 	p[2] = window;
-	if ((e = db_acquire(req->app->db, &conn)) != APP_OK)
-		return e;
-	e = db_exec(conn, sql, 3, p);
-	db_release(req->app->db, conn);
-	return e;
+	return db_run(req->app->db, sql, 3, p, NULL);
 }
 
 enum app_err

@@ -4,10 +4,8 @@
  * The input is the token (up to its first NUL, as a header value would
  * be). It is verified against a current and a previous key at a fixed
  * time. The target aborts when a promise of jwt.h is broken:
- *  - JWT_OK gives non-empty "sub" and "sid", exp >= iat, and a token that
- *    re-signed with the same claims and key... is not required to be the
- *    same bytes (extra members are allowed), so only the claims are
- *    checked: within the time window and NUL-terminated;
+ *  - JWT_OK gives claims that are NUL-terminated, with non-empty "sub"
+ *    and "sid", exp >= iat, and the time within the window;
  *  - any other status leaves the claims zeroed;
  *  - a token longer than JWT_MAX_LEN is never JWT_OK.
  * Every input is also cut into base64url decode calls with small output

@@ -516,6 +516,17 @@ done:
 	return rc;
 }
 
+long
+harness_sql_long(struct harness *h, const char *sql, const char *param)
+{
+	char	 out[64];
+
+	if (harness_sql(h, sql, &param, param != NULL ? 1 : 0, out,
+	    sizeof(out)) < 0)
+		return -1;
+	return atol(out);
+}
+
 /* ------------------------------------------------------------- async */
 
 static void *

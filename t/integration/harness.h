@@ -278,6 +278,12 @@ int	 harness_json(struct harness *, const char *method, const char *path,
  */
 int	 harness_sql(struct harness *, const char *sql,
 	    const char *const *params, int nparams, char *out, size_t outsz);
+/*
+ * The first value of `sql' (with one parameter, or none when `param' is
+ * NULL) as a number: a count, say. -1 on error.
+ */
+long	 harness_sql_long(struct harness *, const char *sql,
+	    const char *param);
 
 /* ------------------------------------------------------------- SSE */
 

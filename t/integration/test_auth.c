@@ -31,6 +31,9 @@
 
 static struct harness	 H;
 
+/* One number (a count) from the test database; -1 on error. */
+#define sql_long(sql, param)	harness_sql_long(&H, (sql), (param))
+
 /* Debug logging: a secret logged at any level is found. */
 #define CONF_EXTRA	"log_level = debug"
 
@@ -139,17 +142,6 @@ rep(const char *unit, size_t n)
 		memcpy(s + i * ul, unit, ul);
 	s[ul * n] = '\0';
 	return s;
-}
-
-/* One value from the test database, as a number. */
-static long
-sql_long(const char *sql, const char *param)
-{
-	char	 out[64];
-
-	assert_true(harness_sql(&H, sql, &param, param != NULL ? 1 : 0, out,
-	    sizeof(out)) >= 0);
-	return atol(out);
 }
 
 static long

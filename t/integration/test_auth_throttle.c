@@ -27,6 +27,9 @@
 
 static struct harness	 H;
 
+/* One number (a count) from the test database; -1 on error. */
+#define sql_long(sql, param)	harness_sql_long(&H, (sql), (param))
+
 #define WINDOW		600
 #define CONF_EXTRA	"login_max_failures = 3\nlogin_failure_window = 600"
 
@@ -83,16 +86,6 @@ attempt(const char *src, const char *user, const char *pw)
 	}
 	harness_resp_free(&r);
 	return st;
-}
-
-static long
-sql_long(const char *sql, const char *param)
-{
-	char	 out[64];
-
-	assert_true(harness_sql(&H, sql, &param, param != NULL ? 1 : 0, out,
-	    sizeof(out)) >= 0);
-	return atol(out);
 }
 
 static long

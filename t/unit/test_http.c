@@ -21,6 +21,7 @@
 #include "cors.h"
 #include "log.h"
 #include "util.h"
+#include "appfix.h"
 
 /* ------------------------------------------------------------ request */
 
@@ -410,51 +411,10 @@ test_send_empty(void **state)
 
 /* ------------------------------------------------------------ app_handle */
 
-#define TEST_JWT_KEY	"unit-test-key-0123456789abcdef0123456789"
-
-struct afix {
-	struct conf	 conf;
-	struct app	 app;
-};
-
 static int
 afix_setup(void **state)
 {
-	struct afix	*f = calloc(1, sizeof(*f));
-
-	if (f == NULL || conf_init(&f->conf) == -1)
-		return -1;
-	/* conf_load() would have read a key; auth needs one. */
-	if ((f->conf.jwt_key = (unsigned char *)strdup(TEST_JWT_KEY)) == NULL)
-		return -1;
-	f->conf.jwt_key_len = strlen(TEST_JWT_KEY);
-	if (cors_create(f->conf.allowed_origins, &f->app.cors) != APP_OK ||
-	    auth_create(&f->conf, f->app.cors, &f->app.auth) != APP_OK)
-		return -1;
-	f->app.conf = &f->conf;
-	f->app.db = NULL;
-	f->app.sb = NULL;
-	f->app.proc_slot = -1;
-	*state = f;
-	return 0;
-}
-
-static int
-afix_teardown(void **state)
-{
-	struct afix	*f = *state;
-
-	auth_free(f->app.auth);
-	cors_free(f->app.cors);
-	conf_free(&f->conf);
-	free(f);
-	return 0;
-}
-
-static void
-handle(struct afix *f, struct treq *t)
-{
-	app_handle(&f->app, &t->req, &t->resp);
+	return afix_create(state, NULL);
 }
 
 static void

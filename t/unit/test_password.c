@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@ static pthread_mutex_t	 count_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		 count_inside;	/* hashes running now */
 static int		 count_max;	/* the most at once */
 static int		 count_calls;
+/* While set, a hash waits inside the gate until it is cleared. */
+static bool		 stall;
+static pthread_cond_t	 stall_cv = PTHREAD_COND_INITIALIZER;
 
 static void
 count_reset(void)
@@ -60,6 +64,8 @@ count_enter(void)
 	count_calls++;
 	if (++count_inside > count_max)
 		count_max = count_inside;
+	while (stall)
+		(void)pthread_cond_wait(&stall_cv, &count_lock);
 	(void)pthread_mutex_unlock(&count_lock);
 }
 
@@ -113,7 +119,7 @@ gate_setup(void **state)
 {
 	struct password_gate	*g;
 
-	if (password_gate_create(1, &g) != APP_OK)
+	if (password_gate_create(1, PASSWORD_WAIT_MAX, &g) != APP_OK)
 		return -1;
 	count_reset();
 	*state = g;
@@ -228,12 +234,12 @@ test_gate_create(void **state)
 {
 	struct password_gate	*g = (void *)1;
 
-	assert_int_equal(password_gate_create(0, &g), APP_EINVAL);
+	assert_int_equal(password_gate_create(0, 1, &g), APP_EINVAL);
 	assert_null(g);
 	g = (void *)1;
-	assert_int_equal(password_gate_create(-3, &g), APP_EINVAL);
+	assert_int_equal(password_gate_create(-3, 1, &g), APP_EINVAL);
 	assert_null(g);
-	assert_int_equal(password_gate_create(64, &g), APP_OK);
+	assert_int_equal(password_gate_create(64, 1, &g), APP_OK);
 	assert_non_null(g);
 	password_gate_destroy(g);
 	password_gate_destroy(NULL);
@@ -273,7 +279,8 @@ check_gate(int slots, int n, int nverify)
 	int			 i;
 
 	assert_true(n <= NTHREADS);
-	assert_int_equal(password_gate_create(slots, &g), APP_OK);
+	assert_int_equal(password_gate_create(slots, PASSWORD_WAIT_MAX, &g),
+	    APP_OK);
 	count_reset();
 	memset(jobs, 0, sizeof(jobs));
 	for (i = 0; i < n; i++) {
@@ -318,6 +325,51 @@ test_gate_two(void **state)
 	check_gate(2, 4, 1);
 }
 
+/*
+ * A caller that cannot get a slot within the gate's wait gives up with
+ * APP_EUNAVAIL (quipu answers 503) instead of queueing for ever; the hash
+ * that held the slot still finishes.
+ */
+static void
+test_gate_timeout(void **state)
+{
+	struct password_gate	*g;
+	struct job		 holder;
+	pthread_t		 tid;
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 calls;
+
+	(void)state;
+	assert_int_equal(password_gate_create(1, 1, &g), APP_OK);
+	count_reset();
+	memset(&holder, 0, sizeof(holder));
+	holder.gate = g;
+	snprintf(holder.pw, sizeof(holder.pw), "holder");
+	assert_int_equal(pthread_mutex_lock(&count_lock), 0);
+	stall = true;
+	assert_int_equal(pthread_mutex_unlock(&count_lock), 0);
+	assert_int_equal(pthread_create(&tid, NULL, job_run, &holder), 0);
+	/* Wait until the holder is inside, with the only slot. */
+	do {
+		assert_int_equal(pthread_mutex_lock(&count_lock), 0);
+		calls = count_calls;
+		assert_int_equal(pthread_mutex_unlock(&count_lock), 0);
+	} while (calls == 0 && sched_yield() == 0);
+
+	assert_int_equal(password_hash(g, PW, hash), APP_EUNAVAIL);
+
+	assert_int_equal(pthread_mutex_lock(&count_lock), 0);
+	stall = false;
+	assert_int_equal(pthread_cond_broadcast(&stall_cv), 0);
+	assert_int_equal(pthread_mutex_unlock(&count_lock), 0);
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	assert_int_equal(holder.e, APP_OK);
+	assert_int_equal(count_calls, 1);
+	/* The slot came back. */
+	assert_int_equal(password_hash(g, PW, hash), APP_OK);
+	password_gate_destroy(g);
+}
+
 int
 main(void)
 {
@@ -333,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_gate_create),
 		cmocka_unit_test(test_gate_one),
 		cmocka_unit_test(test_gate_two),
+		cmocka_unit_test(test_gate_timeout),
 	};
 
 	if (sodium_init() < 0)

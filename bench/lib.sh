@@ -1,0 +1,57 @@
+# bench/lib.sh: what the benchmark scripts share. Sourced after ./dev (for
+# $VAR and say); BENCH_PREFIX names a script's round files,
+# $VAR/$BENCH_PREFIX-<target>.txt, one line of numbers per round.
+
+# wrk's latency with its unit ("812.00us", "1.20ms", "1.01s") in ms.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0
+		if (v ~ /us$/) n /= 1000
+		else if (v ~ /ms$/) n = n
+		else if (v ~ /m$/) n *= 60000
+		else if (v ~ /s$/) n *= 1000
+		printf "%.3f", n
+	}'
+}
+
+# The median of the numbers on stdin.
+median() {
+	sort -g | awk '{ a[NR] = $1 } END {
+		if (NR % 2) print a[(NR + 1) / 2]
+		else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
+	}'
+}
+
+# med TARGET COLUMN FORMAT: the median of one column of a target's rounds.
+med() {
+	awk -v c="$2" '{ print $c }' "$VAR/$BENCH_PREFIX-$1.txt" | median |
+	    awk -v f="$3" '{ printf f "\n", $1 }'
+}
+
+# total TARGET COLUMN: the sum of one column over a target's rounds.
+total() {
+	awk -v c="$2" '{ s += $c } END { print s + 0 }' "$VAR/$BENCH_PREFIX-$1.txt"
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+# Replaces the section of FILE that starts with the
+# heading line matching HEADING (up to the next "# " heading) with stdin,
+# keeping the other sections, so each bench script owns one section.
+results_section_replace() {
+	local file=$1 heading=$2 new tmp=$1.tmp
+	new=$(cat)
+	if [[ -f $file ]]; then
+		awk -v h="$heading" '/^# / { skip = index($0, h) == 1 }
+		    !skip { a[++n] = $0 }
+		    END { while (n > 0 && a[n] == "") n--
+			for (i = 1; i <= n; i++) print a[i] }' "$file" > "$tmp"
+	else
+		: > "$tmp"
+	fi
+	[[ -s $tmp ]] && echo >> "$tmp"
+	printf '%s\n' "$new" >> "$tmp"
+	mv "$tmp" "$file"
+}
