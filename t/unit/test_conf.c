@@ -55,21 +55,29 @@ clean_env(void **state)
 	return 0;
 }
 
-/* Writes `text' to a fresh temporary file named in tmppath. */
+/* Writes `text' to a fresh file made from `tmpl' (mkstemp) into path. */
 static const char *
-write_conf(const char *text)
+write_tmp(char *path, size_t len, const char *tmpl, const char *text)
 {
 	FILE	*f;
 	int	 fd;
 
-	snprintf(tmppath, sizeof(tmppath), "/tmp/quipu-test-conf.XXXXXX");
-	fd = mkstemp(tmppath);
+	snprintf(path, len, "%s", tmpl);
+	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
 	assert_true(fputs(text, f) >= 0);
 	assert_int_equal(fclose(f), 0);
-	return tmppath;
+	return path;
+}
+
+/* Writes `text' to a fresh temporary file named in tmppath. */
+static const char *
+write_conf(const char *text)
+{
+	return write_tmp(tmppath, sizeof(tmppath),
+	    "/tmp/quipu-test-conf.XXXXXX", text);
 }
 
 /* conf_load on `text'; returns its result, err filled. */
@@ -534,22 +542,14 @@ test_example_documents_every_key(void **state)
 	free(gen);
 }
 
-/* Writes `text' to a fresh temporary file; returns its path (static). */
+/* Writes `text' to a fresh temporary key file; returns its path (static). */
 static const char *
 write_key(const char *text)
 {
 	static char	 path[64];
-	FILE		*f;
-	int		 fd;
 
-	snprintf(path, sizeof(path), "/tmp/quipu-test-key.XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	return path;
+	return write_tmp(path, sizeof(path), "/tmp/quipu-test-key.XXXXXX",
+	    text);
 }
 
 static void
