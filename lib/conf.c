@@ -480,7 +480,7 @@ conf_read_file(const char *path, size_t max, unsigned char **out,
 {
 	unsigned char	*buf;
 	size_t		 len = 0;
-	ssize_t		 n;
+	ssize_t		 n = 0;
 	int		 fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -500,11 +500,14 @@ conf_read_file(const char *path, size_t max, unsigned char **out,
 		len += (size_t)n;
 	}
 	saved = errno;
-	if (n == -1 || close(fd) == -1) {
-		if (n == -1)
-			errno = saved;
+	if (close(fd) == -1 && n != -1) {
+		saved = errno;
+		n = -1;
+	}
+	if (n == -1) {
 		sodium_memzero(buf, max + 1);
 		free(buf);
+		errno = saved;
 		return -1;
 	}
 	*out = buf;

@@ -592,6 +592,22 @@ test_jwt_keys(void **state)
 	assert_null(strstr(err, "short-secret"));
 	unlink(path);
 
+	/* A directory cannot be read; a key over 512 bytes is refused. */
+	assert_int_equal(load_text(&c, "jwt_secret_file = /tmp\n", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot read /tmp"));
+	{
+		char	 big[700];
+
+		memset(big, 'k', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		path = write_key(big);
+		snprintf(text, sizeof(text), "jwt_secret_file = %s\n", path);
+		assert_int_equal(load_text(&c, text, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "32 to 512"));
+		unlink(path);
+	}
+
 	/* Missing file: refused with the way to make one. */
 	assert_int_equal(load_text(&c, "jwt_secret_file = "
 	    TEST_KEYFILE_MISSING "\n", err, sizeof(err)), -1);
