@@ -24,6 +24,7 @@
 #include "router.h"
 #include "scoreboard.h"
 #include "session.h"
+#include "tasks.h"
 #include "testroutes.h"
 
 #define APP_RID_MAX	64
@@ -45,6 +46,38 @@ const struct route app_routes[] = {
 	    "auth.sessions.list", ROUTE_AUTH },
 	{ "DELETE", "/api/v1/auth/sessions/{id}", session_delete,
 	    "auth.sessions.delete", ROUTE_AUTH },
+	{ "GET", "/api/v1/tasks", tasks_http_list, "tasks.list", ROUTE_AUTH },
+	{ "POST", "/api/v1/tasks", tasks_http_create, "tasks.create",
+	    ROUTE_AUTH },
+	{ "POST", "/api/v1/tasks/bulk", tasks_http_bulk, "tasks.bulk",
+	    ROUTE_AUTH },
+	{ "GET", "/api/v1/tasks/{id}", tasks_http_get, "tasks.get",
+	    ROUTE_AUTH },
+	{ "PUT", "/api/v1/tasks/{id}", tasks_http_replace, "tasks.replace",
+	    ROUTE_AUTH },
+	{ "PATCH", "/api/v1/tasks/{id}", tasks_http_patch, "tasks.patch",
+	    ROUTE_AUTH },
+	{ "DELETE", "/api/v1/tasks/{id}", tasks_http_delete, "tasks.delete",
+	    ROUTE_AUTH },
+	{ "PATCH", "/api/v1/tasks/{id}/complete", tasks_http_complete,
+	    "tasks.complete", ROUTE_AUTH },
+	/* The same under /api/{user_id}/ for clients of the older layout. */
+	{ "GET", "/api/{user_id}/tasks", tasks_http_list, "user.tasks.list",
+	    ROUTE_USER_PATH },
+	{ "POST", "/api/{user_id}/tasks", tasks_http_create,
+	    "user.tasks.create", ROUTE_USER_PATH },
+	{ "POST", "/api/{user_id}/tasks/bulk", tasks_http_bulk,
+	    "user.tasks.bulk", ROUTE_USER_PATH },
+	{ "GET", "/api/{user_id}/tasks/{id}", tasks_http_get,
+	    "user.tasks.get", ROUTE_USER_PATH },
+	{ "PUT", "/api/{user_id}/tasks/{id}", tasks_http_replace,
+	    "user.tasks.replace", ROUTE_USER_PATH },
+	{ "PATCH", "/api/{user_id}/tasks/{id}", tasks_http_patch,
+	    "user.tasks.patch", ROUTE_USER_PATH },
+	{ "DELETE", "/api/{user_id}/tasks/{id}", tasks_http_delete,
+	    "user.tasks.delete", ROUTE_USER_PATH },
+	{ "PATCH", "/api/{user_id}/tasks/{id}/complete", tasks_http_complete,
+	    "user.tasks.complete", ROUTE_USER_PATH },
 	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
 	    ROUTE_TEST },
 	{ "GET", "/api/v1/_test/sleep", testroute_sleep, "test.sleep",

@@ -72,25 +72,42 @@ http_urldecode(struct arena *a, const char *s, size_t len)
 	return out;
 }
 
-const char *
-http_query_get(const struct http_request *req, const char *key)
+enum app_err
+http_query_param(const struct http_request *req, const char *key,
+    const char **out)
 {
 	const char	*p = req->query, *amp, *eq;
 	size_t		 klen = strlen(key), len;
 
+	*out = NULL;
 	while (p != NULL && *p != '\0') {
 		amp = strchr(p, '&');
 		len = amp ? (size_t)(amp - p) : strlen(p);
 		eq = memchr(p, '=', len);
 		if (eq != NULL && (size_t)(eq - p) == klen &&
-		    memcmp(p, key, klen) == 0)
-			return http_urldecode(req->arena, eq + 1,
+		    memcmp(p, key, klen) == 0) {
+			*out = http_urldecode(req->arena, eq + 1,
 			    len - klen - 1);
-		if (eq == NULL && len == klen && memcmp(p, key, klen) == 0)
-			return "";
+			/* ENOMEM is rare enough to read as a bad value. */
+			return *out != NULL ? APP_OK : APP_EINVAL;
+		}
+		if (eq == NULL && len == klen && memcmp(p, key, klen) == 0) {
+			*out = "";
+			return APP_OK;
+		}
 		p = amp ? amp + 1 : NULL;
 	}
-	return NULL;
+	return APP_OK;
+}
+
+const char *
+http_query_get(const struct http_request *req, const char *key)
+{
+	const char	*v;
+
+	if (http_query_param(req, key, &v) != APP_OK)
+		return NULL;
+	return v;
 }
 
 const char *

@@ -84,6 +84,13 @@ struct http_response {
 const char	*http_header_get(const struct http_request *, const char *name);
 /* Decoded value of a query parameter (arena), or NULL when absent. */
 const char	*http_query_get(const struct http_request *, const char *key);
+/*
+ * Query parameter `key' (the first if repeated): APP_OK with *out the
+ * decoded text, or NULL when absent; APP_EINVAL when its escapes are bad
+ * or decode to a NUL; APP_ENOMEM.
+ */
+enum app_err	 http_query_param(const struct http_request *, const char *key,
+		    const char **out) MUSTCHECK;
 /* Percent-decode into the arena; NULL on bad escapes or embedded NUL. */
 char		*http_urldecode(struct arena *, const char *, size_t len);
 /*
