@@ -125,6 +125,7 @@ app_init(struct app *app, const struct conf *conf, struct scoreboard *sb,
 	    &app->db);
 	if (e != APP_OK)
 		return e;
+	db_pool_set_prepare(app->db, conf->db_prepare);
 	if ((e = cors_create(conf->allowed_origins, &app->cors)) != APP_OK ||
 	    (e = auth_create(conf, app->cors, &app->auth)) != APP_OK) {
 		app_free(app);

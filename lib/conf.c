@@ -77,6 +77,9 @@ const struct conf_key conf_keys[] = {
 	    0, 3600000, 0, "statement_timeout of each connection, milliseconds" },
 	{ "db_connect_timeout", CONF_INT, OFF(db_connect_timeout), "5", 1, 600,
 	    0, "seconds to wait for a connection, or a free one in the pool" },
+	{ "db_prepare", CONF_BOOL, OFF(db_prepare), "on", 0, 0, 0,
+	    "prepare each statement once per connection; off for PgBouncer in "
+	    "transaction mode before 1.21" },
 	{ "sql_dir", CONF_STR, OFF(sql_dir), NULL, 0, 0, 0,
 	    "directory of the numbered migrations (default: $datadir/quipu/sql)" },
 	/* Auth. */

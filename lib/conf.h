@@ -40,6 +40,7 @@ struct conf {
 	int	 db_pool_size;
 	int	 db_statement_timeout;	/* milliseconds */
 	int	 db_connect_timeout;	/* seconds */
+	bool	 db_prepare;		/* prepare statements per connection */
 	char	*sql_dir;
 	/* Auth. */
 	char	*jwt_secret_file;

@@ -7,10 +7,16 @@
  * rolling back happen outside the mutex, on a slot the thread has marked
  * busy, so a slow PostgreSQL never blocks threads that only want to give
  * a connection back.
+ *
+ * Each connection also keeps the statements prepared on it, so a text
+ * is parsed once per connection rather than once per request. The cache
+ * lives and dies with its connection: whatever closes or replaces one
+ * empties it.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -31,14 +37,38 @@
 struct db_pool;
 
 /*
+ * The statement cache is an open-addressed hash table with twice as many
+ * buckets as it may hold statements, so a probe soon meets an empty one.
+ */
+#define DB_STMT_BUCKETS	(2 * DB_STMT_MAX)
+_Static_assert((DB_STMT_BUCKETS & (DB_STMT_BUCKETS - 1)) == 0,
+    "DB_STMT_BUCKETS must be a power of two");
+
+/*
+ * A statement prepared on one connection, named after the hash of its
+ * text ("q" and 16 hex digits). The text is kept and compared, so two
+ * texts with one hash never run each other's statement.
+ */
+struct db_stmt {
+	uint64_t	 hash;
+	char		*sql;		/* NULL: an empty bucket */
+};
+
+/*
  * A busy slot belongs to the thread that took it: only that thread
- * touches its conn, so connecting and cleaning need no lock. `busy' is
- * read and written under the pool mutex.
+ * touches its conn and its statements, so connecting, cleaning and
+ * preparing need no lock. `busy' is read and written under the pool
+ * mutex.
  */
 struct db_slot {
 	PGconn		*conn;		/* NULL until first used */
 	bool		 busy;
 	struct db_pool	*pool;
+	struct db_stmt	 stmts[DB_STMT_BUCKETS];
+	int		 nstmts;
+	/* The cache was dropped while conn lived on: the server may still
+	 * hold statements under the names we would reuse. */
+	bool		 stale;
 };
 
 struct db_pool {
@@ -48,6 +78,7 @@ struct db_pool {
 	int			 size;
 	int			 stmt_timeout_ms;
 	int			 connect_timeout_s;
+	bool			 prepare;	/* db_pool_set_prepare */
 	struct db_counters	 own;
 	struct db_counters	*ctr;
 	struct db_slot		*slots;
@@ -111,6 +142,7 @@ db_pool_create(const char *conninfo, int size, int statement_timeout_ms,
 	p->size = size;
 	p->stmt_timeout_ms = statement_timeout_ms;
 	p->connect_timeout_s = connect_timeout_s > 0 ? connect_timeout_s : 5;
+	p->prepare = true;
 	p->ctr = counters != NULL ? counters : &p->own;
 	atomic_store(&p->ctr->size, size);
 	atomic_store(&p->ctr->in_use, 0);
@@ -141,6 +173,50 @@ out:
 	return rc;
 }
 
+/* FNV-1a, 64 bits: quick, and plenty for a few hundred texts. */
+static uint64_t
+db_stmt_hash(const char *sql)
+{
+	const unsigned char	*c = (const unsigned char *)sql;
+	uint64_t		 h = 0xcbf29ce484222325ULL;
+
+	for (; *c != '\0'; c++) {
+		h ^= *c;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Empties the slot's statement cache. `stale' when the connection lives
+ * on, so the server may still hold what we forget.
+ */
+static void
+db_stmt_forget(struct db_slot *s, bool stale)
+{
+	int	 i;
+
+	for (i = 0; s->nstmts > 0 && i < DB_STMT_BUCKETS; i++) {
+		if (s->stmts[i].sql == NULL)
+			continue;
+		free(s->stmts[i].sql);
+		s->stmts[i].sql = NULL;
+		s->nstmts--;
+	}
+	s->nstmts = 0;
+	s->stale = stale;
+}
+
+/* Closes the slot's connection; its prepared statements die with it. */
+static void
+db_slot_close(struct db_slot *s)
+{
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	db_stmt_forget(s, false);
+}
+
 void
 db_pool_destroy(struct db_pool *p)
 {
@@ -149,8 +225,7 @@ db_pool_destroy(struct db_pool *p)
 	if (p == NULL)
 		return;
 	for (i = 0; i < p->size; i++)
-		if (p->slots[i].conn != NULL)
-			PQfinish(p->slots[i].conn);
+		db_slot_close(&p->slots[i]);
 	/* Shared counters outlive us: a gone pool has no connections. */
 	atomic_store(&p->ctr->in_use, 0);
 	atomic_store(&p->ctr->size, 0);
@@ -167,6 +242,12 @@ const struct db_counters *
 db_pool_counters(const struct db_pool *p)
 {
 	return p->ctr;
+}
+
+void
+db_pool_set_prepare(struct db_pool *p, bool on)
+{
+	p->prepare = on;
 }
 
 /* Logs the first line of libpq's message (the rest is a generic hint).
@@ -196,6 +277,8 @@ db_connect(struct db_pool *p, struct db_slot *s)
 	PGconn		*conn = NULL;
 	enum app_err	 rc = APP_EDB;
 
+	/* Whatever the slot had prepared belonged to its old connection. */
+	db_stmt_forget(s, false);
 	snprintf(tmo, sizeof(tmo), "%d", p->connect_timeout_s);
 	vals[0] = p->conninfo;
 	vals[1] = tmo;
@@ -207,18 +290,23 @@ db_connect(struct db_pool *p, struct db_slot *s)
 		goto out;
 	}
 	PQsetNoticeProcessor(conn, db_notice, NULL);
-	if (!PQregisterEventProc(conn, db_eventproc, "quipu-db", NULL) ||
-	    !PQsetInstanceData(conn, db_eventproc, s)) {
-		rc = APP_ENOMEM;
-		goto out;
-	}
-	/* set_config() rather than SET, so the value is a parameter. */
+	/*
+	 * set_config() rather than SET, so the value is a parameter. It
+	 * runs before the connection knows its slot: a statement run once
+	 * per connection is not worth preparing, and a failure is counted
+	 * once, below.
+	 */
 	if (p->stmt_timeout_ms > 0) {
 		snprintf(stmo, sizeof(stmo), "%dms", p->stmt_timeout_ms);
 		params[0] = stmo;
 		if ((rc = db_exec(conn, "SELECT set_config('statement_timeout',"
 		    " $1, false)", 1, params)) != APP_OK)
 			goto out;
+	}
+	if (!PQregisterEventProc(conn, db_eventproc, "quipu-db", NULL) ||
+	    !PQsetInstanceData(conn, db_eventproc, s)) {
+		rc = APP_ENOMEM;
+		goto out;
 	}
 	s->conn = conn;
 	conn = NULL;
@@ -266,8 +354,7 @@ db_slot_ready(struct db_pool *p, struct db_slot *s)
 	if (s->conn != NULL && (!db_conn_alive(s->conn) ||
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)) {
 		log_info("db: reconnecting a broken connection");
-		PQfinish(s->conn);
-		s->conn = NULL;
+		db_slot_close(s);
 	}
 	if (s->conn != NULL)
 		return APP_OK;
@@ -375,8 +462,7 @@ db_slot_clean(struct db_slot *s)
 		}
 	}
 	/* Broken, busy with a query, or the rollback failed. */
-	PQfinish(s->conn);
-	s->conn = NULL;
+	db_slot_close(s);
 }
 
 void
@@ -465,6 +551,164 @@ db_log_query_error(PGconn *conn, const PGresult *res, enum app_err rc)
 		    st != NULL ? st : "-", (int)len, msg);
 }
 
+/*
+ * The bucket of `sql': the one holding it, or the empty one where it
+ * would go. NULL when another text has the same hash, hence the same
+ * name: that text runs unprepared.
+ */
+static struct db_stmt *
+db_stmt_find(struct db_slot *s, uint64_t h, const char *sql)
+{
+	struct db_stmt	*b;
+	size_t		 i, n;
+
+	i = h & (DB_STMT_BUCKETS - 1);
+	for (n = 0; n < DB_STMT_BUCKETS; n++) {
+		b = &s->stmts[i];
+		if (b->sql == NULL)
+			return b;
+		if (b->hash == h)
+			return strcmp(b->sql, sql) == 0 ? b : NULL;
+		i = (i + 1) & (DB_STMT_BUCKETS - 1);
+	}
+	return NULL;
+}
+
+/*
+ * Drops the statements the server may still hold after the cache was
+ * forgotten, so their names can be prepared again. Only outside a
+ * transaction, where a failure cannot abort the caller's work; until it
+ * succeeds, statements run unprepared.
+ */
+static bool
+db_stmt_deallocate(struct db_slot *s)
+{
+	PGresult	*res;
+	bool		 ok;
+
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		return false;
+	res = PQexec(s->conn, "DEALLOCATE ALL");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (ok)
+		s->stale = false;
+	return ok;
+}
+
+enum db_prep {
+	DB_PREP_HIT,		/* prepared before: execute it by name */
+	DB_PREP_NEW,		/* prepared just now: likewise */
+	DB_PREP_PLAIN,		/* run the text unprepared */
+	DB_PREP_FAILED		/* PQprepare failed; its result says why */
+};
+
+/*
+ * Makes sure `sql' is prepared on the slot's connection and writes its
+ * name. A failed PQprepare leaves its result (or NULL) in *res: the
+ * same error running the text would have given. A full cache, or no
+ * memory for the copy, means the text runs unprepared, every time.
+ */
+static enum db_prep
+db_stmt_prepare(struct db_slot *s, const char *sql, int nparams,
+    char *name, size_t namelen, PGresult **res)
+{
+	struct db_stmt	*b;
+	char		*copy;
+	uint64_t	 h;
+
+	*res = NULL;
+	if (s->stale && !db_stmt_deallocate(s))
+		return DB_PREP_PLAIN;
+	h = db_stmt_hash(sql);
+	if ((b = db_stmt_find(s, h, sql)) == NULL)
+		return DB_PREP_PLAIN;
+	snprintf(name, namelen, "q%016" PRIx64, h);
+	if (b->sql != NULL)
+		return DB_PREP_HIT;
+	if (s->nstmts >= DB_STMT_MAX || (copy = strdup(sql)) == NULL)
+		return DB_PREP_PLAIN;
+	*res = PQprepare(s->conn, name, sql, nparams, NULL);
+	if (PQresultStatus(*res) != PGRES_COMMAND_OK) {
+		free(copy);
+		return DB_PREP_FAILED;
+	}
+	PQclear(*res);
+	*res = NULL;
+	b->hash = h;
+	b->sql = copy;
+	s->nstmts++;
+	return DB_PREP_NEW;
+}
+
+/* Whether `res' failed with SQLSTATE `want'. */
+static bool
+db_sqlstate_is(const PGresult *res, const char *want)
+{
+	const char	*st;
+
+	if (res == NULL ||
+	    (st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
+		return false;
+	return strcmp(st, want) == 0;
+}
+
+/*
+ * Why the server and our cache disagree, from the result of a statement
+ * prepared earlier (a hit) or of a failed PQprepare; NULL when they
+ * agree. In each case nothing of the statement has run.
+ */
+static const char *
+db_stmt_lost(const PGresult *res, enum db_prep how)
+{
+	if (how == DB_PREP_HIT && db_sqlstate_is(res, "0A000"))
+		return "a prepared plan went stale (the schema changed)";
+	if (how == DB_PREP_HIT && db_sqlstate_is(res, "26000"))
+		return "prepared statements vanished (if this repeats, a "
+		    "pooler drops them: set db_prepare = off)";
+	if (how == DB_PREP_FAILED && db_sqlstate_is(res, "42P05"))
+		return "a statement name is taken (if this repeats, a pooler "
+		    "mixes sessions: set db_prepare = off)";
+	return NULL;
+}
+
+/*
+ * Runs `sql' as PQexecParams would, prepared when the connection belongs
+ * to a pool that prepares. db_connect runs its statement before the
+ * connection knows its slot, so that one is never prepared.
+ */
+static PGresult *
+db_execute(PGconn *conn, const char *sql, int nparams,
+    const char *const *params)
+{
+	struct db_slot	*s;
+	PGresult	*res = NULL;
+	enum db_prep	 how;
+	const char	*why;
+	char		 name[24];
+
+	s = PQinstanceData(conn, db_eventproc);
+	if (s == NULL || !s->pool->prepare)
+		return PQexecParams(conn, sql, nparams, NULL, params, NULL,
+		    NULL, 0);
+	how = db_stmt_prepare(s, sql, nparams, name, sizeof(name), &res);
+	if (how == DB_PREP_PLAIN)
+		return PQexecParams(conn, sql, nparams, NULL, params, NULL,
+		    NULL, 0);
+	if (how != DB_PREP_FAILED)
+		res = PQexecPrepared(conn, name, nparams, params, NULL, NULL,
+		    0);
+	if ((why = db_stmt_lost(res, how)) == NULL)
+		return res;
+	log_info("db: %s; preparing afresh", why);
+	db_stmt_forget(s, true);
+	/* Inside a transaction the error has aborted it: the caller's. */
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return res;
+	PQclear(res);
+	return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
 enum app_err
 db_query(PGconn *conn, const char *sql, int nparams,
     const char *const *params, PGresult **out)
@@ -476,7 +720,7 @@ db_query(PGconn *conn, const char *sql, int nparams,
 		*out = NULL;
 	if (conn == NULL)
 		goto out;
-	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	res = db_execute(conn, sql, nparams, params);
 	if ((rc = db_result_err(conn, res)) != APP_OK) {
 		db_log_query_error(conn, res, rc);
 		/* Constraint violations are the caller's business, not a

@@ -4,7 +4,8 @@
  * A thread checks a connection out for one transaction and gives it back
  * at once; a connection is never held across an LLM call. Connections are
  * opened lazily after fork (a PGconn must never cross fork), reopened when
- * broken, and carry statement_timeout. Every statement is parameterised.
+ * broken, and carry statement_timeout. Every statement is parameterised,
+ * and each text is prepared once per connection (see db_query).
  */
 #ifndef QUIPU_DB_H
 #define QUIPU_DB_H
@@ -19,6 +20,13 @@
 #include "apperr.h"
 
 struct db_pool;
+
+/*
+ * Statement texts a connection keeps prepared. quipu's texts are static
+ * or built from fixed fragments, so the set is bounded; past this many a
+ * text simply runs unprepared.
+ */
+#define DB_STMT_MAX	256
 
 /*
  * Counters a pool keeps; they may live in shared memory (the scoreboard)
@@ -44,6 +52,13 @@ enum app_err	 db_pool_create(const char *conninfo, int size,
 void		 db_pool_destroy(struct db_pool *);
 /* The pool's counters (its own or the shared ones it was given). */
 const struct db_counters *db_pool_counters(const struct db_pool *);
+/*
+ * Whether db_query() prepares statements on this pool's connections (on
+ * by default). Off for a pooler that does not keep a session's prepared
+ * statements: PgBouncer in transaction mode before 1.21. Set it before
+ * the pool is shared between threads.
+ */
+void		 db_pool_set_prepare(struct db_pool *, bool on);
 
 /*
  * Checks out a connection, waiting up to the connect timeout for a free
@@ -63,6 +78,13 @@ void		 db_release(struct db_pool *, PGconn *);
  * caller (PQclear). Errors are mapped from SQLSTATE: 23505 conflict,
  * 40001/40P01 retry, 57014 timeout, connection loss (class 08, 57P0x,
  * 53xxx) APP_EDB, anything else (a bug in our SQL) APP_EINTERNAL.
+ *
+ * On a pooled connection the text is prepared the first time it is seen
+ * and executed by name afterwards, which spares the server the parsing.
+ * Statements that vanished (DISCARD ALL by a pooler) or whose plan went
+ * stale (a migration changed a table) are prepared again; outside a
+ * transaction the failed statement is retried once, unprepared, and
+ * inside one its error is returned.
  */
 enum app_err	 db_query(PGconn *, const char *sql, int nparams,
 		    const char *const *params, PGresult **out) MUSTCHECK;

@@ -641,30 +641,47 @@ tasks_filter_init(struct task_filter *f)
  *
  * (on one line: bench/tasks_list.sql runs exactly this in pgbench).
  */
-enum app_err
-tasks_list(struct db_pool *pool, struct arena *ar, const char *user_id,
-    const struct task_filter *f, char **json)
+/*
+ * The words of q= as a tsquery text (task_query() in SQL, so PostgreSQL's
+ * own parser decides what a word is), or NULL when q has none: then it
+ * filters nothing.
+ */
+static enum app_err
+task_q(PGconn *conn, struct arena *ar, const char *q, const char **ts)
 {
-	const char	*p[TASK_PARAMS_MAX], *dir = f->asc ? "ASC" : "DESC";
-	const char	*total, *items;
-	char		 where[TASK_SQL_MAX], sql[TASK_SQL_MAX];
-	char		 slimit[16], soffset[16];
-	size_t		 wlen = 0, len = 0;
-	int		 n = 1;
-	bool		 ok;
 	PGresult	*r;
 	enum app_err	 e;
 
-	p[0] = user_id;
+	*ts = NULL;
+	if ((e = db_query(conn, "SELECT task_query($1)::text", 1, &q, &r)) !=
+	    APP_OK)
+		return e;
+	if (!PQgetisnull(r, 0, 0) && (*ts = db_value(ar, r, 0, 0)) == NULL)
+		e = APP_ENOMEM;
+	PQclear(r);
+	return e;
+}
+
+/* The statement of a list and its parameters (p[0] is the user). */
+static enum app_err
+task_list_sql(const struct task_filter *f, const char *qts, char *sql,
+    const char **p, int *np, char *slimit, char *soffset)
+{
+	const char	*dir = f->asc ? "ASC" : "DESC";
+	char		 where[TASK_SQL_MAX];
+	size_t		 wlen = 0, len = 0;
+	int		 n = 1;
+	bool		 ok;
+
 	ok = task_sql_add(where, &wlen, "user_id = $1");
 	if (f->status == TASK_PENDING)
 		ok = ok && task_sql_add(where, &wlen, " AND NOT completed");
 	else if (f->status == TASK_COMPLETED)
 		ok = ok && task_sql_add(where, &wlen, " AND completed");
-	if (f->q != NULL) {
-		p[n++] = f->q;
+	if (qts != NULL) {
+		p[n++] = qts;
 		ok = ok && task_sql_add(where, &wlen,
-		    " AND words @@ task_query($%d)", n);
+		    " AND words @@ $%d::tsquery", n);
 	}
 	if (f->tag != NULL) {
 		p[n++] = f->tag;
@@ -681,8 +698,8 @@ tasks_list(struct db_pool *pool, struct arena *ar, const char *user_id,
 		ok = ok && task_sql_add(where, &wlen,
 		    " AND due_at > $%d::timestamptz", n);
 	}
-	snprintf(slimit, sizeof(slimit), "%d", f->limit);
-	snprintf(soffset, sizeof(soffset), "%d", f->offset);
+	snprintf(slimit, 16, "%d", f->limit);
+	snprintf(soffset, 16, "%d", f->offset);
 	p[n++] = slimit;
 	p[n++] = soffset;
 	ok = ok && task_sql_add(sql, &len,
@@ -693,17 +710,49 @@ tasks_list(struct db_pool *pool, struct arena *ar, const char *user_id,
 	    "LIMIT $%d OFFSET $%d) p)",
 	    where, task_sorts[f->sort].outer, dir, dir,
 	    where, task_sorts[f->sort].col, dir, dir, n - 1, n);
-	if (!ok)
-		return APP_EINTERNAL;
-	if ((e = db_run(pool, sql, n, p, &r)) != APP_OK)
+	*np = n;
+	return ok ? APP_OK : APP_EINTERNAL;
+}
+
+/*
+ * The list and its total in one statement (after a first one that reads
+ * the words of q=, when given). The WHERE clause is written twice with
+ * the same parameters; the default listing reads
+ *
+ *	SELECT (SELECT count(*) FROM tasks WHERE user_id = $1),
+ *	(SELECT coalesce(array_to_json(array_agg(api_task(p.t) ORDER BY
+ *	(p.t).created_at DESC, (p.t).id DESC)), '[]') FROM (SELECT t FROM
+ *	tasks t WHERE user_id = $1 ORDER BY created_at DESC, id DESC
+ *	LIMIT $2 OFFSET $3) p)
+ *
+ * (on one line: bench/tasks_list.sql runs exactly this in pgbench).
+ */
+enum app_err
+tasks_list(struct db_pool *pool, struct arena *ar, const char *user_id,
+    const struct task_filter *f, char **json)
+{
+	const char	*p[TASK_PARAMS_MAX], *qts = NULL;
+	char		 sql[TASK_SQL_MAX], slimit[16], soffset[16];
+	int		 n;
+	PGconn		*conn;
+	PGresult	*r = NULL;
+	enum app_err	 e;
+
+	p[0] = user_id;
+	if ((e = db_acquire(pool, &conn)) != APP_OK)
 		return e;
-	total = PQgetvalue(r, 0, 0);
-	items = PQgetvalue(r, 0, 1);
+	if (f->q != NULL && (e = task_q(conn, ar, f->q, &qts)) != APP_OK)
+		goto out;
+	if ((e = task_list_sql(f, qts, sql, p, &n, slimit, soffset)) !=
+	    APP_OK || (e = db_query(conn, sql, n, p, &r)) != APP_OK)
+		goto out;
 	if ((*json = arena_printf(ar, "{\"items\":%s,\"total\":%s,"
-	    "\"limit\":%d,\"offset\":%d}", items, total, f->limit,
-	    f->offset)) == NULL)
+	    "\"limit\":%d,\"offset\":%d}", PQgetvalue(r, 0, 1),
+	    PQgetvalue(r, 0, 0), f->limit, f->offset)) == NULL)
 		e = APP_ENOMEM;
+out:
 	PQclear(r);
+	db_release(pool, conn);
 	return e;
 }
 

@@ -1,5 +1,9 @@
 -- 003_tasks: a user's tasks, and the keys of idempotent creates.
 
+-- btree_gin ships with PostgreSQL (contrib) and is a trusted extension:
+-- the owner of the database may create it without being a superuser.
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+
 -- Declared in rank order, so ORDER BY priority sorts none < low < medium <
 -- high, and the API's text is the value itself.
 CREATE TYPE task_priority AS ENUM ('none', 'low', 'medium', 'high');
@@ -47,9 +51,11 @@ CREATE INDEX tasks_user_title_idx ON tasks (user_id, lower(title), id);
 -- status=pending|completed, newest first, and its total.
 CREATE INDEX tasks_user_status_idx
     ON tasks (user_id, completed, created_at, id);
--- q= and tag=.
-CREATE INDEX tasks_words_idx ON tasks USING gin (words);
-CREATE INDEX tasks_tags_idx ON tasks USING gin (tags);
+-- q= and tag=: GIN indexes led by user_id too (btree_gin lets a GIN
+-- index hold a uuid), so a search reads only the user's own entries
+-- rather than every user's matches.
+CREATE INDEX tasks_user_words_idx ON tasks USING gin (user_id, words);
+CREATE INDEX tasks_user_tags_idx ON tasks USING gin (user_id, tags);
 
 -- The query of q=: every word of the text, each as a prefix ("mil"
 -- finds "milk"). The words come from to_tsvector, so nothing the user

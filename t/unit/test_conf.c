@@ -124,6 +124,7 @@ test_defaults(void **state)
 	assert_int_equal(c.access_token_ttl, 900);
 	assert_int_equal(c.refresh_token_ttl, 2592000);
 	assert_true(c.cookie_secure);
+	assert_true(c.db_prepare);
 	assert_string_equal(c.allowed_origins, "");
 	assert_string_equal(c.llm_provider, "builtin");
 	assert_string_equal(c.llm_base_url, "https://api.openai.com/v1");

@@ -218,22 +218,16 @@ test_acquire_release(void **state)
 	db_pool_destroy(p);
 }
 
+/* Kills the backend `pid' from an admin connection and waits for it. */
 static void
-test_reconnect(void **state)
+kill_backend(long pid)
 {
-	struct db_pool	*p = pool_new(1, 0, 2);
-	PGconn		*c = NULL, *admin;
+	PGconn		*admin;
 	PGresult	*r;
-	char		 pid[24];
-	const char	*params[1] = { pid };
-	long		 before;
+	char		 buf[24];
+	const char	*params[1] = { buf };
 
-	assert_int_equal(db_acquire(p, &c), APP_OK);
-	before = backend_pid(c);
-	db_release(p, c);
-
-	/* Kill the pooled connection's backend and wait until it is gone. */
-	snprintf(pid, sizeof(pid), "%ld", before);
+	snprintf(buf, sizeof(buf), "%ld", pid);
 	admin = PQconnectdb(admin_uri);
 	assert_int_equal(PQstatus(admin), CONNECTION_OK);
 	r = PQexecParams(admin, "SELECT pg_terminate_backend($1::int, 5000)",
@@ -242,6 +236,21 @@ test_reconnect(void **state)
 	assert_string_equal(PQgetvalue(r, 0, 0), "t");
 	PQclear(r);
 	PQfinish(admin);
+}
+
+static void
+test_reconnect(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	long		 before;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	before = backend_pid(c);
+	db_release(p, c);
+
+	/* Kill the pooled connection's backend and wait until it is gone. */
+	kill_backend(before);
 
 	/* The next checkout notices and hands out a working connection. */
 	assert_int_equal(db_acquire(p, &c), APP_OK);
@@ -458,6 +467,345 @@ test_shipped_sql(void **state)
 	db_pool_destroy(p);
 }
 
+/* ------------------------------------------------ prepared statements */
+
+/* A statement with parameters, and the two values it is run with. */
+static const char	 q_sql[] = "SELECT $1::int + 1 AS n, upper($2) AS s,"
+			    " $3::text IS NULL AS z";
+static const char *const q_params[3] = { "41", "abc", NULL };
+
+/*
+ * How many statements with text `sql' (all when NULL) are prepared on
+ * `c', asked on `c' itself: pg_prepared_statements is per session.
+ */
+static long
+prepared_count(PGconn *c, const char *sql)
+{
+	PGresult	*r = NULL;
+	const char	*params[1] = { sql };
+	long		 n;
+
+	if (sql != NULL)
+		assert_int_equal(db_query(c, "SELECT count(*) FROM"
+		    " pg_prepared_statements WHERE statement = $1 AND NOT"
+		    " from_sql AND name ~ '^q[0-9a-f]{16}$'", 1, params, &r),
+		    APP_OK);
+	else
+		assert_int_equal(db_query(c, "SELECT count(*) FROM"
+		    " pg_prepared_statements", 0, NULL, &r), APP_OK);
+	n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+/* Two results are the same to a caller: shape, names, types, values. */
+static void
+assert_same_result(const PGresult *a, const PGresult *b)
+{
+	int	 i, j;
+
+	assert_int_equal(PQresultStatus(a), PQresultStatus(b));
+	assert_string_equal(PQcmdStatus((PGresult *)a),
+	    PQcmdStatus((PGresult *)b));
+	assert_int_equal(PQntuples(a), PQntuples(b));
+	assert_int_equal(PQnfields(a), PQnfields(b));
+	for (j = 0; j < PQnfields(a); j++) {
+		assert_string_equal(PQfname(a, j), PQfname(b, j));
+		assert_int_equal(PQftype(a, j), PQftype(b, j));
+	}
+	for (i = 0; i < PQntuples(a); i++)
+		for (j = 0; j < PQnfields(a); j++) {
+			assert_int_equal(PQgetisnull(a, i, j),
+			    PQgetisnull(b, i, j));
+			assert_string_equal(PQgetvalue(a, i, j),
+			    PQgetvalue(b, i, j));
+		}
+}
+
+/* q_sql on `c', checked; the result for comparisons. */
+static PGresult *
+run_q(PGconn *c)
+{
+	PGresult	*r = NULL;
+
+	assert_int_equal(db_query(c, q_sql, 3, q_params, &r), APP_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "42");
+	assert_string_equal(PQgetvalue(r, 0, 1), "ABC");
+	assert_string_equal(PQgetvalue(r, 0, 2), "t");
+	return r;
+}
+
+/* A text run twice is prepared once; without preparing, same results. */
+static void
+test_prepare_once(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2), *q = pool_new(1, 0, 2);
+	PGconn		*c = NULL, *d = NULL;
+	PGresult	*r1, *r2, *r3;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(prepared_count(c, q_sql), 0);
+	r1 = run_q(c);
+	r2 = run_q(c);
+	assert_same_result(r1, r2);
+	assert_int_equal(prepared_count(c, q_sql), 1);
+	/* Transactions work through prepared BEGIN and COMMIT. */
+	assert_int_equal(db_begin(c), APP_OK);
+	PQclear(run_q(c));
+	assert_int_equal(db_commit(c), APP_OK);
+	assert_int_equal(prepared_count(c, q_sql), 1);
+	db_release(p, c);
+
+	db_pool_set_prepare(q, false);
+	assert_int_equal(db_acquire(q, &d), APP_OK);
+	r3 = run_q(d);
+	PQclear(run_q(d));
+	assert_same_result(r1, r3);
+	assert_int_equal(db_begin(d), APP_OK);
+	assert_int_equal(db_commit(d), APP_OK);
+	assert_int_equal(prepared_count(d, NULL), 0);
+	db_release(q, d);
+
+	PQclear(r1);
+	PQclear(r2);
+	PQclear(r3);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 0);
+	db_pool_destroy(p);
+	db_pool_destroy(q);
+}
+
+/*
+ * Failing statements map to the same errors, and count the same, with
+ * and without preparing; a text that does not parse is not kept.
+ */
+static void
+check_errors(bool prepare)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	const char	*bad = "SELECT * FROM no_such_table";
+	const char	*div = "SELECT 1 / $1::int";
+	const char	*zero[1] = { "0" }, *one[1] = { "1" };
+	const char	*v[1] = { "k" };
+
+	db_pool_set_prepare(p, prepare);
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(db_exec(c, bad, 0, NULL), APP_EINTERNAL);
+	assert_int_equal(db_exec(c, bad, 0, NULL), APP_EINTERNAL);
+	assert_int_equal(prepared_count(c, bad), 0);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 2);
+
+	/* Parses, fails when run: prepared, and still fine with good input. */
+	assert_int_equal(db_exec(c, div, 1, zero), APP_EINTERNAL);
+	assert_int_equal(db_exec(c, div, 1, one), APP_OK);
+	assert_int_equal(prepared_count(c, div), prepare ? 1 : 0);
+
+	assert_int_equal(db_exec(c, "CREATE TEMP TABLE t_pu (k text UNIQUE)",
+	    0, NULL), APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO t_pu VALUES ($1)", 1, v),
+	    APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO t_pu VALUES ($1)", 1, v),
+	    APP_ECONFLICT);
+	assert_int_equal(db_exec(c, "SELECT 1; SELECT 2", 0, NULL),
+	    APP_EINTERNAL);
+
+	/* Inside a transaction a bad text aborts it, as it always did. */
+	assert_int_equal(db_begin(c), APP_OK);
+	assert_int_equal(db_exec(c, bad, 0, NULL), APP_EINTERNAL);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+	assert_int_equal(db_exec(c, "SELECT 1", 0, NULL), APP_EINTERNAL);
+	assert_int_equal(db_commit(c), APP_EINTERNAL);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 6);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+static void
+test_prepare_errors(void **state)
+{
+	check_errors(true);
+	check_errors(false);
+}
+
+/*
+ * A pooler's DISCARD ALL drops the statements behind our back: outside
+ * a transaction the statement is retried, inside one it fails, and the
+ * connection prepares afresh afterwards.
+ */
+static void
+test_prepare_discarded(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	PGresult	*r;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	PQclear(run_q(c));
+	assert_int_equal(prepared_count(c, q_sql), 1);
+
+	r = PQexec(c, "DISCARD ALL");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQclear(run_q(c));
+	/* It ran unprepared, by the retry, and nothing counted as an error. */
+	assert_int_equal(prepared_count(c, q_sql), 0);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 0);
+	PQclear(run_q(c));
+	assert_int_equal(prepared_count(c, q_sql), 1);
+
+	/* The same inside a transaction: the error is the caller's. */
+	r = PQexec(c, "DEALLOCATE ALL");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	r = PQexec(c, "BEGIN");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	assert_int_equal(db_query(c, q_sql, 3, q_params, NULL), APP_EINTERNAL);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+	db_rollback(c);
+	PQclear(run_q(c));
+	assert_int_equal(prepared_count(c, q_sql), 1);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+/*
+ * A name taken on the server but unknown to the cache (a pooler that
+ * mixes sessions): the statement runs unprepared, and the connection
+ * starts afresh.
+ */
+static void
+test_prepare_name_taken(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2), *q = pool_new(1, 0, 2);
+	PGconn		*c = NULL, *d = NULL;
+	PGresult	*r = NULL;
+	const char	*params[1] = { q_sql };
+	char		 sql[128];
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	PQclear(run_q(c));
+	assert_int_equal(db_query(c, "SELECT name FROM pg_prepared_statements"
+	    " WHERE statement = $1", 1, params, &r), APP_OK);
+	assert_int_equal(PQntuples(r), 1);
+	/* The name is "q" and hex digits: safe in SQL. */
+	snprintf(sql, sizeof(sql), "PREPARE %s AS SELECT 1",
+	    PQgetvalue(r, 0, 0));
+	PQclear(r);
+
+	assert_int_equal(db_acquire(q, &d), APP_OK);
+	r = PQexec(d, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQclear(run_q(d));
+	PQclear(run_q(d));
+	assert_int_equal(prepared_count(d, q_sql), 1);
+	assert_int_equal(atomic_load(&db_pool_counters(q)->errors), 0);
+	db_release(q, d);
+	db_release(p, c);
+	db_pool_destroy(q);
+	db_pool_destroy(p);
+}
+
+/* A migration changes a table under a prepared SELECT *. */
+static void
+test_prepare_stale_plan(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	PGresult	*r = NULL;
+	const char	*sel = "SELECT * FROM t_plan";
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_int_equal(db_exec(c, "CREATE TABLE t_plan (x int)", 0, NULL),
+	    APP_OK);
+	assert_int_equal(db_exec(c, "INSERT INTO t_plan VALUES (1)", 0, NULL),
+	    APP_OK);
+	assert_int_equal(db_exec(c, sel, 0, NULL), APP_OK);
+	assert_int_equal(db_exec(c, sel, 0, NULL), APP_OK);
+	assert_int_equal(prepared_count(c, sel), 1);
+
+	assert_int_equal(db_exec(c, "ALTER TABLE t_plan ADD COLUMN y int"
+	    " DEFAULT 2", 0, NULL), APP_OK);
+	assert_int_equal(db_query(c, sel, 0, NULL, &r), APP_OK);
+	assert_int_equal(PQnfields(r), 2);
+	assert_string_equal(PQgetvalue(r, 0, 1), "2");
+	PQclear(r);
+	r = NULL;
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 0);
+
+	/* Prepared again; inside a transaction the change is an error. */
+	assert_int_equal(db_exec(c, sel, 0, NULL), APP_OK);
+	assert_int_equal(prepared_count(c, sel), 1);
+	assert_int_equal(db_exec(c, "ALTER TABLE t_plan ADD COLUMN z int",
+	    0, NULL), APP_OK);
+	assert_int_equal(db_begin(c), APP_OK);
+	assert_int_equal(db_exec(c, sel, 0, NULL), APP_EINTERNAL);
+	assert_int_equal(PQtransactionStatus(c), PQTRANS_INERROR);
+	db_rollback(c);
+	assert_int_equal(db_query(c, sel, 0, NULL, &r), APP_OK);
+	assert_int_equal(PQnfields(r), 3);
+	PQclear(r);
+	assert_int_equal(prepared_count(c, sel), 1);
+	assert_int_equal(db_exec(c, "DROP TABLE t_plan", 0, NULL), APP_OK);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+/*
+ * A replaced connection starts with an empty cache: the statement is
+ * prepared on the new one rather than tried by name and retried (which
+ * would leave it unprepared, see test_prepare_discarded).
+ */
+static void
+test_prepare_reconnect(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	long		 before;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	PQclear(run_q(c));
+	before = backend_pid(c);
+	db_release(p, c);
+	kill_backend(before);
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	assert_true(backend_pid(c) != before);
+	PQclear(run_q(c));
+	assert_int_equal(prepared_count(c, q_sql), 1);
+	db_release(p, c);
+	db_pool_destroy(p);
+}
+
+/* Past DB_STMT_MAX texts, the rest run unprepared and still work. */
+static void
+test_prepare_full(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 2);
+	PGconn		*c = NULL;
+	PGresult	*r;
+	char		 sql[64], want[16], arg[16];
+	const char	*params[1] = { arg };
+	int		 i, n = DB_STMT_MAX + 44;
+
+	assert_int_equal(db_acquire(p, &c), APP_OK);
+	for (i = 0; i < 2 * n; i++) {
+		r = NULL;
+		snprintf(sql, sizeof(sql), "SELECT $1::int + %d", i % n);
+		snprintf(arg, sizeof(arg), "%d", i);
+		snprintf(want, sizeof(want), "%d", i + i % n);
+		assert_int_equal(db_query(c, sql, 1, params, &r), APP_OK);
+		assert_string_equal(PQgetvalue(r, 0, 0), want);
+		PQclear(r);
+	}
+	assert_int_equal(prepared_count(c, NULL), DB_STMT_MAX);
+	db_release(p, c);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->errors), 0);
+	db_pool_destroy(p);
+}
+
 struct hammer {
 	struct db_pool	*pool;
 	int		 ok;
@@ -594,6 +942,13 @@ main(void)
 		cmocka_unit_test(test_statement_timeout),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_contention),
+		cmocka_unit_test(test_prepare_once),
+		cmocka_unit_test(test_prepare_errors),
+		cmocka_unit_test(test_prepare_discarded),
+		cmocka_unit_test(test_prepare_name_taken),
+		cmocka_unit_test(test_prepare_stale_plan),
+		cmocka_unit_test(test_prepare_reconnect),
+		cmocka_unit_test(test_prepare_full),
 		cmocka_unit_test(test_migrate_list),
 		cmocka_unit_test(test_migrate_run),
 		cmocka_unit_test(test_migrate_failure),
