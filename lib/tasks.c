@@ -630,6 +630,28 @@ tasks_filter_init(struct task_filter *f)
 }
 
 /*
+ * The page {"items":...,"total":N,"limit":L,"offset":O} around the items'
+ * JSON, copied once (a printf of a page-sized string costs more).
+ */
+static char *
+task_page(struct arena *ar, const char *items, size_t ilen,
+    const char *total, const struct task_filter *f)
+{
+	char	 tail[96], *s;
+	int	 tlen;
+
+	tlen = snprintf(tail, sizeof(tail), ",\"total\":%s,\"limit\":%d,"
+	    "\"offset\":%d}", total, f->limit, f->offset);
+	if (tlen < 0 || (size_t)tlen >= sizeof(tail) ||
+	    (s = arena_alloc(ar, 9 + ilen + (size_t)tlen + 1)) == NULL)
+		return NULL;
+	memcpy(s, "{\"items\":", 9);
+	memcpy(s + 9, items, ilen);
+	memcpy(s + 9 + ilen, tail, (size_t)tlen + 1);
+	return s;
+}
+
+/*
  * The list and its total in one statement. The WHERE clause is written
  * twice with the same parameters; the default listing reads
  *
@@ -746,9 +768,8 @@ tasks_list(struct db_pool *pool, struct arena *ar, const char *user_id,
 	if ((e = task_list_sql(f, qts, sql, p, &n, slimit, soffset)) !=
 	    APP_OK || (e = db_query(conn, sql, n, p, &r)) != APP_OK)
 		goto out;
-	if ((*json = arena_printf(ar, "{\"items\":%s,\"total\":%s,"
-	    "\"limit\":%d,\"offset\":%d}", PQgetvalue(r, 0, 1),
-	    PQgetvalue(r, 0, 0), f->limit, f->offset)) == NULL)
+	if ((*json = task_page(ar, PQgetvalue(r, 0, 1),
+	    (size_t)PQgetlength(r, 0, 1), PQgetvalue(r, 0, 0), f)) == NULL)
 		e = APP_ENOMEM;
 out:
 	PQclear(r);
