@@ -51,7 +51,7 @@ const struct conf_key conf_keys[] = {
 	    "worker processes; 0: one per CPU" },
 	{ "threads", CONF_INT, OFF(threads), "64", 1, 1024, R,
 	    "acceptor threads per worker" },
-	{ "max_requests", CONF_INT, OFF(max_requests), "10000", 0, INT_MAX, 0,
+	{ "max_requests", CONF_INT, OFF(max_requests), "0", 0, INT_MAX, 0,
 	    "recycle a worker after about this many requests (+-10%); 0: never" },
 	{ "shutdown_timeout", CONF_INT, OFF(shutdown_timeout), "30", 0, 3600, 0,
 	    "seconds a graceful stop or reload waits for in-flight requests" },

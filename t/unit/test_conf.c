@@ -104,7 +104,7 @@ test_defaults(void **state)
 	assert_string_equal(c.listen, "/run/quipu/quipu.sock");
 	assert_int_equal(c.workers, 0);
 	assert_int_equal(c.threads, 64);
-	assert_int_equal(c.max_requests, 10000);
+	assert_int_equal(c.max_requests, 0);
 	assert_int_equal(c.shutdown_timeout, 30);
 	assert_int_equal(c.request_timeout, 150);
 	assert_int_equal(c.max_body, 1048576);

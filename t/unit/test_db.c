@@ -856,6 +856,66 @@ test_contention(void **state)
 	db_pool_destroy(p);
 }
 
+struct queued {
+	struct db_pool	*pool;
+	pthread_mutex_t	*mtx;
+	int		*next;		/* the order they got the connection */
+	int		 got;
+	enum app_err	 rc;
+};
+
+static void *
+queued_run(void *arg)
+{
+	struct queued	*q = arg;
+	PGconn		*c = NULL;
+
+	if ((q->rc = db_acquire(q->pool, &c)) != APP_OK)
+		return NULL;
+	pthread_mutex_lock(q->mtx);
+	q->got = (*q->next)++;
+	pthread_mutex_unlock(q->mtx);
+	usleep(20000);
+	db_release(q->pool, c);
+	return NULL;
+}
+
+/*
+ * One connection, held; four threads come to wait for it 50 ms apart:
+ * they get it in the order they came (first come, first served).
+ */
+static void
+test_fifo(void **state)
+{
+	struct db_pool	*p = pool_new(1, 0, 5);
+	pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
+	struct queued	 q[4];
+	pthread_t	 t[4];
+	PGconn		*held = NULL;
+	int		 i, next = 0;
+
+	(void)state;
+	assert_int_equal(db_acquire(p, &held), APP_OK);
+	for (i = 0; i < 4; i++) {
+		q[i].pool = p;
+		q[i].mtx = &mtx;
+		q[i].next = &next;
+		q[i].got = -1;
+		assert_int_equal(pthread_create(&t[i], NULL, queued_run, &q[i]),
+		    0);
+		usleep(50000);
+	}
+	db_release(p, held);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(q[i].rc, APP_OK);
+		assert_int_equal(q[i].got, i);
+	}
+	assert_int_equal(atomic_load(&db_pool_counters(p)->waits), 4);
+	assert_int_equal(atomic_load(&db_pool_counters(p)->in_use), 0);
+	db_pool_destroy(p);
+}
+
 struct runner {
 	const char	*uri;
 	const char	*dir;
@@ -942,6 +1002,7 @@ main(void)
 		cmocka_unit_test(test_statement_timeout),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_contention),
+		cmocka_unit_test(test_fifo),
 		cmocka_unit_test(test_prepare_once),
 		cmocka_unit_test(test_prepare_errors),
 		cmocka_unit_test(test_prepare_discarded),
