@@ -14,6 +14,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
@@ -335,6 +341,37 @@ harness_resp_str(struct harness_resp *r, const char *path)
 	if (o == NULL || !json_object_is_type(o, json_type_string))
 		return NULL;
 	return json_object_get_string(o);
+}
+
+int64_t
+harness_json_int(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	assert_true(json_object_is_type(v, json_type_int));
+	return json_object_get_int64(v);
+}
+
+bool
+harness_json_is_null(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	return json_object_object_get_ex(o, key, &v) && v == NULL;
+}
+
+char *
+harness_rep(const char *unit, size_t n)
+{
+	size_t	 ul = strlen(unit), i;
+	char	*s;
+
+	assert_non_null(s = malloc(ul * n + 1));
+	for (i = 0; i < n; i++)
+		memcpy(s + i * ul, unit, ul);
+	s[ul * n] = '\0';
+	return s;
 }
 
 bool

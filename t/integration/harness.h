@@ -212,6 +212,12 @@ bool	 harness_cookie_has(const char *set_cookie, const char *attr);
 struct json_object *harness_resp_json(struct harness_resp *);
 /* A string at a dotted path ("error.code") in the JSON body, or NULL. */
 const char *harness_resp_str(struct harness_resp *, const char *path);
+/* Integer member `key' of `o'; fails the test when absent or not one. */
+int64_t	 harness_json_int(struct json_object *o, const char *key);
+/* True when `o' has member `key' and it is JSON null. */
+bool	 harness_json_is_null(struct json_object *o, const char *key);
+/* `unit' repeated `n' times, in a new string (fails the test on ENOMEM). */
+char	*harness_rep(const char *unit, size_t n);
 /*
  * True when the body is the error envelope with `code' and a request_id
  * equal to the X-Request-Id header.

@@ -130,20 +130,6 @@ jobj(const char *key, ...)
 	return s;
 }
 
-/* `unit' repeated `n' times. Caller frees. */
-static char *
-rep(const char *unit, size_t n)
-{
-	size_t	 ul = strlen(unit), i;
-	char	*s;
-
-	assert_non_null(s = malloc(ul * n + 1));
-	for (i = 0; i < n; i++)
-		memcpy(s + i * ul, unit, ul);
-	s[ul * n] = '\0';
-	return s;
-}
-
 static long
 nusers(void)
 {
@@ -266,25 +252,6 @@ is_time(const char *s)
 	    s[19] == '.' && s[23] == 'Z';
 }
 
-static int64_t
-json_int(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	assert_true(json_object_object_get_ex(o, key, &v));
-	assert_true(json_object_is_type(v, json_type_int));
-	return json_object_get_int64(v);
-}
-
-/* Whether `key' of `o' is present and JSON null. */
-static bool
-json_is_null(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	return json_object_object_get_ex(o, key, &v) && v == NULL;
-}
-
 /* A user object: {"id","username","display_name","created_at","updated_at"}. */
 static void
 check_user(struct json_object *u, const char *username)
@@ -361,8 +328,8 @@ check_tokens(struct harness_resp *r, const char *username)
 	assert_int_equal(strncmp(at, "eyJ", 3), 0);
 	assert_true(strlen(at) <= 1024);
 	assert_string_equal(harness_resp_str(r, "token_type"), "Bearer");
-	assert_int_equal(json_int(j, "expires_in"), 900);
-	assert_int_equal(json_int(j, "refresh_expires_in"), 2592000);
+	assert_int_equal(harness_json_int(j, "expires_in"), 900);
+	assert_int_equal(harness_json_int(j, "refresh_expires_in"), 2592000);
 	assert_non_null(rt = harness_resp_str(r, "refresh_token"));
 	assert_int_equal(strlen(rt), 3 + 43);
 	assert_int_equal(strncmp(rt, "rt_", 3), 0);
@@ -517,8 +484,8 @@ test_register(void **state)
 	assert_non_null(json_object_object_get(hdr, "kid"));
 	assert_string_equal(json_object_get_string(
 	    json_object_object_get(pl, "sub")), id);
-	iat = json_int(pl, "iat");
-	exp = json_int(pl, "exp");
+	iat = harness_json_int(pl, "iat");
+	exp = harness_json_int(pl, "exp");
 	assert_int_equal(exp - iat, 900);
 	assert_true(llabs((long long)(iat - (int64_t)time(NULL))) <= 60);
 	whoami(&a, sid, sizeof(sid));
@@ -584,7 +551,7 @@ test_register_validation(void **state)
 	reject(NULL, b = jobj("username", "ab", "password", pw, NULL), 422,
 	    "validation_failed", "username");
 	free(b);
-	s = rep("a", 65);
+	s = harness_rep("a", 65);
 	reject(NULL, b = jobj("username", s, "password", pw, NULL), 422,
 	    "validation_failed", "username");
 	free(b);
@@ -603,18 +570,18 @@ test_register_validation(void **state)
 	reject(NULL, b = jobj("username", "shortpw", "password", "Sh0rt-7",
 	    NULL), 422, "validation_failed", "password");
 	free(b);
-	s = rep("\xc3\xa9", 7);		/* 7 characters, 14 bytes */
+	s = harness_rep("\xc3\xa9", 7);		/* 7 characters, 14 bytes */
 	reject(NULL, b = jobj("username", "shortpw2", "password", s, NULL),
 	    422, "validation_failed", "password");
 	free(b);
 	free(s);
-	s = rep("p", 1025);
+	s = harness_rep("p", 1025);
 	reject(NULL, b = jobj("username", "longpw", "password", s, NULL), 422,
 	    "validation_failed", "password");
 	free(b);
 	free(s);
 	/* display_name: up to 100 characters */
-	s = rep("d", 101);
+	s = harness_rep("d", 101);
 	reject(NULL, b = jobj("username", "longdn", "password", pw,
 	    "display_name", s, NULL), 422, "validation_failed",
 	    "display_name");
@@ -664,15 +631,15 @@ test_register_limits(void **state)
 
 	(void)state;
 	reg("v3x", "pw-Limits-0001", &a);
-	u64 = rep("L", 64);
+	u64 = harness_rep("L", 64);
 	reg(u64, "pw-Limits-0002", &a);
-	p8 = rep("\xc3\xa9", 8);	/* 8 characters, 16 bytes */
+	p8 = harness_rep("\xc3\xa9", 8);	/* 8 characters, 16 bytes */
 	reg("eightmb", p8, &a);
 	login("eightmb", p8, &a);
-	p1024 = rep("\xe2\x82\xac", 1024);	/* 1024 characters, 3072 bytes */
+	p1024 = harness_rep("\xe2\x82\xac", 1024);	/* 1024 characters, 3072 bytes */
 	reg("longestpw", p1024, &a);
 	login("LongestPW", p1024, &a);
-	dn100 = rep("\xc3\xa9", 100);
+	dn100 = harness_rep("\xc3\xa9", 100);
 	b = jobj("username", "longestdn", "password", "pw-Limits-0003",
 	    "display_name", dn100, NULL);
 	keep("pw-Limits-0003");
@@ -689,7 +656,7 @@ test_register_limits(void **state)
 	keep("pw-Limits-0004");
 	req("POST", P_REGISTER, b, NULL, NULL, NULL, &r);
 	assert_int_equal(r.status, 201);
-	assert_true(json_is_null(json_object_object_get(harness_resp_json(&r),
+	assert_true(harness_json_is_null(json_object_object_get(harness_resp_json(&r),
 	    "user"), "display_name"));
 	assert_int_equal(harness_auth_from_resp(&r, &a), 0);
 	keep_auth(&a);
@@ -824,7 +791,7 @@ test_me(void **state)
 	assert_int_equal(r.status, 200);
 	check_user(harness_resp_json(&r), "me_user");
 	assert_string_equal(harness_resp_str(&r, "id"), a.user_id);
-	assert_true(json_is_null(harness_resp_json(&r), "display_name"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "display_name"));
 	assert_null(strstr(r.body, "argon2"));
 	assert_null(strstr(r.body, "token"));
 	harness_resp_free(&r);
@@ -884,7 +851,7 @@ test_patch_display_name(void **state)
 	harness_resp_free(&r);
 
 	/* Too long, wrong type: 422 and nothing changed. */
-	s = rep("x", 101);
+	s = harness_rep("x", 101);
 	b = jobj("display_name", s, NULL);
 	req("PATCH", P_ME, b, a.auth_header, NULL, NULL, &r);
 	free(s);
@@ -924,7 +891,7 @@ test_patch_display_name(void **state)
 	req("PATCH", P_ME, "{\"display_name\":null}", a.auth_header, NULL,
 	    NULL, &r);
 	assert_int_equal(r.status, 200);
-	assert_true(json_is_null(harness_resp_json(&r), "display_name"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "display_name"));
 	harness_resp_free(&r);
 	assert_int_equal(sql_long("SELECT count(*) FROM users WHERE id = $1 "
 	    "AND display_name IS NULL", a.user_id), 1);
@@ -935,7 +902,7 @@ test_patch_display_name(void **state)
 	req("PATCH", P_ME, "{\"display_name\":\"\"}", a.auth_header, NULL,
 	    NULL, &r);
 	assert_int_equal(r.status, 200);
-	assert_true(json_is_null(harness_resp_json(&r), "display_name"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "display_name"));
 	harness_resp_free(&r);
 	assert_int_equal(sql_long("SELECT count(*) FROM users WHERE id = $1 "
 	    "AND display_name IS NULL", a.user_id), 1);
@@ -1391,7 +1358,7 @@ test_bad_tokens(void **state)
 	refused(hdr, NULL, "invalid access token", true);
 
 	/* 2000 characters: refused unread. */
-	big = rep("A", 2000);
+	big = harness_rep("A", 2000);
 	memcpy(big, "eyJ", 3);
 	big[600] = '.';
 	big[1400] = '.';

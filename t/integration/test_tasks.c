@@ -112,20 +112,6 @@ fmt(const char *f, ...)
 	return s;
 }
 
-/* `unit' repeated `n' times. Caller frees. */
-static char *
-rep(const char *unit, size_t n)
-{
-	size_t	 ul = strlen(unit), i;
-	char	*s;
-
-	assert_non_null(s = malloc(ul * n + 1));
-	for (i = 0; i < n; i++)
-		memcpy(s + i * ul, unit, ul);
-	s[ul * n] = '\0';
-	return s;
-}
-
 static void
 user(const char *name, struct harness_auth *a)
 {
@@ -139,27 +125,6 @@ tpath(char *buf, size_t sz, int64_t id, const char *suffix)
 	snprintf(buf, sz, P_TASKS "/%lld%s", (long long)id,
 	    suffix != NULL ? suffix : "");
 	return buf;
-}
-
-/* ------------------------------------------------------------- JSON */
-
-static int64_t
-json_int(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	assert_true(json_object_object_get_ex(o, key, &v));
-	assert_true(json_object_is_type(v, json_type_int));
-	return json_object_get_int64(v);
-}
-
-/* Whether `key' of `o' is present and JSON null. */
-static bool
-json_is_null(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	return json_object_object_get_ex(o, key, &v) && v == NULL;
 }
 
 /* String member `key' of `o', or NULL when absent or of another type. */
@@ -257,15 +222,15 @@ check_task(struct json_object *t)
 	assert_int_equal(json_object_object_length(t), 10);
 	for (i = 0; task_keys[i] != NULL; i++)
 		assert_true(json_object_object_get_ex(t, task_keys[i], &v));
-	assert_true(json_int(t, "id") > 0);
+	assert_true(harness_json_int(t, "id") > 0);
 	assert_non_null(jstr(t, "title"));
-	assert_true(json_is_null(t, "description") ||
+	assert_true(harness_json_is_null(t, "description") ||
 	    jstr(t, "description") != NULL);
 	(void)jbool(t, "completed");
 	assert_non_null(p = jstr(t, "priority"));
 	assert_true(strcmp(p, "none") == 0 || strcmp(p, "low") == 0 ||
 	    strcmp(p, "medium") == 0 || strcmp(p, "high") == 0);
-	assert_true(json_is_null(t, "due_at") || is_time(jstr(t, "due_at")));
+	assert_true(harness_json_is_null(t, "due_at") || is_time(jstr(t, "due_at")));
 	v = json_object_object_get(t, "tags");
 	assert_true(json_object_is_type(v, json_type_array));
 	for (i = 0; i < json_object_array_length(v); i++) {
@@ -278,7 +243,7 @@ check_task(struct json_object *t)
 	if (jbool(t, "completed"))
 		assert_true(is_time(jstr(t, "completed_at")));
 	else
-		assert_true(json_is_null(t, "completed_at"));
+		assert_true(harness_json_is_null(t, "completed_at"));
 }
 
 /* Whether the tags of `t' are exactly the `n' strings given, any order. */
@@ -480,7 +445,7 @@ create(const struct harness_auth *a, const char *body, struct harness_resp *r)
 	req("POST", P_TASKS, body, bearer(a), NULL, NULL, rr);
 	want(rr, 201);
 	check_task(harness_resp_json(rr));
-	id = json_int(harness_resp_json(rr), "id");
+	id = harness_json_int(harness_resp_json(rr), "id");
 	assert_non_null(loc = harness_resp_header(rr, "Location"));
 	assert_string_equal(loc, tpath(path, sizeof(path), id, NULL));
 	if (r == NULL)
@@ -498,7 +463,7 @@ get_task(const struct harness_auth *a, int64_t id, struct harness_resp *r)
 	    NULL, r);
 	want(r, 200);
 	check_task(harness_resp_json(r));
-	assert_int_equal(json_int(harness_resp_json(r), "id"), id);
+	assert_int_equal(harness_json_int(harness_resp_json(r), "id"), id);
 }
 
 /* A request as `a' that must answer 200 with task `id', into `r'. */
@@ -512,7 +477,7 @@ edit(const struct harness_auth *a, const char *method, int64_t id,
 	    NULL, NULL, r);
 	want(r, 200);
 	check_task(harness_resp_json(r));
-	assert_int_equal(json_int(harness_resp_json(r), "id"), id);
+	assert_int_equal(harness_json_int(harness_resp_json(r), "id"), id);
 }
 
 /*
@@ -588,17 +553,17 @@ test_create(void **state)
 	want(&r, 201);
 	t = harness_resp_json(&r);
 	check_task(t);
-	id = json_int(t, "id");
+	id = harness_json_int(t, "id");
 	assert_string_equal(harness_resp_header(&r, "Location"),
 	    tpath(path, sizeof(path), id, NULL));
 	assert_string_equal(jstr(t, "title"), "Buy milk");
-	assert_true(json_is_null(t, "description"));
+	assert_true(harness_json_is_null(t, "description"));
 	assert_false(jbool(t, "completed"));
 	assert_string_equal(jstr(t, "priority"), "none");
 	assert_string_equal(jstr(t, "due_at"), "2026-11-23T16:00:00.000Z");
 	assert_true(tags_are(t, 2, "home", "errand"));
 	assert_string_equal(jstr(t, "created_at"), jstr(t, "updated_at"));
-	assert_true(json_is_null(t, "completed_at"));
+	assert_true(harness_json_is_null(t, "completed_at"));
 	assert_int_equal(ntasks(&a), before + 1);
 	/* Stored as answered, for this user. */
 	snprintf(ids, sizeof(ids), "%lld", (long long)id);
@@ -646,18 +611,18 @@ test_create(void **state)
 	create(&a, "{\"title\":\"x\"}", &r);
 	t = harness_resp_json(&r);
 	assert_string_equal(jstr(t, "title"), "x");
-	assert_true(json_is_null(t, "description"));
+	assert_true(harness_json_is_null(t, "description"));
 	assert_false(jbool(t, "completed"));
 	assert_string_equal(jstr(t, "priority"), "none");
-	assert_true(json_is_null(t, "due_at"));
+	assert_true(harness_json_is_null(t, "due_at"));
 	assert_true(tags_are(t, 0));
-	assert_true(json_is_null(t, "completed_at"));
+	assert_true(harness_json_is_null(t, "completed_at"));
 	harness_resp_free(&r);
 	create(&a, "{\"title\":\"y\",\"description\":null,\"due_at\":null,"
 	    "\"tags\":null,\"completed\":false,\"priority\":\"medium\"}", &r);
 	t = harness_resp_json(&r);
-	assert_true(json_is_null(t, "description"));
-	assert_true(json_is_null(t, "due_at"));
+	assert_true(harness_json_is_null(t, "description"));
+	assert_true(harness_json_is_null(t, "due_at"));
 	assert_true(tags_are(t, 0));
 	assert_string_equal(jstr(t, "priority"), "medium");
 	harness_resp_free(&r);
@@ -681,14 +646,14 @@ test_create_limits(void **state)
 
 	(void)state;
 	user("crud_limits", &a);
-	s = rep("\xf0\x9f\x98\x80", 255);	/* 255 characters, 1020 bytes */
+	s = harness_rep("\xf0\x9f\x98\x80", 255);	/* 255 characters, 1020 bytes */
 	b = fmt("{\"title\":\"%s\"}", s);
 	create(&a, b, &r);
 	assert_string_equal(jstr(harness_resp_json(&r), "title"), s);
 	harness_resp_free(&r);
 	free(b);
 	free(s);
-	s = rep("t", 255);
+	s = harness_rep("t", 255);
 	b = fmt("{\"title\":\"%s\"}", s);
 	create(&a, b, &r);
 	assert_string_equal(jstr(harness_resp_json(&r), "title"), s);
@@ -696,14 +661,14 @@ test_create_limits(void **state)
 	free(b);
 	free(s);
 	/* Trimmed first, then counted. */
-	s = rep("t", 255);
+	s = harness_rep("t", 255);
 	b = fmt("{\"title\":\"   %s   \"}", s);
 	create(&a, b, &r);
 	assert_string_equal(jstr(harness_resp_json(&r), "title"), s);
 	harness_resp_free(&r);
 	free(b);
 	free(s);
-	s = rep("\xc3\xa9", 2000);		/* 2000 characters */
+	s = harness_rep("\xc3\xa9", 2000);		/* 2000 characters */
 	b = fmt("{\"title\":\"long\",\"description\":\"%s\"}", s);
 	create(&a, b, &r);
 	assert_string_equal(jstr(harness_resp_json(&r), "description"), s);
@@ -711,7 +676,7 @@ test_create_limits(void **state)
 	free(b);
 	free(s);
 	/* 20 tags, one of them 50 emoji long. */
-	tag = rep("\xf0\x9f\x8d\x8e", 50);
+	tag = harness_rep("\xf0\x9f\x8d\x8e", 50);
 	tags = fmt("\"%s\"", tag);
 	for (i = 1; i < 20; i++) {
 		s = fmt("%s,\"t%zu\"", tags, i);
@@ -753,19 +718,19 @@ test_create_validation(void **state)
 	bad_create(&a, "{\"title\":5}", 422, "validation_failed", "title");
 	bad_create(&a, "{\"title\":[\"a\"]}", 422, "validation_failed",
 	    "title");
-	s = rep("\xf0\x9f\x98\x80", 256);
+	s = harness_rep("\xf0\x9f\x98\x80", 256);
 	b = fmt("{\"title\":\"%s\"}", s);
 	bad_create(&a, b, 422, "validation_failed", "title");
 	free(b);
 	free(s);
-	s = rep("t", 256);
+	s = harness_rep("t", 256);
 	b = fmt("{\"title\":\"%s\"}", s);
 	bad_create(&a, b, 422, "validation_failed", "title");
 	free(b);
 	free(s);
 
 	/* description: at most 2000 characters, a string or null. */
-	s = rep("d", 2001);
+	s = harness_rep("d", 2001);
 	b = fmt("{\"title\":\"t\",\"description\":\"%s\"}", s);
 	bad_create(&a, b, 422, "validation_failed", "description");
 	free(b);
@@ -878,12 +843,12 @@ test_create_validation(void **state)
 	    "\"created_at\":\"2000-01-01T00:00:00.000Z\","
 	    "\"updated_at\":\"2000-01-01T00:00:00.000Z\","
 	    "\"completed_at\":\"2000-01-01T00:00:00.000Z\"}", &r);
-	assert_int_not_equal(json_int(harness_resp_json(&r), "id"), 999999);
+	assert_int_not_equal(harness_json_int(harness_resp_json(&r), "id"), 999999);
 	assert_string_not_equal(jstr(harness_resp_json(&r), "created_at"),
 	    "2000-01-01T00:00:00.000Z");
 	assert_string_not_equal(jstr(harness_resp_json(&r), "updated_at"),
 	    "2000-01-01T00:00:00.000Z");
-	assert_true(json_is_null(harness_resp_json(&r), "completed_at"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 	assert_int_equal(ntasks(&a), before + 1);
 }
@@ -952,9 +917,9 @@ test_put(void **state)
 	edit(&a, "PUT", id, NULL, "{\"title\":\"  Replaced  \"}", &g);
 	o = harness_resp_json(&g);
 	assert_string_equal(jstr(o, "title"), "Replaced");
-	assert_true(json_is_null(o, "description"));
+	assert_true(harness_json_is_null(o, "description"));
 	assert_string_equal(jstr(o, "priority"), "none");
-	assert_true(json_is_null(o, "due_at"));
+	assert_true(harness_json_is_null(o, "due_at"));
 	assert_true(tags_are(o, 0));
 	assert_true(jbool(o, "completed"));
 	assert_string_equal(jstr(o, "completed_at"), done_at);
@@ -972,7 +937,7 @@ test_put(void **state)
 	edit(&a, "PUT", id, NULL, "{\"title\":\"Reopened\","
 	    "\"completed\":false}", &r);
 	assert_false(jbool(harness_resp_json(&r), "completed"));
-	assert_true(json_is_null(harness_resp_json(&r), "completed_at"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 	edit(&a, "PUT", id, NULL, "{\"title\":\"Done\",\"completed\":true,"
 	    "\"priority\":\"high\",\"tags\":[\"c\"],\"description\":\"D\","
@@ -1094,8 +1059,8 @@ test_patch(void **state)
 	edit(&a, "PATCH", id, NULL, "{\"description\":null,\"due_at\":null}",
 	    &r);
 	o = harness_resp_json(&r);
-	assert_true(json_is_null(o, "description"));
-	assert_true(json_is_null(o, "due_at"));
+	assert_true(harness_json_is_null(o, "description"));
+	assert_true(harness_json_is_null(o, "due_at"));
 	assert_true(tags_are(o, 2, "x", "y"));
 	assert_true(strcmp(jstr(o, "updated_at"), jstr(t, "updated_at")) > 0);
 	same_but(t, o, clr);
@@ -1112,7 +1077,7 @@ test_patch(void **state)
 	edit(&a, "PATCH", id, NULL, "{\"description\":\"d\"}", &r);
 	harness_resp_free(&r);
 	edit(&a, "PATCH", id, NULL, "{\"description\":\"\"}", &r);
-	assert_true(json_is_null(harness_resp_json(&r), "description"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "description"));
 	harness_resp_free(&r);
 
 	/* The title is trimmed here too. */
@@ -1154,7 +1119,7 @@ test_patch(void **state)
 	harness_resp_free(&r);
 	edit(&a, "PATCH", id, NULL, "{\"completed\":false}", &r);
 	assert_false(jbool(harness_resp_json(&r), "completed"));
-	assert_true(json_is_null(harness_resp_json(&r), "completed_at"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 
 	/* The read-only fields are ignored here too. */
@@ -1246,13 +1211,13 @@ test_complete(void **state)
 	assert_string_equal(jstr(o, "title"), "Toggle");
 	harness_resp_free(&r);
 	assert_false(complete(&a, id, NULL, &r));
-	assert_true(json_is_null(harness_resp_json(&r), "completed_at"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 	assert_true(complete(&a, id, "{}", &r));
 	assert_true(is_time(jstr(harness_resp_json(&r), "completed_at")));
 	harness_resp_free(&r);
 	assert_false(complete(&a, id, "{}", &r));
-	assert_true(json_is_null(harness_resp_json(&r), "completed_at"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 
 	/* Setting what already is changes nothing: the first time stays. */
@@ -1273,7 +1238,7 @@ test_complete(void **state)
 	assert_int_equal(state_of(id), 1);
 
 	assert_false(complete(&a, id, "{\"completed\":false}", &r));
-	assert_true(json_is_null(harness_resp_json(&r), "completed_at"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 	row_of(id, row0, sizeof(row0));
 	assert_false(complete(&a, id, "{\"completed\":false}", &r));
@@ -1501,7 +1466,7 @@ bulk_ok(const struct harness_auth *a, const char *path, const char *action,
 	free(b);
 	want(&r, 200);
 	assert_non_null(j = harness_resp_json(&r));
-	assert_int_equal(json_int(j, "affected"), nwant);
+	assert_int_equal(harness_json_int(j, "affected"), nwant);
 	assert_true(json_object_object_get_ex(j, "ids", &v));
 	assert_true(json_object_is_type(v, json_type_array));
 	assert_int_equal(json_object_array_length(v), nwant);
@@ -1556,7 +1521,7 @@ test_bulk(void **state)
 	assert_int_equal(state_of(x), 1);
 	get_task(&a, y, &r);
 	assert_false(jbool(harness_resp_json(&r), "completed"));
-	assert_true(json_is_null(harness_resp_json(&r), "completed_at"));
+	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 
 	before = ntasks(&a);
@@ -1676,7 +1641,7 @@ test_idempotency(void **state)
 	post_key(&a, k1, body, &r1);
 	want(&r1, 201);
 	check_task(harness_resp_json(&r1));
-	id = json_int(harness_resp_json(&r1), "id");
+	id = harness_json_int(harness_resp_json(&r1), "id");
 	assert_false(replayed(&r1));
 	na = ntasks(&a);
 	assert_int_equal(na, 1);
@@ -1712,14 +1677,14 @@ test_idempotency(void **state)
 	post_key(&a, k2, "{\"title\":\"Second\"}", &r2);
 	want(&r2, 201);
 	assert_false(replayed(&r2));
-	id2 = json_int(harness_resp_json(&r2), "id");
+	id2 = harness_json_int(harness_resp_json(&r2), "id");
 	assert_int_not_equal(id2, id);
 	harness_resp_free(&r2);
 	assert_int_equal(ntasks(&a), na + 1);
 	post_key(&a, k2, "{\"title\":\"Second\"}", &r2);
 	want(&r2, 201);
 	assert_true(replayed(&r2));
-	assert_int_equal(json_int(harness_resp_json(&r2), "id"), id2);
+	assert_int_equal(harness_json_int(harness_resp_json(&r2), "id"), id2);
 	harness_resp_free(&r2);
 	{
 		const char	*h[] = { a.auth_header, k3,
@@ -1741,14 +1706,14 @@ test_idempotency(void **state)
 	post_key(&b, k1, body, &r2);
 	want(&r2, 201);
 	assert_false(replayed(&r2));
-	assert_int_not_equal(json_int(harness_resp_json(&r2), "id"), id);
+	assert_int_not_equal(harness_json_int(harness_resp_json(&r2), "id"), id);
 	assert_string_equal(jstr(harness_resp_json(&r2), "title"), "Once");
 	harness_resp_free(&r2);
 	assert_int_equal(ntasks(&b), 1);
 	assert_int_equal(ntasks(&a), na + 2);
 
 	/* Invalid keys: 400 and nothing created. */
-	k = rep("k", 256);
+	k = harness_rep("k", 256);
 	hdr = fmt("Idempotency-Key: %s", k);
 	refused(&a, "POST", P_TASKS, "{\"title\":\"Long key\"}", hdr, 400,
 	    "bad_request", NULL, id);
@@ -1765,7 +1730,7 @@ test_idempotency(void **state)
 	    "Idempotency-Key;", 400, "bad_request", NULL, id);
 	assert_int_equal(ntasks(&a), na + 2);
 	/* 255 characters is a key. */
-	k = rep("k", 255);
+	k = harness_rep("k", 255);
 	hdr = fmt("Idempotency-Key: %s", k);
 	post_key(&a, hdr, "{\"title\":\"Longest key\"}", &r2);
 	want(&r2, 201);
@@ -1810,7 +1775,7 @@ test_compat(void **state)
 	    NULL, NULL, &r);
 	want(&r, 201);
 	check_task(harness_resp_json(&r));
-	id = json_int(harness_resp_json(&r), "id");
+	id = harness_json_int(harness_resp_json(&r), "id");
 	assert_string_equal(jstr(harness_resp_json(&r), "title"),
 	    "Old layout");
 	assert_non_null(harness_resp_header(&r, "Location"));
@@ -1818,7 +1783,7 @@ test_compat(void **state)
 	req("POST", upper, "{\"title\":\"Upper\"}", a.auth_header, NULL, NULL,
 	    &r);
 	want(&r, 201);
-	id2 = json_int(harness_resp_json(&r), "id");
+	id2 = harness_json_int(harness_resp_json(&r), "id");
 	harness_resp_free(&r);
 	assert_int_equal(ntasks(&a), 2);
 
@@ -1830,11 +1795,11 @@ test_compat(void **state)
 	for (i = 0; i < json_object_array_length(items); i++) {
 		it = json_object_array_get_idx(items, i);
 		check_task(it);
-		if (json_int(it, "id") == id)
+		if (harness_json_int(it, "id") == id)
 			found = true;
 	}
 	assert_true(found);
-	assert_int_equal(json_int(harness_resp_json(&r), "total"), 2);
+	assert_int_equal(harness_json_int(harness_resp_json(&r), "total"), 2);
 	harness_resp_free(&r);
 	req("GET", upper, NULL, a.auth_header, NULL, NULL, &r);
 	want(&r, 200);
@@ -1967,7 +1932,7 @@ test_cookie(void **state)
 	    NULL, &r);
 	want(&r, 201);
 	check_task(harness_resp_json(&r));
-	id = json_int(harness_resp_json(&r), "id");
+	id = harness_json_int(harness_resp_json(&r), "id");
 	assert_non_null(harness_resp_header(&r,
 	    "Access-Control-Allow-Origin"));
 	assert_string_equal(harness_resp_header(&r,

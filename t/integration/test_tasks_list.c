@@ -52,16 +52,6 @@ reg(const char *user, struct harness_auth *a)
 	assert_int_equal(harness_register(&H, user, PASSWORD, a), 0);
 }
 
-static int64_t
-json_int(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	assert_true(json_object_object_get_ex(o, key, &v));
-	assert_true(json_object_is_type(v, json_type_int));
-	return json_object_get_int64(v);
-}
-
 /* `s' percent-encoded for a query string. */
 static void
 enc(const char *s, char *out, size_t sz)
@@ -108,7 +98,7 @@ mk(const struct harness_auth *a, const char *json)
 		fprintf(stderr, "POST %s: %ld %.300s\n", json, r.status,
 		    r.body);
 	assert_int_equal(r.status, 201);
-	id = json_int(harness_resp_json(&r), "id");
+	id = harness_json_int(harness_resp_json(&r), "id");
 	assert_true(id > 0);
 	harness_resp_free(&r);
 	return id;
@@ -153,9 +143,9 @@ parse_page(struct harness_resp *r, struct page *p)
 	assert_int_equal(json_object_object_length(j), 4);
 	assert_true(json_object_object_get_ex(j, "items", &items));
 	assert_true(json_object_is_type(items, json_type_array));
-	p->total = json_int(j, "total");
-	p->limit = json_int(j, "limit");
-	p->offset = json_int(j, "offset");
+	p->total = harness_json_int(j, "total");
+	p->limit = harness_json_int(j, "limit");
+	p->offset = harness_json_int(j, "offset");
 	p->n = json_object_array_length(items);
 	assert_true(p->n <= MAXIDS);
 	assert_true((int64_t)p->n <= p->limit);
@@ -164,7 +154,7 @@ parse_page(struct harness_resp *r, struct page *p)
 	for (i = 0; i < p->n; i++) {
 		it = json_object_array_get_idx(items, i);
 		assert_true(json_object_is_type(it, json_type_object));
-		p->ids[i] = json_int(it, "id");
+		p->ids[i] = harness_json_int(it, "id");
 	}
 }
 
@@ -397,7 +387,7 @@ check_task(struct json_object *t)
 	size_t			 i;
 
 	assert_int_equal(json_object_object_length(t), 10);
-	assert_true(json_int(t, "id") > 0);
+	assert_true(harness_json_int(t, "id") > 0);
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
 		assert_true(json_object_object_get_ex(t, strings[i], &v));
 		assert_true(json_object_is_type(v, json_type_string));
