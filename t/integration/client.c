@@ -343,6 +343,29 @@ harness_resp_str(struct harness_resp *r, const char *path)
 	return json_object_get_string(o);
 }
 
+void
+harness_req(struct harness *h, const char *method, const char *path,
+    const char *body, const char *h1, const char *h2, const char *h3,
+    struct harness_resp *r)
+{
+	const char	*in[3] = { h1, h2, h3 }, *hdrs[5];
+	size_t		 i, n = 0;
+	bool		 ct = false;
+
+	for (i = 0; i < 3; i++) {
+		if (in[i] == NULL)
+			continue;
+		hdrs[n++] = in[i];
+		if (strncasecmp(in[i], "Content-Type:", 13) == 0)
+			ct = true;
+	}
+	if (body != NULL && !ct)
+		hdrs[n++] = "Content-Type: application/json";
+	hdrs[n] = NULL;
+	assert_int_equal(harness_request(h, method, path, hdrs, body,
+	    body != NULL ? strlen(body) : 0, r), 0);
+}
+
 int64_t
 harness_json_int(struct json_object *o, const char *key)
 {

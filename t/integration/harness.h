@@ -191,6 +191,14 @@ int	 harness_request(struct harness *, const char *method, const char *path,
 	    struct harness_resp *);
 /* GET shortcut. */
 int	 harness_get(struct harness *, const char *path, struct harness_resp *);
+/*
+ * harness_request() with up to three header lines (NULL ones skipped);
+ * `body' goes as JSON unless one of them sets a Content-Type. Fails the
+ * test when the request cannot be made.
+ */
+void	 harness_req(struct harness *, const char *method, const char *path,
+	    const char *body, const char *h1, const char *h2, const char *h3,
+	    struct harness_resp *);
 /* A header of the final response (case-insensitive), or NULL. */
 const char *harness_resp_header(const struct harness_resp *, const char *);
 /* The n-th (from 0) header of that name, for repeated ones; or NULL. */

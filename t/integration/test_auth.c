@@ -81,30 +81,12 @@ keep_auth(const struct harness_auth *a)
 
 /* ------------------------------------------------------------- helpers */
 
-/*
- * One request with up to three more header lines (NULL ones skipped).
- * `body' goes as JSON unless one of them sets a Content-Type.
- */
+/* One request: see harness_req(). */
 static void
 req(const char *method, const char *path, const char *body, const char *h1,
     const char *h2, const char *h3, struct harness_resp *r)
 {
-	const char	*in[3] = { h1, h2, h3 }, *hdrs[5];
-	size_t		 i, n = 0;
-	bool		 ct = false;
-
-	for (i = 0; i < 3; i++) {
-		if (in[i] == NULL)
-			continue;
-		hdrs[n++] = in[i];
-		if (strncasecmp(in[i], "Content-Type:", 13) == 0)
-			ct = true;
-	}
-	if (body != NULL && !ct)
-		hdrs[n++] = JSON_CT;
-	hdrs[n] = NULL;
-	assert_int_equal(harness_request(&H, method, path, hdrs, body,
-	    body != NULL ? strlen(body) : 0, r), 0);
+	harness_req(&H, method, path, body, h1, h2, h3, r);
 }
 
 /* A JSON object of string members: key, value, ..., NULL. Caller frees. */
