@@ -12,23 +12,20 @@
 -- line, line n for user n (bench/mktokens); TASKS_PER_USER (50);
 -- TASKS_MIX, the percentages of list, get and toggle ("80,10,10"; another
 -- mix is for finding where time goes, never for the reported figures).
--- TASKS_STATUSES=1 also counts the answers by status and prints them at
--- the end ("statuses: 200=N ..."). That makes wrk hand every answer's
--- headers and body to Lua, which costs wrk CPU beside the server under
--- test, so the measured rounds leave it off: wrk counts non-2xx itself.
+-- There is no response(): it would make wrk hand every answer to Lua,
+-- CPU taken from the server under test; wrk counts non-2xx itself.
 
 local path = os.getenv("TASKS_TOKENS") or ""
 local per_user = tonumber(os.getenv("TASKS_PER_USER") or "50")
-local count_statuses = os.getenv("TASKS_STATUSES") == "1"
 local mix_list, mix_get = string.match(os.getenv("TASKS_MIX") or "80,10,10",
     "^(%d+),(%d+),%d+$")
 mix_list = tonumber(mix_list or 80)
 mix_get = mix_list + tonumber(mix_get or 10)
-local threads = {}
+local nthreads = 0
 
 function setup(thread)
-	thread:set("id", #threads)
-	table.insert(threads, thread)
+	thread:set("id", nthreads)
+	nthreads = nthreads + 1
 end
 
 -- Each thread loads the tokens into its own Lua state and draws its own
@@ -48,7 +45,6 @@ function init(args)
 	end
 	math.randomseed(os.time() * 1000 + id * 7919)
 	headers = {}
-	statuses = {}
 end
 
 function request()
@@ -64,33 +60,4 @@ function request()
 	end
 	return wrk.format("PATCH", "/api/v1/tasks/" .. task .. "/complete",
 	    headers)
-end
-
-if count_statuses then
-	function response(status, hdrs, body)
-		local k = tostring(status)
-		statuses[k] = (statuses[k] or 0) + 1
-	end
-end
-
-function done(summary, latency, requests)
-	if not count_statuses then
-		return
-	end
-	local total = {}
-	for _, t in ipairs(threads) do
-		for k, v in pairs(t:get("statuses") or {}) do
-			total[k] = (total[k] or 0) + v
-		end
-	end
-	local keys = {}
-	for k in pairs(total) do
-		table.insert(keys, k)
-	end
-	table.sort(keys)
-	local out = {}
-	for _, k in ipairs(keys) do
-		table.insert(out, k .. "=" .. total[k])
-	end
-	io.write("statuses: " .. table.concat(out, " ") .. "\n")
 end

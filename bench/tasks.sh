@@ -51,7 +51,7 @@ PER_USER=50
 export QUIPU_TEST_ROUTES=off
 # tasks.lua's knobs for digging (another mix, counting statuses) stay out
 # of the reported figures.
-unset TASKS_MIX TASKS_STATUSES
+unset TASKS_MIX
 
 # shellcheck source=SCRIPTDIR/../dev
 source "$BENCH_DIR/../dev"
