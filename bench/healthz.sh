@@ -14,18 +14,11 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-export QUIPU_VAR=${QUIPU_BENCH_VAR:-$BENCH_DIR/../var/bench}
-export QUIPU_HTTP_PORT=${QUIPU_BENCH_HTTP_PORT:-18380}
-export QUIPU_PG_PORT=${QUIPU_BENCH_PG_PORT:-18382}
-CEILING_PORT=${QUIPU_BENCH_CEILING_PORT:-18381}
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
-RESULTS=$BENCH_DIR/RESULTS.md
 
-# shellcheck source=SCRIPTDIR/../dev
-source "$BENCH_DIR/../dev"
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$BENCH_DIR/lib.sh"
 BENCH_PREFIX=bench

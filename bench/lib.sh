@@ -1,6 +1,21 @@
-# bench/lib.sh: what the benchmark scripts share. Sourced after ./dev (for
-# $VAR and say); BENCH_PREFIX names a script's round files,
+# shellcheck shell=bash
+# bench/lib.sh: what the benchmark scripts share. Sourced first, with
+# BENCH_DIR set: it points ./dev at the bench stack (state in var/bench,
+# nginx on 18380, the nginx ceiling on 18381, PostgreSQL on 18382; each
+# QUIPU_BENCH_* variable moves one), then sources ./dev for its
+# functions. BENCH_PREFIX names a script's round files,
 # $VAR/$BENCH_PREFIX-<target>.txt, one line of numbers per round.
+
+export QUIPU_VAR=${QUIPU_BENCH_VAR:-$BENCH_DIR/../var/bench}
+export QUIPU_HTTP_PORT=${QUIPU_BENCH_HTTP_PORT:-18380}
+export QUIPU_PG_PORT=${QUIPU_BENCH_PG_PORT:-18382}
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CEILING_PORT=${QUIPU_BENCH_CEILING_PORT:-18381}
+# shellcheck disable=SC2034
+RESULTS=$BENCH_DIR/RESULTS.md
+
+# shellcheck source=SCRIPTDIR/../dev
+source "$BENCH_DIR/../dev"
 
 # wrk's latency with its unit ("812.00us", "1.20ms", "1.01s") in ms.
 to_ms() {

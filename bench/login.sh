@@ -26,16 +26,12 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-export QUIPU_VAR=${QUIPU_BENCH_VAR:-$BENCH_DIR/../var/bench}
-export QUIPU_HTTP_PORT=${QUIPU_BENCH_HTTP_PORT:-18380}
-export QUIPU_PG_PORT=${QUIPU_BENCH_PG_PORT:-18382}
 ROUNDS=${BENCH_LOGIN_ROUNDS:-3}
 DURATION=${BENCH_LOGIN_DURATION:-15}
 CONNS=${BENCH_LOGIN_CONNECTIONS:-4}
 THREADS=${BENCH_LOGIN_THREADS:-2}
 USERS=${BENCH_LOGIN_USERS:-50}
 BURST=${BENCH_LOGIN_BURST:-50}
-RESULTS=$BENCH_DIR/RESULTS.md
 
 # quipu-fcgi reads these itself (QUIPU_<KEY> overrides quipu.conf).
 export QUIPU_LOGIN_MAX_FAILURES=1000000
@@ -49,8 +45,6 @@ export LOGIN_PREFIX=bench_login_
 export LOGIN_USERS=$USERS
 export LOGIN_PASSWORD=bench-login-password-1
 
-# shellcheck source=SCRIPTDIR/../dev
-source "$BENCH_DIR/../dev"
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$BENCH_DIR/lib.sh"
 BENCH_PREFIX=login

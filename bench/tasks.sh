@@ -31,17 +31,12 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-export QUIPU_VAR=${QUIPU_BENCH_VAR:-$BENCH_DIR/../var/bench}
-export QUIPU_HTTP_PORT=${QUIPU_BENCH_HTTP_PORT:-18380}
-export QUIPU_PG_PORT=${QUIPU_BENCH_PG_PORT:-18382}
-CEILING_PORT=${QUIPU_BENCH_CEILING_PORT:-18381}
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-20s}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 PG_CLIENTS=${BENCH_PGBENCH_CLIENTS:-16}
 PG_JOBS=${BENCH_PGBENCH_JOBS:-2}
-RESULTS=$BENCH_DIR/RESULTS.md
 
 # Fixed by tasks_seed.sql.
 USERS=1000
@@ -53,8 +48,6 @@ export QUIPU_TEST_ROUTES=off
 # of the reported figures.
 unset TASKS_MIX
 
-# shellcheck source=SCRIPTDIR/../dev
-source "$BENCH_DIR/../dev"
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$BENCH_DIR/lib.sh"
 BENCH_PREFIX=tasks
