@@ -617,6 +617,25 @@ test_create(void **state)
 }
 
 /* The limits themselves are accepted, counted in code points. */
+/*
+ * create() of head + `unit' repeated `n' times + tail: accepted, and
+ * member `field' of the task is the repeated text alone.
+ */
+static void
+good_long(struct harness_auth *a, const char *head, const char *unit,
+    size_t n, const char *tail, const char *field)
+{
+	struct harness_resp	 r;
+	char			*s = harness_rep(unit, n);
+	char			*b = fmt("%s%s%s", head, s, tail);
+
+	create(a, b, &r);
+	assert_string_equal(jstr(harness_resp_json(&r), field), s);
+	harness_resp_free(&r);
+	free(b);
+	free(s);
+}
+
 static void
 test_create_limits(void **state)
 {
@@ -628,35 +647,12 @@ test_create_limits(void **state)
 
 	(void)state;
 	user("crud_limits", &a);
-	s = harness_rep("\xf0\x9f\x98\x80", 255);	/* 255 characters, 1020 bytes */
-	b = fmt("{\"title\":\"%s\"}", s);
-	create(&a, b, &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "title"), s);
-	harness_resp_free(&r);
-	free(b);
-	free(s);
-	s = harness_rep("t", 255);
-	b = fmt("{\"title\":\"%s\"}", s);
-	create(&a, b, &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "title"), s);
-	harness_resp_free(&r);
-	free(b);
-	free(s);
-	/* Trimmed first, then counted. */
-	s = harness_rep("t", 255);
-	b = fmt("{\"title\":\"   %s   \"}", s);
-	create(&a, b, &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "title"), s);
-	harness_resp_free(&r);
-	free(b);
-	free(s);
-	s = harness_rep("\xc3\xa9", 2000);		/* 2000 characters */
-	b = fmt("{\"title\":\"long\",\"description\":\"%s\"}", s);
-	create(&a, b, &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "description"), s);
-	harness_resp_free(&r);
-	free(b);
-	free(s);
+	/* 255 characters (1020 bytes), 255 ASCII, 255 once trimmed. */
+	good_long(&a, "{\"title\":\"", "\xf0\x9f\x98\x80", 255, "\"}", "title");
+	good_long(&a, "{\"title\":\"", "t", 255, "\"}", "title");
+	good_long(&a, "{\"title\":\"   ", "t", 255, "   \"}", "title");
+	good_long(&a, "{\"title\":\"long\",\"description\":\"", "\xc3\xa9",
+	    2000, "\"}", "description");
 	/* 20 tags, one of them 50 emoji long. */
 	tag = harness_rep("\xf0\x9f\x8d\x8e", 50);
 	tags = fmt("\"%s\"", tag);
@@ -676,6 +672,18 @@ test_create_limits(void **state)
 	free(b);
 	free(tags);
 	free(tag);
+}
+
+/* bad_create() with 422 of head + `unit' repeated `n' times + tail. */
+static void
+bad_long(struct harness_auth *a, const char *head, const char *unit,
+    size_t n, const char *tail, const char *field)
+{
+	char	*s = harness_rep(unit, n), *b = fmt("%s%s%s", head, s, tail);
+
+	bad_create(a, b, 422, "validation_failed", field);
+	free(b);
+	free(s);
 }
 
 static void
@@ -700,23 +708,12 @@ test_create_validation(void **state)
 	bad_create(&a, "{\"title\":5}", 422, "validation_failed", "title");
 	bad_create(&a, "{\"title\":[\"a\"]}", 422, "validation_failed",
 	    "title");
-	s = harness_rep("\xf0\x9f\x98\x80", 256);
-	b = fmt("{\"title\":\"%s\"}", s);
-	bad_create(&a, b, 422, "validation_failed", "title");
-	free(b);
-	free(s);
-	s = harness_rep("t", 256);
-	b = fmt("{\"title\":\"%s\"}", s);
-	bad_create(&a, b, 422, "validation_failed", "title");
-	free(b);
-	free(s);
+	bad_long(&a, "{\"title\":\"", "\xf0\x9f\x98\x80", 256, "\"}", "title");
+	bad_long(&a, "{\"title\":\"", "t", 256, "\"}", "title");
 
 	/* description: at most 2000 characters, a string or null. */
-	s = harness_rep("d", 2001);
-	b = fmt("{\"title\":\"t\",\"description\":\"%s\"}", s);
-	bad_create(&a, b, 422, "validation_failed", "description");
-	free(b);
-	free(s);
+	bad_long(&a, "{\"title\":\"t\",\"description\":\"", "d", 2001, "\"}",
+	    "description");
 	bad_create(&a, "{\"title\":\"t\",\"description\":5}", 422,
 	    "validation_failed", "description");
 
