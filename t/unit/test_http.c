@@ -84,6 +84,27 @@ test_query_bad_escapes(void **state)
 	treq_free(&t);
 }
 
+/* http_query_param tells a bad value from an absent one. */
+static void
+test_query_param(void **state)
+{
+	struct treq	 t;
+	const char	*v;
+
+	treq_init(&t, "GET", "/x?bad=%zz&nul=%00&ok=%41&flag&ok=B");
+	v = "x";
+	assert_int_equal(http_query_param(&t.req, "missing", &v), APP_OK);
+	assert_null(v);
+	assert_int_equal(http_query_param(&t.req, "bad", &v), APP_EINVAL);
+	assert_null(v);
+	assert_int_equal(http_query_param(&t.req, "nul", &v), APP_EINVAL);
+	assert_int_equal(http_query_param(&t.req, "ok", &v), APP_OK);
+	assert_string_equal(v, "A");
+	assert_int_equal(http_query_param(&t.req, "flag", &v), APP_OK);
+	assert_string_equal(v, "");
+	treq_free(&t);
+}
+
 static void
 test_urldecode(void **state)
 {
@@ -597,6 +618,7 @@ main(void)
 		cmocka_unit_test(test_header_get),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_query_bad_escapes),
+		cmocka_unit_test(test_query_param),
 		cmocka_unit_test(test_urldecode),
 		cmocka_unit_test(test_is_json),
 		cmocka_unit_test(test_wants_sse),
