@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1599,6 +1600,65 @@ replayed(const struct harness_resp *r)
 	return v != NULL && strcmp(v, "true") == 0;
 }
 
+/* One of several creates racing with the same Idempotency-Key. */
+struct race {
+	const struct harness_auth	*a;
+	struct harness_resp		 r;
+	int				 rc;
+};
+
+static void *
+race_run(void *arg)
+{
+	static const char	 body[] = "{\"title\":\"raced\"}";
+	struct race		*x = arg;
+	const char		*hdrs[] = { x->a->auth_header,
+				    "Idempotency-Key: race-1",
+				    "Content-Type: application/json", NULL };
+
+	/* No cmocka assertion off the main thread: the result is kept. */
+	x->rc = harness_request(&H, "POST", P_TASKS, hdrs, body,
+	    sizeof(body) - 1, &x->r);
+	return NULL;
+}
+
+/*
+ * Eight creates at once with one key: the first claims the key, the
+ * others wait on it and replay its answer. One task, eight 201s, one id.
+ */
+static void
+test_idempotency_race(void **state)
+{
+	struct harness_auth	 a;
+	struct race		 x[8];
+	pthread_t		 t[8];
+	int64_t			 id = 0;
+	long			 before;
+	size_t			 i;
+
+	(void)state;
+	user("crud_race", &a);
+	before = ntasks(&a);
+	for (i = 0; i < 8; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		x[i].a = &a;
+		assert_int_equal(pthread_create(&t[i], NULL, race_run, &x[i]),
+		    0);
+	}
+	for (i = 0; i < 8; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(x[i].rc, 0);
+		want(&x[i].r, 201);
+		if (i == 0)
+			id = harness_json_int(harness_resp_json(&x[i].r), "id");
+		assert_int_equal(harness_json_int(harness_resp_json(&x[i].r),
+		    "id"), id);
+		harness_resp_free(&x[i].r);
+	}
+	assert_int_equal(ntasks(&a), before + 1);
+}
+
 static void
 test_idempotency(void **state)
 {
@@ -1974,6 +2034,7 @@ main(void)
 		cmocka_unit_test(test_other_user),
 		cmocka_unit_test(test_bulk),
 		cmocka_unit_test(test_idempotency),
+		cmocka_unit_test(test_idempotency_race),
 		cmocka_unit_test(test_compat),
 		cmocka_unit_test(test_cookie),
 	};
