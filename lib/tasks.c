@@ -684,10 +684,14 @@ task_q(PGconn *conn, struct arena *ar, const char *q, const char **ts)
 	return e;
 }
 
-/* The statement of a list and its parameters (p[0] is the user). */
+/*
+ * The statement of a list into sql[TASK_SQL_MAX] and its parameters into
+ * p (p[0], the user, is set), the page's bounds last.
+ */
 static enum app_err
-task_list_sql(const struct task_filter *f, const char *qts, char *sql,
-    const char **p, int *np, char *slimit, char *soffset)
+task_list_sql(const struct task_filter *f, const char *qts,
+    const char *slimit, const char *soffset, char *sql, const char **p,
+    int *np)
 {
 	const char	*dir = f->asc ? "ASC" : "DESC";
 	char		 where[TASK_SQL_MAX];
@@ -720,8 +724,6 @@ task_list_sql(const struct task_filter *f, const char *qts, char *sql,
 		ok = ok && task_sql_add(where, &wlen,
 		    " AND due_at > $%d::timestamptz", n);
 	}
-	snprintf(slimit, 16, "%d", f->limit);
-	snprintf(soffset, 16, "%d", f->offset);
 	p[n++] = slimit;
 	p[n++] = soffset;
 	ok = ok && task_sql_add(sql, &len,
@@ -761,11 +763,13 @@ tasks_list(struct db_pool *pool, struct arena *ar, const char *user_id,
 	enum app_err	 e;
 
 	p[0] = user_id;
+	snprintf(slimit, sizeof(slimit), "%d", f->limit);
+	snprintf(soffset, sizeof(soffset), "%d", f->offset);
 	if ((e = db_acquire(pool, &conn)) != APP_OK)
 		return e;
 	if (f->q != NULL && (e = task_q(conn, ar, f->q, &qts)) != APP_OK)
 		goto out;
-	if ((e = task_list_sql(f, qts, sql, p, &n, slimit, soffset)) !=
+	if ((e = task_list_sql(f, qts, slimit, soffset, sql, p, &n)) !=
 	    APP_OK || (e = db_query(conn, sql, n, p, &r)) != APP_OK)
 		goto out;
 	if ((*json = task_page(ar, PQgetvalue(r, 0, 1),
