@@ -382,8 +382,9 @@ jsonx_errors_init(struct jsonx_errors *e, struct arena *arena)
 	e->fatal = APP_OK;
 }
 
-static enum app_err
-jsonx_fatal(struct jsonx_errors *e, enum app_err err, const char *field)
+enum app_err
+jsonx_errors_fatal(struct jsonx_errors *e, enum app_err err,
+    const char *field)
 {
 	/* Out of memory outranks bad input: it is what the client sees. */
 	if (e->fatal == APP_OK || err == APP_ENOMEM) {
@@ -414,7 +415,7 @@ jsonx_errors_add(struct jsonx_errors *e, const char *field,
 	struct json_object	*msg;
 
 	if (e->details == NULL && jsonx_details_new(e) == -1) {
-		(void)jsonx_fatal(e, APP_ENOMEM, field);
+		(void)jsonx_errors_fatal(e, APP_ENOMEM, field);
 		return;
 	}
 	if (json_object_object_get_ex(e->details, field, NULL))
@@ -422,7 +423,7 @@ jsonx_errors_add(struct jsonx_errors *e, const char *field,
 	if ((msg = json_object_new_string(message)) == NULL ||
 	    json_object_object_add(e->details, field, msg) != 0) {
 		json_object_put(msg);
-		(void)jsonx_fatal(e, APP_ENOMEM, field);
+		(void)jsonx_errors_fatal(e, APP_ENOMEM, field);
 		return;
 	}
 	e->nfields++;
@@ -512,7 +513,7 @@ jsonx_check_string(struct jsonx_errors *e, const char *field,
 	char	*copy;
 
 	if (memchr(s, '\0', len) != NULL || !utf8_valid(s, len))
-		return jsonx_fatal(e, APP_EINVAL, field);
+		return jsonx_errors_fatal(e, APP_EINVAL, field);
 	if (flags & JSONX_TRIM) {
 		while (len > 0 && jsonx_isspace(*s)) {
 			s++;
@@ -522,7 +523,7 @@ jsonx_check_string(struct jsonx_errors *e, const char *field,
 			len--;
 	}
 	if ((copy = arena_strndup(e->arena, s, len)) == NULL)
-		return jsonx_fatal(e, APP_ENOMEM, field);
+		return jsonx_errors_fatal(e, APP_ENOMEM, field);
 	n = utf8_len(copy);
 	if (min_chars == 1 && n == 0)
 		return jsonx_field_error(e, field, "must not be empty");
@@ -628,7 +629,7 @@ jsonx_string_items(struct json_object *arr, const char *key, size_t n,
 			return jsonx_field_error(e, key,
 			    "must be an array of strings");
 		if ((field = arena_printf(e->arena, "%s[%zu]", key, i)) == NULL)
-			return jsonx_fatal(e, APP_ENOMEM, key);
+			return jsonx_errors_fatal(e, APP_ENOMEM, key);
 		r = jsonx_check_string(e, field, json_object_get_string(it),
 		    (size_t)json_object_get_string_len(it),
 		    item_flags & JSONX_TRIM, min_chars, max_chars, &items[i]);
@@ -667,7 +668,7 @@ jsonx_get_string_array(struct json_object *obj, const char *key,
 		return jsonx_field_error(e, key, "must have at most %zu items",
 		    max_items);
 	if ((items = arena_calloc(e->arena, n + 1, sizeof(*items))) == NULL)
-		return jsonx_fatal(e, APP_ENOMEM, key);
+		return jsonx_errors_fatal(e, APP_ENOMEM, key);
 	r = jsonx_string_items(v, key, n, item_flags, min_chars, max_chars,
 	    items, e);
 	if (r != APP_OK)

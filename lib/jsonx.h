@@ -114,6 +114,14 @@ void		 jsonx_errors_init(struct jsonx_errors *, struct arena *);
 void		 jsonx_errors_add(struct jsonx_errors *, const char *field,
 		    const char *message);
 /*
+ * Records a fatal problem with `field' (APP_EINVAL: invalid UTF-8 or a
+ * NUL, answered 400; APP_ENOMEM), for values read outside the getters,
+ * such as query parameters. The first one is kept, but ENOMEM outranks
+ * EINVAL. Returns `err'.
+ */
+enum app_err	 jsonx_errors_fatal(struct jsonx_errors *, enum app_err err,
+		    const char *field);
+/*
  * The outcome of the getters so far: APP_OK, APP_EINVAL (a string was not
  * valid UTF-8 or held a NUL: 400), APP_ENOMEM, or APP_EVALIDATION (422).
  */

@@ -28,8 +28,6 @@
 #include "log.h"
 #include "tasks.h"
 
-#define TASK_SQL_MAX	1024	/* room for the longest composed statement */
-#define TASK_PARAMS_MAX	12
 
 static const char *const task_priorities[] = {
 	"none", "low", "medium", "high", NULL
@@ -229,10 +227,21 @@ task_bool(bool b)
 	return b ? "true" : "false";
 }
 
+/* A created task from a row of (id, JSON). */
+static enum app_err
+task_created(struct arena *ar, const PGresult *r, int64_t *id, char **json)
+{
+	if (PQntuples(r) != 1 || !tasks_parse_id(PQgetvalue(r, 0, 0), id))
+		return APP_EINTERNAL;
+	if ((*json = (char *)db_value(ar, r, 0, 1)) == NULL)
+		return APP_ENOMEM;
+	return APP_OK;
+}
+
 /* Inserts the task inside the caller's transaction (or alone). */
 static enum app_err
 task_insert(PGconn *conn, struct arena *ar, const char *user_id,
-    const struct task_input *in, char **json)
+    const struct task_input *in, int64_t *id, char **json)
 {
 	static const char sql[] =
 	    "INSERT INTO tasks (user_id, title, description, priority, "
@@ -240,7 +249,7 @@ task_insert(PGconn *conn, struct arena *ar, const char *user_id,
 	    "VALUES ($1, $2, $3, $4::task_priority, $5::timestamptz, "
 	    "ARRAY(SELECT json_array_elements_text($6::json)), $7::boolean, "
 	    "CASE WHEN $7::boolean THEN now() END) "
-	    "RETURNING api_task(tasks)";
+	    "RETURNING id, api_task(tasks)";
 	const char	*p[7];
 	PGresult	*r;
 	enum app_err	 e;
@@ -255,10 +264,7 @@ task_insert(PGconn *conn, struct arena *ar, const char *user_id,
 		return APP_ENOMEM;
 	if ((e = db_query(conn, sql, 7, p, &r)) != APP_OK)
 		return e;
-	if (PQntuples(r) != 1)
-		e = APP_EINTERNAL;
-	else if ((*json = (char *)db_value(ar, r, 0, 0)) == NULL)
-		e = APP_ENOMEM;
+	e = task_created(ar, r, id, json);
 	PQclear(r);
 	return e;
 }
@@ -271,8 +277,8 @@ task_insert(PGconn *conn, struct arena *ar, const char *user_id,
  */
 static enum app_err
 task_create_idem(PGconn *conn, struct arena *ar, const char *user_id,
-    const struct task_input *in, const struct task_idem *idem, char **json,
-    bool *replayed)
+    const struct task_input *in, const struct task_idem *idem, int64_t *id,
+    char **json, bool *replayed)
 {
 	static const char sql_purge[] =
 	    "DELETE FROM idempotency_keys WHERE user_id = $1 "
@@ -281,12 +287,13 @@ task_create_idem(PGconn *conn, struct arena *ar, const char *user_id,
 	    "INSERT INTO idempotency_keys (user_id, key, request_hash) "
 	    "VALUES ($1, $2, $3::bytea) ON CONFLICT DO NOTHING";
 	static const char sql_seen[] =
-	    "SELECT request_hash = $3::bytea, response FROM idempotency_keys "
-	    "WHERE user_id = $1 AND key = $2";
+	    "SELECT task_id, response, request_hash = $3::bytea "
+	    "FROM idempotency_keys WHERE user_id = $1 AND key = $2";
 	static const char sql_answer[] =
-	    "UPDATE idempotency_keys SET status = 201, response = $3 "
+	    "UPDATE idempotency_keys SET task_id = $3, response = $4 "
 	    "WHERE user_id = $1 AND key = $2";
-	const char	*p[3];
+	const char	*p[4];
+	char		 sid[24];
 	PGresult	*r;
 	enum app_err	 e;
 
@@ -300,10 +307,13 @@ task_create_idem(PGconn *conn, struct arena *ar, const char *user_id,
 		goto out;
 	if (strcmp(PQcmdTuples(r), "1") == 0) {
 		PQclear(r);
-		if ((e = task_insert(conn, ar, user_id, in, json)) != APP_OK)
+		if ((e = task_insert(conn, ar, user_id, in, id, json)) !=
+		    APP_OK)
 			goto out;
-		p[2] = *json;
-		if ((e = db_exec(conn, sql_answer, 3, p)) != APP_OK)
+		snprintf(sid, sizeof(sid), "%" PRId64, *id);
+		p[2] = sid;
+		p[3] = *json;
+		if ((e = db_exec(conn, sql_answer, 4, p)) != APP_OK)
 			goto out;
 		e = db_commit(conn);
 		goto out;
@@ -314,11 +324,9 @@ task_create_idem(PGconn *conn, struct arena *ar, const char *user_id,
 		goto out;
 	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 1))
 		e = APP_ERETRY;		/* purged or rolled back meanwhile */
-	else if (!db_bool(r, 0, 0))
+	else if (!db_bool(r, 0, 2))
 		e = APP_ECONFLICT;
-	else if ((*json = (char *)db_value(ar, r, 0, 1)) == NULL)
-		e = APP_ENOMEM;
-	else
+	else if ((e = task_created(ar, r, id, json)) == APP_OK)
 		*replayed = true;
 	PQclear(r);
 	if (e == APP_OK)
@@ -330,8 +338,8 @@ out:
 
 enum app_err
 tasks_create(struct db_pool *pool, struct arena *ar, const char *user_id,
-    const struct task_input *in, const struct task_idem *idem, char **json,
-    bool *replayed)
+    const struct task_input *in, const struct task_idem *idem, int64_t *id,
+    char **json, bool *replayed)
 {
 	PGconn		*conn;
 	enum app_err	 e;
@@ -341,11 +349,11 @@ tasks_create(struct db_pool *pool, struct arena *ar, const char *user_id,
 	if ((e = db_acquire(pool, &conn)) != APP_OK)
 		return e;
 	if (idem == NULL)
-		e = task_insert(conn, ar, user_id, in, json);
+		e = task_insert(conn, ar, user_id, in, id, json);
 	else
 		for (tries = 0; tries < 3; tries++)
 			if ((e = task_create_idem(conn, ar, user_id, in, idem,
-			    json, replayed)) != APP_ERETRY)
+			    id, json, replayed)) != APP_ERETRY)
 				break;
 	db_release(pool, conn);
 	return e;
@@ -684,12 +692,8 @@ task_q(PGconn *conn, struct arena *ar, const char *q, const char **ts)
 	return e;
 }
 
-/*
- * The statement of a list into sql[TASK_SQL_MAX] and its parameters into
- * p (p[0], the user, is set), the page's bounds last.
- */
-static enum app_err
-task_list_sql(const struct task_filter *f, const char *qts,
+enum app_err
+tasks_list_sql(const struct task_filter *f, const char *qts,
     const char *slimit, const char *soffset, char *sql, const char **p,
     int *np)
 {
@@ -769,7 +773,7 @@ tasks_list(struct db_pool *pool, struct arena *ar, const char *user_id,
 		return e;
 	if (f->q != NULL && (e = task_q(conn, ar, f->q, &qts)) != APP_OK)
 		goto out;
-	if ((e = task_list_sql(f, qts, slimit, soffset, sql, p, &n)) !=
+	if ((e = tasks_list_sql(f, qts, slimit, soffset, sql, p, &n)) !=
 	    APP_OK || (e = db_query(conn, sql, n, p, &r)) != APP_OK)
 		goto out;
 	if ((*json = task_page(ar, PQgetvalue(r, 0, 1),
@@ -871,24 +875,6 @@ task_read_input(struct http_request *req, struct http_response *res,
 	return APP_OK;
 }
 
-/* The task id at the start of api_task()'s JSON: {"id":17,... */
-static int64_t
-task_json_id(const char *json)
-{
-	int64_t	 id;
-	char	 buf[24];
-	size_t	 n;
-
-	if (strncmp(json, "{\"id\":", 6) != 0)
-		return 0;
-	n = strspn(json + 6, "0123456789");
-	if (n == 0 || n >= sizeof(buf))
-		return 0;
-	memcpy(buf, json + 6, n);
-	buf[n] = '\0';
-	return tasks_parse_id(buf, &id) ? id : 0;
-}
-
 /* An Idempotency-Key: 1..255 printable ASCII characters. */
 static bool
 task_idem_key_ok(const char *k)
@@ -909,6 +895,7 @@ tasks_http_create(struct http_request *req, struct http_response *res)
 	const char		*key, *loc;
 	char			*json;
 	bool			 replayed;
+	int64_t			 id;
 	enum app_err		 e;
 
 	if ((key = http_header_get(req, "idempotency-key")) != NULL) {
@@ -924,14 +911,14 @@ tasks_http_create(struct http_request *req, struct http_response *res)
 	if ((e = task_read_input(req, res, TASK_CREATE, &in)) != APP_OK)
 		return e == APP_ENOMEM ? e : APP_OK;
 	e = tasks_create(task_db(req), req->arena, req->user_id, &in, ip,
-	    &json, &replayed);
+	    &id, &json, &replayed);
 	if (e == APP_ECONFLICT)
 		return http_send_error(res, e, NULL, "this Idempotency-Key "
 		    "was used with a different request body");
 	if (e != APP_OK)
 		return e;
 	if ((loc = arena_printf(req->arena, "/api/v1/tasks/%" PRId64,
-	    task_json_id(json))) == NULL ||
+	    id)) == NULL ||
 	    (e = http_add_header(res, "Location", loc)) != APP_OK)
 		return APP_ENOMEM;
 	if (replayed && (e = http_add_header(res, "Idempotent-Replayed",
@@ -1045,7 +1032,7 @@ task_bulk_ids(struct json_object *obj, struct arena *ar, int64_t **ids,
 		return;
 	}
 	if ((*ids = arena_alloc(ar, *n * sizeof(**ids))) == NULL) {
-		errs->fatal = APP_ENOMEM;
+		(void)jsonx_errors_fatal(errs, APP_ENOMEM, "ids");
 		return;
 	}
 	for (i = 0; i < *n; i++) {
@@ -1127,13 +1114,10 @@ task_param(struct http_request *req, const char *key, const char **out,
 	if ((e = http_query_param(req, key, out)) == APP_OK && *out != NULL &&
 	    !utf8_valid(*out, strlen(*out)))
 		e = APP_EINVAL;
-	if (e == APP_EINVAL && errs->fatal == APP_OK) {
-		errs->fatal = APP_EINVAL;
-		errs->fatal_field = key;
-	} else if (e == APP_ENOMEM)
-		errs->fatal = APP_ENOMEM;
-	if (e != APP_OK)
+	if (e != APP_OK) {
 		*out = NULL;
+		(void)jsonx_errors_fatal(errs, e, key);
+	}
 	return e;
 }
 

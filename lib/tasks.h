@@ -109,13 +109,13 @@ struct task_idem {
  * APP_ENOTFOUND when the task is not the user's, or a database error.
  */
 /*
- * Creates a task. With `idem', a key seen before with the same hash
- * answers the first task again (*replayed true), one seen with another
- * hash APP_ECONFLICT.
+ * Creates a task; *id is its id. With `idem', a key seen before with the
+ * same hash answers the first task again, as it was then (*replayed
+ * true), one seen with another hash APP_ECONFLICT.
  */
 enum app_err	 tasks_create(struct db_pool *, struct arena *,
 		    const char *user_id, const struct task_input *,
-		    const struct task_idem *idem, char **json,
+		    const struct task_idem *idem, int64_t *id, char **json,
 		    bool *replayed) MUSTCHECK;
 /* {"items":[...],"total":N,"limit":L,"offset":O} */
 enum app_err	 tasks_list(struct db_pool *, struct arena *,
@@ -142,6 +142,20 @@ enum app_err	 tasks_bulk(struct db_pool *, struct arena *,
 		    const char *user_id, enum task_bulk_action,
 		    const int64_t *ids, size_t nids, char **json,
 		    char **missing) MUSTCHECK;
+
+#define TASK_SQL_MAX	1024	/* room for the longest list statement */
+
+/*
+ * The statement tasks_list() runs for `f' into sql[TASK_SQL_MAX], and its
+ * parameters into p[TASK_PARAMS_MAX] (*np of them): the user, qts (the
+ * tsquery text of q=, or NULL for none), the filters, then slimit and
+ * soffset. p[0], the user, is the caller's to set. Public so that tests
+ * and benchmarks run the very same text.
+ */
+#define TASK_PARAMS_MAX	12
+enum app_err	 tasks_list_sql(const struct task_filter *f, const char *qts,
+		    const char *slimit, const char *soffset, char *sql,
+		    const char **p, int *np) MUSTCHECK;
 
 /* A task id from a path segment or text; false unless 1..INT64_MAX. */
 bool		 tasks_parse_id(const char *, int64_t *out);

@@ -91,14 +91,16 @@ CREATE FUNCTION api_task(t tasks) RETURNS json
         t.priority, api_time(t.due_at), t.tags, api_time(t.created_at),
         api_time(t.updated_at), api_time(t.completed_at))::api_task_json);
 
--- Idempotency-Key of a create: the SHA-256 of the request body and the
--- answer first given, replayed for a retry with the same key and body.
--- Keys count for 24 hours; older rows are reused and purged.
+-- Idempotency-Key of a create: the SHA-256 of the request body, and the
+-- task and answer first given, replayed for a retry with the same key and
+-- body (task_id is no foreign key: the task may be deleted since, and the
+-- answer is replayed all the same). Keys count for 24 hours; older rows
+-- are purged.
 CREATE TABLE idempotency_keys (
     user_id      uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     key          text        NOT NULL,
     request_hash bytea       NOT NULL,
-    status       integer,
+    task_id      bigint,
     response     text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, key)

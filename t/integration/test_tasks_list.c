@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 
 #include "harness.h"
+#include "tasks.h"
 
 static struct harness	 H;
 
@@ -1002,17 +1003,6 @@ test_other_users(void **state)
 #define OTHER_USERS	200
 #define OTHER_TASKS	20000
 
-/*
- * The statement lib/tasks.c (tasks_list) runs for the default list: $1
- * the user's id, $2 the limit, $3 the offset. Keep it the same text.
- */
-#define LIST_SQL							\
-	"SELECT (SELECT count(*) FROM tasks WHERE user_id = $1), "	\
-	"(SELECT coalesce(array_to_json(array_agg(api_task(p.t) "	\
-	"ORDER BY (p.t).created_at DESC, (p.t).id DESC)), '[]') "	\
-	"FROM (SELECT t FROM tasks t WHERE user_id = $1 "		\
-	"ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) p)"
-
 /* One statement on `c' that must succeed; its result. */
 static PGresult *
 pg_ok(PGconn *c, const char *sql, const char *const *params, int nparams,
@@ -1083,7 +1073,7 @@ explain(const char *sql, const char *const *params, int nparams,
 }
 
 /*
- * Checks a plan of LIST_SQL: the total (the first InitPlan) and the page
+ * Checks a plan of the default list's statement: the total (the first InitPlan) and the page
  * (the second) are each read from an index led by user_id, never from
  * the whole table.
  *
@@ -1167,10 +1157,12 @@ test_scale(void **state)
 	};
 	struct harness_auth	 a, o;
 	const char		*uid;
-	char			*plan, other[64];
+	struct task_filter	 f;
+	const char		*lp[TASK_PARAMS_MAX];
+	char			*plan, other[64], list_sql[TASK_SQL_MAX];
 	uint64_t		 t0;
 	size_t			 i;
-	int			 round;
+	int			 round, n;
 
 	(void)state;
 	reg("tl_big", &a);
@@ -1224,11 +1216,15 @@ test_scale(void **state)
 	 */
 	assert_int_equal(harness_sql(&H, "SELECT id FROM users WHERE "
 	    "username = 'tl_other_1'", NULL, 0, other, sizeof(other)), 1);
+	tasks_filter_init(&f);
+	assert_int_equal(tasks_list_sql(&f, NULL, "50", "0", list_sql, lp,
+	    &n), APP_OK);
+	assert_int_equal(n, 3);
 	for (round = 0; round < 3; round++) {
 		const char	*params[] = { round == 2 ? other : uid, "50",
 				    "0" };
 
-		plan = explain(LIST_SQL, params, 3, round == 1);
+		plan = explain(list_sql, params, 3, round == 1);
 		printf("# %s plan of the default list for %s (EXPLAIN, "
 		    "FORMAT TEXT):\n%s", round == 1 ? "generic" : "custom",
 		    round == 2 ? "a user with 100 tasks" :
