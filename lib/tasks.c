@@ -787,6 +787,13 @@ out:
 
 /* ------------------------------------------------------------ HTTP */
 
+/*
+ * The helpers below that answer a refusal themselves still return its
+ * error, and the handlers pass it up: app_dispatch() sends no envelope
+ * once an answer has gone out, and answers 500 for an error that came
+ * before any (out of memory).
+ */
+
 static struct db_pool *
 task_db(const struct http_request *req)
 {
@@ -844,7 +851,7 @@ task_body(struct http_request *req, struct http_response *res,
 	if ((e = jsonx_parse_object(req->body, req->body_len, obj, &why)) !=
 	    APP_OK) {
 		(void)http_send_error(res, e, NULL, "%s", why);
-		return e == APP_ENOMEM ? e : APP_EINVAL;
+		return e;
 	}
 	/* The getters copy into the arena: the arena may drop the object. */
 	if (arena_cleanup_add(req->arena, task_json_put, *obj) == -1) {
@@ -909,7 +916,7 @@ tasks_http_create(struct http_request *req, struct http_response *res)
 		ip = &idem;
 	}
 	if ((e = task_read_input(req, res, TASK_CREATE, &in)) != APP_OK)
-		return e == APP_ENOMEM ? e : APP_OK;
+		return e;
 	e = tasks_create(task_db(req), req->arena, req->user_id, &in, ip,
 	    &id, &json, &replayed);
 	if (e == APP_ECONFLICT)
@@ -934,8 +941,8 @@ tasks_http_get(struct http_request *req, struct http_response *res)
 	int64_t		 id;
 	enum app_err	 e;
 
-	if (task_path_id(req, res, &id) != APP_OK)
-		return APP_OK;
+	if ((e = task_path_id(req, res, &id)) != APP_OK)
+		return e;
 	e = tasks_get(task_db(req), req->arena, req->user_id, id, &json);
 	return task_answer(res, e, id, 200, json);
 }
@@ -949,10 +956,10 @@ task_http_update(struct http_request *req, struct http_response *res,
 	int64_t			 id;
 	enum app_err		 e;
 
-	if (task_path_id(req, res, &id) != APP_OK)
-		return APP_OK;
+	if ((e = task_path_id(req, res, &id)) != APP_OK)
+		return e;
 	if ((e = task_read_input(req, res, mode, &in)) != APP_OK)
-		return e == APP_ENOMEM ? e : APP_OK;
+		return e;
 	e = tasks_update(task_db(req), req->arena, req->user_id, id, &in,
 	    &json);
 	return task_answer(res, e, id, 200, json);
@@ -982,10 +989,10 @@ tasks_http_complete(struct http_request *req, struct http_response *res)
 	int64_t			 id;
 	enum app_err		 e;
 
-	if (task_path_id(req, res, &id) != APP_OK)
-		return APP_OK;
+	if ((e = task_path_id(req, res, &id)) != APP_OK)
+		return e;
 	if ((e = task_body(req, res, true, &obj)) != APP_OK)
-		return e == APP_ENOMEM ? e : APP_OK;
+		return e;
 	if (obj != NULL) {
 		jsonx_errors_init(&errs, req->arena);
 		task_unknown_fields(obj, fields, NULL, &errs);
@@ -1006,8 +1013,8 @@ tasks_http_delete(struct http_request *req, struct http_response *res)
 	int64_t		 id;
 	enum app_err	 e;
 
-	if (task_path_id(req, res, &id) != APP_OK)
-		return APP_OK;
+	if ((e = task_path_id(req, res, &id)) != APP_OK)
+		return e;
 	e = tasks_delete(task_db(req), req->user_id, id);
 	return task_answer(res, e, id, 204, NULL);
 }
@@ -1063,7 +1070,7 @@ tasks_http_bulk(struct http_request *req, struct http_response *res)
 	enum app_err		 e;
 
 	if ((e = task_body(req, res, false, &obj)) != APP_OK)
-		return e == APP_ENOMEM ? e : APP_OK;
+		return e;
 	jsonx_errors_init(&errs, req->arena);
 	task_unknown_fields(obj, fields, NULL, &errs);
 	(void)jsonx_get_string(obj, "action", JSONX_REQUIRED, 0, 0, &action,
