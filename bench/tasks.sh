@@ -44,8 +44,8 @@ PER_USER=50
 
 # The test routes are not part of the API under test.
 export QUIPU_TEST_ROUTES=off
-# tasks.lua's knobs for digging (another mix, counting statuses) stay out
-# of the reported figures.
+# tasks.lua's knob for digging (another mix; set it after sourcing this
+# file for its functions) stays out of the reported figures.
 unset TASKS_MIX
 
 # shellcheck source=SCRIPTDIR/lib.sh
