@@ -15,10 +15,12 @@
 #include "auth.h"
 #include "clock.h"
 #include "conf.h"
+#include "chat.h"
 #include "cors.h"
 #include "db.h"
 #include "health.h"
 #include "http.h"
+#include "llm.h"
 #include "log.h"
 #include "migrate.h"
 #include "router.h"
@@ -26,6 +28,7 @@
 #include "session.h"
 #include "tasks.h"
 #include "testroutes.h"
+#include "threads.h"
 
 #define APP_RID_MAX	64
 
@@ -78,6 +81,22 @@ const struct route app_routes[] = {
 	    "user.tasks.delete", ROUTE_USER_PATH },
 	{ "PATCH", "/api/{user_id}/tasks/{id}/complete", tasks_http_complete,
 	    "user.tasks.complete", ROUTE_USER_PATH },
+	{ "GET", "/api/v1/threads", threads_http_list, "threads.list",
+	    ROUTE_AUTH },
+	{ "POST", "/api/v1/threads", chat_http_create, "threads.create",
+	    ROUTE_AUTH },
+	{ "GET", "/api/v1/threads/{id}", threads_http_get, "threads.get",
+	    ROUTE_AUTH },
+	{ "PATCH", "/api/v1/threads/{id}", threads_http_patch,
+	    "threads.patch", ROUTE_AUTH },
+	{ "DELETE", "/api/v1/threads/{id}", threads_http_delete,
+	    "threads.delete", ROUTE_AUTH },
+	{ "GET", "/api/v1/threads/{id}/messages", threads_http_messages,
+	    "threads.messages", ROUTE_AUTH },
+	{ "POST", "/api/v1/threads/{id}/messages", chat_http_turn,
+	    "threads.turn", ROUTE_AUTH },
+	{ "POST", "/api/v1/threads/{id}/messages/{item}/feedback",
+	    threads_http_feedback, "threads.feedback", ROUTE_AUTH },
 	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
 	    ROUTE_TEST },
 	{ "GET", "/api/v1/_test/sleep", testroute_sleep, "test.sleep",
@@ -104,6 +123,29 @@ app_version(void)
 	return PACKAGE_VERSION;
 }
 
+/* The process's model client, from the llm_* keys. */
+static enum app_err
+app_llm(struct app *app, const struct conf *conf)
+{
+	struct llm_options	 o;
+	enum app_err		 e;
+
+	if ((e = llm_global_init()) != APP_OK)
+		return e;
+	memset(&o, 0, sizeof(o));
+	o.provider = strcmp(conf->llm_provider, "openai") == 0 ? LLM_OPENAI :
+	    LLM_BUILTIN;
+	o.base_url = conf->llm_base_url;
+	o.api_key = conf->llm_key;
+	o.model = conf->llm_model;
+	o.timeout_s = conf->llm_timeout;
+	o.connect_timeout_s = conf->llm_connect_timeout;
+	o.max_retries = conf->llm_retries;
+	o.max_response = (size_t)conf->llm_max_response;
+	o.builtin_delay_ms = conf->llm_builtin_delay;
+	return llm_create(&o, &app->llm);
+}
+
 enum app_err
 app_init(struct app *app, const struct conf *conf, struct scoreboard *sb,
     int proc_slot, int generation)
@@ -127,7 +169,8 @@ app_init(struct app *app, const struct conf *conf, struct scoreboard *sb,
 		return e;
 	db_pool_set_prepare(app->db, conf->db_prepare);
 	if ((e = cors_create(conf->allowed_origins, &app->cors)) != APP_OK ||
-	    (e = auth_create(conf, app->cors, &app->auth)) != APP_OK) {
+	    (e = auth_create(conf, app->cors, &app->auth)) != APP_OK ||
+	    (e = app_llm(app, conf)) != APP_OK) {
 		app_free(app);
 		return e;
 	}
@@ -143,6 +186,7 @@ app_free(struct app *app)
 	if (app == NULL)
 		return;
 	db_pool_destroy(app->db);
+	llm_free(app->llm);
 	auth_free(app->auth);
 	cors_free(app->cors);
 	migrate_list_free(app->migrations, app->nmigrations);

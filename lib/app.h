@@ -14,6 +14,7 @@ struct auth;
 struct conf;
 struct cors;
 struct db_pool;
+struct llm;
 struct scoreboard;
 struct http_request;
 struct http_response;
@@ -24,6 +25,7 @@ struct app {
 	struct scoreboard	*sb;		/* may be NULL in tests */
 	struct cors		*cors;		/* allowed origins */
 	struct auth		*auth;		/* keys, password gate */
+	struct llm		*llm;		/* the model */
 	int			 proc_slot;	/* this process's slot, or -1 */
 	int			 generation;
 	/* Migrations found in conf->sql_dir at start, for /readyz; NULL when

@@ -129,6 +129,17 @@ const struct conf_key conf_keys[] = {
 	    "model name sent to the API" },
 	{ "llm_timeout", CONF_INT, OFF(llm_timeout), "120", 1, 3600, 0,
 	    "seconds for a whole turn" },
+	{ "llm_connect_timeout", CONF_INT, OFF(llm_connect_timeout), "10", 1,
+	    300, 0, "seconds to connect to the model's server" },
+	{ "llm_retries", CONF_INT, OFF(llm_retries), "2", 0, 10, 0,
+	    "retries of a failed model call before its first token "
+	    "(connection errors, 429, 5xx), with backoff" },
+	{ "llm_max_response", CONF_INT, OFF(llm_max_response), "1048576",
+	    1024, 67108864, 0, "bytes of a model's answer accepted" },
+	{ "llm_builtin_delay", CONF_INT, OFF(llm_builtin_delay), "15", 0, 1000,
+	    0, "milliseconds between the builtin model's streamed words" },
+	{ "sse_heartbeat", CONF_INT, OFF(sse_heartbeat), "15", 1, 300, 0,
+	    "seconds of silence before a stream sends a heartbeat comment" },
 	{ "max_tool_rounds", CONF_INT, OFF(max_tool_rounds), "5", 0, 50, 0,
 	    "tool-call rounds per turn" },
 	{ "embedding_provider", CONF_STR, OFF(embedding_provider), "builtin", 0,
@@ -289,6 +300,10 @@ conf_free(struct conf *c)
 	free(c->jwt_previous_key);
 	c->jwt_key = c->jwt_previous_key = NULL;
 	c->jwt_key_len = c->jwt_previous_key_len = 0;
+	if (c->llm_key != NULL)
+		sodium_memzero(c->llm_key, strlen(c->llm_key));
+	free(c->llm_key);
+	c->llm_key = NULL;
 }
 
 /* Strips blanks at both ends, in place. */
@@ -519,14 +534,15 @@ conf_read_file(const char *path, size_t max, unsigned char **out,
 }
 
 /*
- * Loads one secret: `value' when given (the environment), else the file.
- * Trailing white space (the newline an editor adds) is not part of it.
- * An empty `file' with no `value' is allowed only when !required.
+ * Loads one secret of min..max bytes: `value' when given (the
+ * environment), else the file. Trailing white space (the newline an
+ * editor adds) is not part of it. An empty `file' with no `value' is
+ * allowed only when !required. `hint' says how to make one (or NULL).
  */
 static int
 conf_load_secret(const char *name, const char *value, const char *file,
-    bool required, unsigned char **out, size_t *outlen, char *err,
-    size_t errlen)
+    bool required, size_t min, size_t max, const char *hint,
+    unsigned char **out, size_t *outlen, char *err, size_t errlen)
 {
 	unsigned char	*buf;
 	size_t		 len;
@@ -543,29 +559,29 @@ conf_load_secret(const char *name, const char *value, const char *file,
 	} else if (file[0] == '\0') {
 		if (!required)
 			return 0;
-		snprintf(err, errlen, "%s_file: no JWT key configured", name);
+		snprintf(err, errlen, "%s_file: no key configured", name);
 		return -1;
-	} else if (conf_read_file(file, JWT_KEY_MAX + 64, &buf, &len) == -1) {
-		snprintf(err, errlen, "%s_file: cannot read %s: %s (make one "
-		    "with: head -c 48 /dev/urandom | base64 > %s)", name, file,
-		    strerror(errno), file);
+	} else if (conf_read_file(file, max + 64, &buf, &len) == -1) {
+		snprintf(err, errlen, "%s_file: cannot read %s: %s%s%s", name,
+		    file, strerror(errno), hint != NULL ? " " : "",
+		    hint != NULL ? hint : "");
 		return -1;
 	}
 	while (len > 0 && isspace(buf[len - 1]))
 		len--;
-	if (len < JWT_KEY_MIN || len > JWT_KEY_MAX) {
+	if (len < min || len > max) {
 		if (value[0] != '\0')
 			snprintf(err, errlen, "%s: the key is %zu bytes; it "
-			    "must be %d to %d", name, len, JWT_KEY_MIN,
-			    JWT_KEY_MAX);
+			    "must be %zu to %zu", name, len, min, max);
 		else
 			snprintf(err, errlen, "%s_file: the key in %s is %zu "
-			    "bytes; it must be %d to %d", name, file, len,
-			    JWT_KEY_MIN, JWT_KEY_MAX);
+			    "bytes; it must be %zu to %zu", name, file, len,
+			    min, max);
 		sodium_memzero(buf, len);
 		free(buf);
 		return -1;
 	}
+	buf[len] = '\0';
 	*out = buf;
 	*outlen = len;
 	return 0;
@@ -575,11 +591,21 @@ conf_load_secret(const char *name, const char *value, const char *file,
 static int
 conf_load_keys(struct conf *c, char *err, size_t errlen)
 {
+	static const char hint[] =
+	    "(make one with: head -c 48 /dev/urandom | base64 > FILE)";
+	size_t	len;
+
 	if (conf_load_secret("jwt_secret", c->jwt_secret, c->jwt_secret_file,
-	    true, &c->jwt_key, &c->jwt_key_len, err, errlen) == -1 ||
+	    true, JWT_KEY_MIN, JWT_KEY_MAX, hint, &c->jwt_key, &c->jwt_key_len,
+	    err, errlen) == -1 ||
 	    conf_load_secret("jwt_previous_secret", c->jwt_previous_secret,
-	    c->jwt_previous_secret_file, false, &c->jwt_previous_key,
-	    &c->jwt_previous_key_len, err, errlen) == -1)
+	    c->jwt_previous_secret_file, false, JWT_KEY_MIN, JWT_KEY_MAX, hint,
+	    &c->jwt_previous_key, &c->jwt_previous_key_len, err, errlen) == -1)
+		return -1;
+	/* The model's API key: optional (a local server needs none). */
+	if (conf_load_secret("llm_api_key", c->llm_api_key,
+	    c->llm_api_key_file, false, 1, CONF_LLM_KEY_MAX, NULL,
+	    (unsigned char **)&c->llm_key, &len, err, errlen) == -1)
 		return -1;
 	return 0;
 }

@@ -62,6 +62,11 @@ struct conf {
 	char	*llm_api_key;
 	char	*llm_model;
 	int	 llm_timeout;
+	int	 llm_connect_timeout;
+	int	 llm_retries;
+	int	 llm_max_response;
+	int	 llm_builtin_delay;
+	int	 sse_heartbeat;
 	int	 max_tool_rounds;
 	char	*embedding_provider;
 	char	*embedding_model;
@@ -77,7 +82,11 @@ struct conf {
 	size_t		 jwt_key_len;
 	unsigned char	*jwt_previous_key;
 	size_t		 jwt_previous_key_len;
+	/* The model's API key (llm_api_key or the file), or NULL. */
+	char		*llm_key;
 };
+
+#define CONF_LLM_KEY_MAX	4096
 
 enum conf_type {
 	CONF_STR,

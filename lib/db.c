@@ -906,3 +906,22 @@ db_bool(const PGresult *r, int row, int col)
 {
 	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
 }
+
+enum app_err
+db_one(struct db_pool *pool, struct arena *ar, const char *sql, int n,
+    const char *const *p, char **out)
+{
+	PGresult	*r;
+	enum app_err	 e;
+
+	*out = NULL;
+	if ((e = db_run(pool, sql, n, p, &r)) != APP_OK)
+		return e;
+	if (PQntuples(r) != 1)
+		e = APP_ENOTFOUND;
+	else if (!PQgetisnull(r, 0, 0) &&
+	    (*out = (char *)db_value(ar, r, 0, 0)) == NULL)
+		e = APP_ENOMEM;
+	PQclear(r);
+	return e;
+}

@@ -108,6 +108,13 @@ enum app_err	 db_run(struct db_pool *, const char *sql, int nparams,
 struct arena;
 /* A value of a result, copied into the arena; NULL for SQL NULL or ENOMEM. */
 const char	*db_value(struct arena *, const PGresult *, int row, int col);
+/*
+ * db_run() of a statement answering at most one row of one column (JSON
+ * text, usually): APP_OK with the value in *out (arena; NULL for SQL
+ * NULL), APP_ENOTFOUND for no row.
+ */
+enum app_err	 db_one(struct db_pool *, struct arena *, const char *sql,
+		    int nparams, const char *const *params, char **out) MUSTCHECK;
 /* A boolean column: true only for 't'. */
 bool		 db_bool(const PGresult *, int row, int col);
 /*

@@ -5,9 +5,11 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -862,4 +864,110 @@ jsonx_time_parse(const char *s, struct timespec *out)
 	    (unsigned)d) * 86400 + h * 3600L + mi * 60L + sec - off);
 	out->tv_nsec = nsec;
 	return 0;
+}
+
+static void
+jsonx_put(void *obj)
+{
+	json_object_put(obj);
+}
+
+enum app_err
+jsonx_read_body(struct http_request *req, struct http_response *res,
+    bool optional, struct json_object **obj)
+{
+	const char	*why;
+	enum app_err	 e;
+
+	*obj = NULL;
+	if (req->body_len == 0 && optional)
+		return APP_OK;
+	if ((e = jsonx_parse_object(req->body, req->body_len, obj, &why)) !=
+	    APP_OK) {
+		(void)http_send_error(res, e, NULL, "%s", why);
+		return e;
+	}
+	/* The getters copy into the arena: the arena may drop the object. */
+	if (arena_cleanup_add(req->arena, jsonx_put, *obj) == -1) {
+		json_object_put(*obj);
+		*obj = NULL;
+		return APP_ENOMEM;
+	}
+	return APP_OK;
+}
+
+/* ------------------------------------------------------------ query parameters */
+
+enum app_err
+jsonx_param(struct http_request *req, const char *key, const char **out,
+    struct jsonx_errors *errs)
+{
+	enum app_err	 e;
+
+	*out = NULL;
+	if ((e = http_query_param(req, key, out)) == APP_OK && *out != NULL &&
+	    !utf8_valid(*out, strlen(*out)))
+		e = APP_EINVAL;
+	if (e != APP_OK) {
+		*out = NULL;
+		(void)jsonx_errors_fatal(errs, e, key);
+	}
+	return e;
+}
+
+int
+jsonx_param_enum(struct http_request *req, const char *key,
+    const char *const *names, const char *msg, struct jsonx_errors *errs)
+{
+	const char	*v;
+	int		 i;
+
+	if (jsonx_param(req, key, &v, errs) != APP_OK || v == NULL)
+		return -1;
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0)
+			return i;
+	jsonx_errors_add(errs, key, msg);
+	return -1;
+}
+
+void
+jsonx_param_int(struct http_request *req, const char *key, int min, int max,
+    int *out, struct jsonx_errors *errs)
+{
+	const char	*v;
+	char		*end, msg[64];
+	long		 n;
+
+	if (jsonx_param(req, key, &v, errs) != APP_OK || v == NULL)
+		return;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
+	    n < min || n > max) {
+		snprintf(msg, sizeof(msg), "must be an integer from %d to %d",
+		    min, max);
+		jsonx_errors_add(errs, key, msg);
+		return;
+	}
+	*out = (int)n;
+}
+
+const char *
+jsonx_param_text(struct http_request *req, const char *key, size_t max,
+    struct jsonx_errors *errs)
+{
+	const char	*v;
+	char		 msg[64];
+
+	if (jsonx_param(req, key, &v, errs) != APP_OK || v == NULL ||
+	    v[0] == '\0')
+		return NULL;
+	if (utf8_len(v) > max) {
+		snprintf(msg, sizeof(msg), "must be at most %zu characters",
+		    max);
+		jsonx_errors_add(errs, key, msg);
+		return NULL;
+	}
+	return v;
 }

@@ -46,6 +46,7 @@
 struct arena;
 struct json_object;
 struct http_response;
+struct jsonx_errors;
 
 #define JSONX_MAX_DEPTH		32	/* nesting of arrays and objects */
 
@@ -84,6 +85,37 @@ enum app_err	 jsonx_parse(const char *buf, size_t len,
  */
 enum app_err	 jsonx_parse_object(const char *buf, size_t len,
 		    struct json_object **out, const char **why) MUSTCHECK;
+
+/*
+ * The request's body as a JSON object for a handler: on failure the error
+ * (400, 422 "request body must be a JSON object") is answered and
+ * returned. With `optional', an empty body gives APP_OK and *obj NULL.
+ * The object is released with the request's arena.
+ */
+struct http_request;
+enum app_err	 jsonx_read_body(struct http_request *, struct http_response *,
+		    bool optional, struct json_object **obj) MUSTCHECK;
+
+/* ------------------------------------------------------------ query parameters */
+
+/*
+ * Query parameter `key' of a list request: APP_OK with *out NULL when
+ * absent, the decoded text otherwise; APP_EINVAL (recorded as fatal in
+ * `errs') for bad escapes, a NUL or invalid UTF-8.
+ */
+enum app_err	 jsonx_param(struct http_request *, const char *key,
+		    const char **out, struct jsonx_errors *errs);
+/* A parameter that must be one of `names' (NULL-terminated): its index,
+ * or -1 when absent or wrong (then `msg' is recorded). */
+int		 jsonx_param_enum(struct http_request *, const char *key,
+		    const char *const *names, const char *msg,
+		    struct jsonx_errors *errs);
+/* An integer parameter in [min, max]; *out untouched when absent. */
+void		 jsonx_param_int(struct http_request *, const char *key,
+		    int min, int max, int *out, struct jsonx_errors *errs);
+/* A text parameter of at most `max' characters; "" counts as absent. */
+const char	*jsonx_param_text(struct http_request *, const char *key,
+		    size_t max, struct jsonx_errors *errs);
 
 /* ------------------------------------------------------------ getters */
 

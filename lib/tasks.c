@@ -204,23 +204,6 @@ tasks_parse_id(const char *s, int64_t *out)
  * One statement on a connection of its own, expecting one row; its first
  * column copied to *json. No row: APP_ENOTFOUND.
  */
-static enum app_err
-task_one(struct db_pool *pool, struct arena *ar, const char *sql, int n,
-    const char *const *p, char **json)
-{
-	PGresult	*r;
-	enum app_err	 e;
-
-	if ((e = db_run(pool, sql, n, p, &r)) != APP_OK)
-		return e;
-	if (PQntuples(r) != 1)
-		e = APP_ENOTFOUND;
-	else if ((*json = (char *)db_value(ar, r, 0, 0)) == NULL)
-		e = APP_ENOMEM;
-	PQclear(r);
-	return e;
-}
-
 static const char *
 task_bool(bool b)
 {
@@ -371,7 +354,7 @@ tasks_get(struct db_pool *pool, struct arena *ar, const char *user_id,
 	snprintf(sid, sizeof(sid), "%" PRId64, id);
 	p[0] = user_id;
 	p[1] = sid;
-	return task_one(pool, ar, sql, 2, p, json);
+	return db_one(pool, ar, sql, 2, p, json);
 }
 
 /* Appends a fragment to a statement being put together. */
@@ -445,7 +428,7 @@ tasks_update(struct db_pool *pool, struct arena *ar, const char *user_id,
 	    "RETURNING api_task(tasks)");
 	if (!ok)
 		return APP_EINTERNAL;
-	return task_one(pool, ar, sql, n, p, json);
+	return db_one(pool, ar, sql, n, p, json);
 }
 
 enum app_err
@@ -472,9 +455,9 @@ tasks_complete(struct db_pool *pool, struct arena *ar, const char *user_id,
 	p[0] = user_id;
 	p[1] = sid;
 	if (completed < 0)
-		return task_one(pool, ar, sql_toggle, 2, p, json);
+		return db_one(pool, ar, sql_toggle, 2, p, json);
 	p[2] = task_bool(completed != 0);
-	return task_one(pool, ar, sql_set, 3, p, json);
+	return db_one(pool, ar, sql_set, 3, p, json);
 }
 
 enum app_err
@@ -827,41 +810,11 @@ task_answer(struct http_response *res, enum app_err e, int64_t id,
 	return http_send_json_str(res, status, json, strlen(json));
 }
 
-static void
-task_json_put(void *obj)
-{
-	json_object_put(obj);
-}
-
 /*
  * The request body as a JSON object, or an answer: 400 for malformed
  * JSON, 422 for another type. An empty body is allowed only when
  * `optional' (*obj NULL then).
  */
-static enum app_err
-task_body(struct http_request *req, struct http_response *res,
-    bool optional, struct json_object **obj)
-{
-	const char	*why;
-	enum app_err	 e;
-
-	*obj = NULL;
-	if (req->body_len == 0 && optional)
-		return APP_OK;
-	if ((e = jsonx_parse_object(req->body, req->body_len, obj, &why)) !=
-	    APP_OK) {
-		(void)http_send_error(res, e, NULL, "%s", why);
-		return e;
-	}
-	/* The getters copy into the arena: the arena may drop the object. */
-	if (arena_cleanup_add(req->arena, task_json_put, *obj) == -1) {
-		json_object_put(*obj);
-		*obj = NULL;
-		return APP_ENOMEM;
-	}
-	return APP_OK;
-}
-
 /* Reads a task body under `mode'; on a problem the answer is sent. */
 static enum app_err
 task_read_input(struct http_request *req, struct http_response *res,
@@ -871,7 +824,7 @@ task_read_input(struct http_request *req, struct http_response *res,
 	struct jsonx_errors	 errs;
 	enum app_err		 e;
 
-	if ((e = task_body(req, res, false, &obj)) != APP_OK)
+	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)
 		return e;
 	jsonx_errors_init(&errs, req->arena);
 	tasks_input_parse(obj, mode, in, &errs);
@@ -991,7 +944,7 @@ tasks_http_complete(struct http_request *req, struct http_response *res)
 
 	if ((e = task_path_id(req, res, &id)) != APP_OK)
 		return e;
-	if ((e = task_body(req, res, true, &obj)) != APP_OK)
+	if ((e = jsonx_read_body(req, res, true, &obj)) != APP_OK)
 		return e;
 	if (obj != NULL) {
 		jsonx_errors_init(&errs, req->arena);
@@ -1020,8 +973,8 @@ tasks_http_delete(struct http_request *req, struct http_response *res)
 }
 
 /* "ids": an array of 1..TASK_BULK_MAX task ids, into the arena. */
-static void
-task_bulk_ids(struct json_object *obj, struct arena *ar, int64_t **ids,
+void
+tasks_ids_parse(struct json_object *obj, struct arena *ar, int64_t **ids,
     size_t *n, struct jsonx_errors *errs)
 {
 	static const char msg[] = "must be an array of 1 to 100 task ids";
@@ -1069,7 +1022,7 @@ tasks_http_bulk(struct http_request *req, struct http_response *res)
 	size_t			 n = 0, a;
 	enum app_err		 e;
 
-	if ((e = task_body(req, res, false, &obj)) != APP_OK)
+	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)
 		return e;
 	jsonx_errors_init(&errs, req->arena);
 	task_unknown_fields(obj, fields, NULL, &errs);
@@ -1081,7 +1034,7 @@ tasks_http_bulk(struct http_request *req, struct http_response *res)
 	if (action != NULL && a == 3)
 		jsonx_errors_add(&errs, "action",
 		    "must be one of complete, uncomplete, delete");
-	task_bulk_ids(obj, req->arena, &ids, &n, &errs);
+	tasks_ids_parse(obj, req->arena, &ids, &n, &errs);
 	if (jsonx_errors_result(&errs) != APP_OK)
 		return jsonx_send_errors(res, &errs);
 	e = tasks_bulk(task_db(req), req->arena, req->user_id,
@@ -1106,37 +1059,32 @@ tasks_http_bulk(struct http_request *req, struct http_response *res)
 
 /* ------------------------------------------------------------ list */
 
-/*
- * Query parameter `key': APP_OK with *out NULL when absent, the decoded
- * text otherwise; APP_EINVAL (recorded) for bad escapes, a NUL or invalid
- * UTF-8.
- */
-static enum app_err
-task_param(struct http_request *req, const char *key, const char **out,
-    struct jsonx_errors *errs)
-{
-	enum app_err	 e;
+static const char *const task_statuses[] = {
+	[TASK_ALL] = "all", [TASK_PENDING] = "pending",
+	[TASK_COMPLETED] = "completed", NULL
+};
+static const char *const task_sort_names[] = {
+	[TASK_SORT_CREATED] = "created_at", [TASK_SORT_UPDATED] = "updated_at",
+	[TASK_SORT_DUE] = "due_at", [TASK_SORT_PRIORITY] = "priority",
+	[TASK_SORT_TITLE] = "title", NULL
+};
+static const char *const task_orders[] = { "asc", "desc", NULL };
+static const char task_msg_status[] =
+    "must be one of all, pending, completed";
+static const char task_msg_sort[] =
+    "must be one of created_at, updated_at, due_at, priority, title";
+static const char task_msg_order[] = "must be one of asc, desc";
 
-	*out = NULL;
-	if ((e = http_query_param(req, key, out)) == APP_OK && *out != NULL &&
-	    !utf8_valid(*out, strlen(*out)))
-		e = APP_EINVAL;
-	if (e != APP_OK) {
-		*out = NULL;
-		(void)jsonx_errors_fatal(errs, e, key);
-	}
-	return e;
-}
-
-/* A parameter that must be one of `names' (NULL-terminated); -1 absent. */
+/* Member `key' of `obj', a string out of `names'; -1 when absent. */
 static int
-task_param_enum(struct http_request *req, const char *key,
+task_json_enum(struct json_object *obj, const char *key,
     const char *const *names, const char *msg, struct jsonx_errors *errs)
 {
-	const char	*v;
+	const char	*v = NULL;
 	int		 i;
 
-	if (task_param(req, key, &v, errs) != APP_OK || v == NULL)
+	if (jsonx_get_string(obj, key, 0, 0, 32, &v, errs) != APP_OK ||
+	    v == NULL)
 		return -1;
 	for (i = 0; names[i] != NULL; i++)
 		if (strcmp(v, names[i]) == 0)
@@ -1145,28 +1093,53 @@ task_param_enum(struct http_request *req, const char *key,
 	return -1;
 }
 
-/* An integer parameter in [min, max]; *out untouched when absent. */
-static void
-task_param_int(struct http_request *req, const char *key, int min, int max,
-    int *out, struct jsonx_errors *errs)
+void
+tasks_filter_parse(struct json_object *obj, struct task_filter *f,
+    struct jsonx_errors *errs)
 {
-	const char	*v;
-	char		*end, msg[64];
-	long		 n;
+	const char	*s = NULL;
+	int64_t		 n;
+	int		 v;
 
-	if (task_param(req, key, &v, errs) != APP_OK || v == NULL)
-		return;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
-	    n < min || n > max) {
-		snprintf(msg, sizeof(msg), "must be an integer from %d to %d",
-		    min, max);
-		jsonx_errors_add(errs, key, msg);
-		return;
-	}
-	*out = (int)n;
+	tasks_filter_init(f);
+	f->limit = TASK_TOOL_LIST_DEFAULT;
+	if ((v = task_json_enum(obj, "status", task_statuses, task_msg_status,
+	    errs)) >= 0)
+		f->status = (enum task_status)v;
+	if ((v = task_json_enum(obj, "sort", task_sort_names, task_msg_sort,
+	    errs)) >= 0)
+		f->sort = (enum task_sort)v;
+	if ((v = task_json_enum(obj, "order", task_orders, task_msg_order,
+	    errs)) >= 0)
+		f->asc = v == 0;
+	(void)jsonx_get_string(obj, "q", JSONX_NULLABLE | JSONX_TRIM, 0, 500,
+	    &f->q, errs);
+	(void)jsonx_get_string(obj, "tag", JSONX_NULLABLE | JSONX_TRIM, 0,
+	    TASK_TAG_MAX, &f->tag, errs);
+	if (f->q != NULL && f->q[0] == '\0')
+		f->q = NULL;
+	if (f->tag != NULL && f->tag[0] == '\0')
+		f->tag = NULL;
+	if (jsonx_get_string(obj, "due_before", JSONX_NULLABLE, 0, 64, &s,
+	    errs) == APP_OK && s != NULL)
+		f->due_before = task_time(errs->arena, s, "due_before", errs);
+	s = NULL;
+	if (jsonx_get_string(obj, "due_after", JSONX_NULLABLE, 0, 64, &s,
+	    errs) == APP_OK && s != NULL)
+		f->due_after = task_time(errs->arena, s, "due_after", errs);
+	n = f->limit;
+	if (jsonx_get_int(obj, "limit", 0, 1, TASK_LIST_MAX, &n, errs) ==
+	    APP_OK)
+		f->limit = (int)n;
 }
+
+/*
+ * Query parameter `key': APP_OK with *out NULL when absent, the decoded
+ * text otherwise; APP_EINVAL (recorded) for bad escapes, a NUL or invalid
+ * UTF-8.
+ */
+
+
 
 /* A time parameter, as UTC text; NULL when absent or wrong. */
 static const char *
@@ -1175,42 +1148,15 @@ task_param_time(struct http_request *req, const char *key,
 {
 	const char	*v;
 
-	if (task_param(req, key, &v, errs) != APP_OK || v == NULL)
+	if (jsonx_param(req, key, &v, errs) != APP_OK || v == NULL)
 		return NULL;
 	return task_time(req->arena, v, key, errs);
 }
 
-/* A text parameter of at most `max' characters; "" counts as absent. */
-static const char *
-task_param_text(struct http_request *req, const char *key, size_t max,
-    struct jsonx_errors *errs)
-{
-	const char	*v;
-	char		 msg[64];
-
-	if (task_param(req, key, &v, errs) != APP_OK || v == NULL ||
-	    v[0] == '\0')
-		return NULL;
-	if (utf8_len(v) > max) {
-		snprintf(msg, sizeof(msg), "must be at most %zu characters",
-		    max);
-		jsonx_errors_add(errs, key, msg);
-		return NULL;
-	}
-	return v;
-}
 
 enum app_err
 tasks_http_list(struct http_request *req, struct http_response *res)
 {
-	static const char *const statuses[] = {
-		[TASK_ALL] = "all", [TASK_PENDING] = "pending",
-		[TASK_COMPLETED] = "completed", NULL
-	};
-	static const char *const sorts[] = {
-		"created_at", "updated_at", "due_at", "priority", "title", NULL
-	};
-	static const char *const orders[] = { "asc", "desc", NULL };
 	struct task_filter	 f;
 	struct jsonx_errors	 errs;
 	char			*json;
@@ -1219,21 +1165,21 @@ tasks_http_list(struct http_request *req, struct http_response *res)
 
 	tasks_filter_init(&f);
 	jsonx_errors_init(&errs, req->arena);
-	if ((v = task_param_enum(req, "status", statuses, "must be one of "
-	    "all, pending, completed", &errs)) >= 0)
+	if ((v = jsonx_param_enum(req, "status", task_statuses, task_msg_status,
+	    &errs)) >= 0)
 		f.status = (enum task_status)v;
-	if ((v = task_param_enum(req, "sort", sorts, "must be one of "
-	    "created_at, updated_at, due_at, priority, title", &errs)) >= 0)
+	if ((v = jsonx_param_enum(req, "sort", task_sort_names, task_msg_sort,
+	    &errs)) >= 0)
 		f.sort = (enum task_sort)v;
-	if ((v = task_param_enum(req, "order", orders, "must be one of asc, "
-	    "desc", &errs)) >= 0)
+	if ((v = jsonx_param_enum(req, "order", task_orders, task_msg_order,
+	    &errs)) >= 0)
 		f.asc = v == 0;
-	f.q = task_param_text(req, "q", 500, &errs);
-	f.tag = task_param_text(req, "tag", TASK_TAG_MAX, &errs);
+	f.q = jsonx_param_text(req, "q", 500, &errs);
+	f.tag = jsonx_param_text(req, "tag", TASK_TAG_MAX, &errs);
 	f.due_before = task_param_time(req, "due_before", &errs);
 	f.due_after = task_param_time(req, "due_after", &errs);
-	task_param_int(req, "limit", 1, TASK_LIST_MAX, &f.limit, &errs);
-	task_param_int(req, "offset", 0, TASK_OFFSET_MAX, &f.offset, &errs);
+	jsonx_param_int(req, "limit", 1, TASK_LIST_MAX, &f.limit, &errs);
+	jsonx_param_int(req, "offset", 0, TASK_OFFSET_MAX, &f.offset, &errs);
 	if ((e = jsonx_errors_result(&errs)) != APP_OK)
 		return jsonx_send_errors(res, &errs);
 	if ((e = tasks_list(task_db(req), req->arena, req->user_id, &f,

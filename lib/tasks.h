@@ -94,6 +94,20 @@ struct task_filter {
 
 /* The defaults: all, newest first, TASK_LIST_DEFAULT from 0. */
 void		 tasks_filter_init(struct task_filter *);
+#define TASK_TOOL_LIST_DEFAULT	20
+/*
+ * A filter from a JSON object (the list_tasks tool's arguments): status,
+ * q, tag, due_before, due_after, sort, order, limit (default
+ * TASK_TOOL_LIST_DEFAULT); problems go to `errs'.
+ */
+void		 tasks_filter_parse(struct json_object *, struct task_filter *,
+		    struct jsonx_errors *errs);
+/*
+ * Member "ids" of `obj': 1..TASK_BULK_MAX task ids into *ids (arena),
+ * *n of them; problems go to `errs'.
+ */
+void		 tasks_ids_parse(struct json_object *, struct arena *,
+		    int64_t **ids, size_t *n, struct jsonx_errors *errs);
 
 enum task_bulk_action { TASK_BULK_COMPLETE, TASK_BULK_UNCOMPLETE,
 	TASK_BULK_DELETE };

@@ -362,8 +362,20 @@ harness_req(struct harness *h, const char *method, const char *path,
 	if (body != NULL && !ct)
 		hdrs[n++] = "Content-Type: application/json";
 	hdrs[n] = NULL;
+	snprintf(h->last_req, sizeof(h->last_req), "%.8s %.100s %.80s", method,
+	    path, body != NULL ? body : "");
 	assert_int_equal(harness_request(h, method, path, hdrs, body,
 	    body != NULL ? strlen(body) : 0, r), 0);
+}
+
+void
+harness_want(struct harness *h, struct harness_resp *r, long status)
+{
+	if (r->status != status)
+		fprintf(stderr, "%s: status %ld, want %ld: %.600s\n",
+		    h->last_req, r->status, status,
+		    r->body != NULL ? r->body : "");
+	assert_int_equal(r->status, status);
 }
 
 int64_t
@@ -698,20 +710,30 @@ sse_cb(char *ptr, size_t sz, size_t nm, void *ud)
 }
 
 int
-harness_sse_get(struct harness *h, const char *path, size_t stop_after,
+harness_sse_request(struct harness *h, const char *method, const char *path,
+    const char *const *headers, const char *body, size_t stop_after,
     struct harness_sse *s)
 {
-	const char *const	 accept[] = { "Accept: text/event-stream", NULL };
+	const char		*hv[HARNESS_MAXHDR];
 	CURL			*c = NULL;
 	struct curl_slist	*sl = NULL;
 	struct sbuf		 hb = { 0 };
+	size_t			 n = 0;
 	int			 rc = -1;
 
 	memset(s, 0, sizeof(*s));
 	s->stop_after = stop_after;
+	hv[n++] = "Accept: text/event-stream";
+	if (body != NULL)
+		hv[n++] = "Content-Type: application/json";
+	for (; headers != NULL && *headers != NULL && n < HARNESS_MAXHDR - 1;
+	    headers++)
+		hv[n++] = *headers;
+	hv[n] = NULL;
 	if ((c = easy_new(h, path)) == NULL ||
-	    set_headers(c, accept, &sl, &hb) == -1)
+	    set_headers(c, hv, &sl, &hb) == -1)
 		goto out;
+	set_method(c, method, body, body != NULL ? strlen(body) : 0);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	s->t0 = harness_now_ns();
@@ -726,6 +748,13 @@ out:
 	curl_slist_free_all(sl);
 	curl_easy_cleanup(c);
 	return rc;
+}
+
+int
+harness_sse_get(struct harness *h, const char *path, size_t stop_after,
+    struct harness_sse *s)
+{
+	return harness_sse_request(h, "GET", path, NULL, NULL, stop_after, s);
 }
 
 const char *

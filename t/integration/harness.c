@@ -296,6 +296,8 @@ emergency_signal(int sig)
 			kill(-live[i]->quipu, SIGKILL);
 		if (live[i]->nginx > 0)
 			kill(-live[i]->nginx, SIGKILL);
+		if (live[i]->fake > 0)
+			kill(-live[i]->fake, SIGKILL);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -514,7 +516,7 @@ harness_init(struct harness *h, const char *prog)
 	size_t	 i;
 
 	memset(h, 0, sizeof(*h));
-	h->quipu = h->nginx = h->activation_fd = -1;
+	h->quipu = h->nginx = h->fake = h->activation_fd = -1;
 	h->workers = 2;
 	for (i = 0; prog[i] != '\0' && i < sizeof(h->name) - 1; i++)
 		h->name[i] = isalnum((unsigned char)prog[i]) ?

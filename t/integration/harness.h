@@ -52,6 +52,11 @@ struct harness {
 	 */
 	int	 activation_fd;
 	bool	 activation_stdin;
+	/* The fake OpenAI-compatible upstream (t/fakellm), or -1. */
+	pid_t	 fake;
+	int	 fake_port;
+	char	 fake_url[64];		/* "http://127.0.0.1:PORT" */
+	char	 last_req[200];		/* the last harness_req(), for messages */
 	int	 quipu_status;		/* wait status of the last master */
 	bool	 db_created;
 	/*
@@ -135,8 +140,14 @@ int	 harness_start_quipu(struct harness *);
 int	 harness_stop_quipu(struct harness *, int sig, int timeout_ms);
 /* Stops nginx (SIGQUIT, then SIGKILL). */
 void	 harness_stop_nginx(struct harness *);
-/* Both, quipu first. */
+/* All three, quipu first, then nginx and the fake upstream. */
 void	 harness_stop(struct harness *);
+/*
+ * Starts t/fakellm on an ephemeral port (h->fake_url), requiring the API
+ * key `key' when not NULL. Stopped by harness_stop().
+ */
+int	 harness_fake_start(struct harness *, const char *key);
+void	 harness_fake_stop(struct harness *);
 /* Rewrites the config with `extra' and restarts quipu only. */
 int	 harness_restart_quipu(struct harness *, const char *extra);
 /* Polls GET path until it answers `status' or `timeout_ms' passes. */
@@ -199,6 +210,11 @@ int	 harness_get(struct harness *, const char *path, struct harness_resp *);
 void	 harness_req(struct harness *, const char *method, const char *path,
 	    const char *body, const char *h1, const char *h2, const char *h3,
 	    struct harness_resp *);
+/*
+ * The status must be `status'; else prints the request (the last
+ * harness_req) and the answer, and fails the test.
+ */
+void	 harness_want(struct harness *, struct harness_resp *, long status);
 /* A header of the final response (case-insensitive), or NULL. */
 const char *harness_resp_header(const struct harness_resp *, const char *);
 /* The n-th (from 0) header of that name, for repeated ones; or NULL. */
@@ -301,7 +317,7 @@ long	 harness_sql_long(struct harness *, const char *sql,
 
 /* ------------------------------------------------------------- SSE */
 
-#define HARNESS_MAXEV	64
+#define HARNESS_MAXEV	512
 
 struct harness_event {
 	char	 event[64];		/* "" for a data-only frame */
@@ -334,6 +350,14 @@ struct harness_sse {
  */
 int	 harness_sse_get(struct harness *, const char *path, size_t stop_after,
 	    struct harness_sse *);
+/*
+ * The same for any method: `headers' (NULL-terminated, may be NULL) are
+ * added to Accept: text/event-stream, and `body' (may be NULL) is sent as
+ * application/json.
+ */
+int	 harness_sse_request(struct harness *, const char *method,
+	    const char *path, const char *const *headers, const char *body,
+	    size_t stop_after, struct harness_sse *);
 const char *harness_sse_header(const struct harness_sse *, const char *);
 void	 harness_sse_free(struct harness_sse *);
 

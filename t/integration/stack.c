@@ -484,6 +484,55 @@ harness_stop(struct harness *h)
 {
 	(void)harness_stop_quipu(h, SIGTERM, STOP_MS);
 	harness_stop_nginx(h);
+	harness_fake_stop(h);
+}
+
+int
+harness_fake_start(struct harness *h, const char *key)
+{
+	char		 bin[HARNESS_PATH + 32], out[HARNESS_PATH + 16];
+	char		 log[HARNESS_PATH + 16];
+	char		*argv[6], *s;
+	const char	*build = getenv("QUIPU_TEST_BUILDDIR");
+	uint64_t	 end;
+	int		 n = 0;
+
+	snprintf(bin, sizeof(bin), "%s/t/fakellm", build != NULL ? build :
+	    ".");
+	snprintf(out, sizeof(out), "%s/fake.out", h->dir);
+	snprintf(log, sizeof(log), "%s/fake.log", h->dir);
+	argv[n++] = bin;
+	argv[n++] = "-l";
+	argv[n++] = "127.0.0.1:0";
+	if (key != NULL) {
+		argv[n++] = "-k";
+		argv[n++] = (char *)key;
+	}
+	argv[n] = NULL;
+	if ((h->fake = spawn(argv, log, out, -1, false)) == -1)
+		return -1;
+	for (end = harness_now_ms() + 5000; harness_now_ms() < end;
+	    harness_sleep_ms(20)) {
+		if ((s = harness_read_file(out, NULL)) == NULL)
+			continue;
+		if (sscanf(s, "listening 127.0.0.1:%d", &h->fake_port) == 1) {
+			free(s);
+			snprintf(h->fake_url, sizeof(h->fake_url),
+			    "http://127.0.0.1:%d", h->fake_port);
+			return 0;
+		}
+		free(s);
+	}
+	fprintf(stderr, "harness: %s did not start\n", bin);
+	harness_fake_stop(h);
+	return -1;
+}
+
+void
+harness_fake_stop(struct harness *h)
+{
+	if (h->fake > 0)
+		(void)stop_pid(&h->fake, SIGTERM, 5000, NULL);
 }
 
 int

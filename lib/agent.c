@@ -1,0 +1,546 @@
+/*
+ * agent.c: one turn of the assistant: prompt, model, tools, storage.
+ *
+ * The tool loop is the usual one: the model answers either text (the
+ * turn is done) or tool calls, which run as the user and whose results
+ * go back to the model, at most max_tool_rounds times; the last round
+ * offers no tools, so the model has to answer in words. The builtin
+ * model takes the very same path.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "agent.h"
+#include "app.h"
+#include "arena.h"
+#include "builtin.h"
+#include "clock.h"
+#include "conf.h"
+#include "db.h"
+#include "jsonx.h"
+#include "llm.h"
+#include "log.h"
+#include "tools.h"
+
+#define AGENT_TITLE_MAX		60	/* characters */
+/* A turn that has run this much longer than llm_timeout has crashed. */
+#define AGENT_STALE_SLACK	60
+
+enum app_err
+agent_begin(struct app *app, struct arena *ar, const char *user_id,
+    const char *thread_id, const char *title, const char *message,
+    struct agent_turn *t)
+{
+	PGconn		*c;
+	enum app_err	 e;
+
+	memset(t, 0, sizeof(*t));
+	t->app = app;
+	t->arena = ar;
+	t->user_id = user_id;
+	t->message = message;
+	if ((e = db_acquire(app->db, &c)) != APP_OK)
+		return e;
+	if ((e = db_begin(c)) != APP_OK)
+		goto out;
+	/* The quota first: a refused message stores nothing. */
+	if ((e = quota_take(c, user_id, app->conf->messages_per_day,
+	    &t->quota)) != APP_OK)
+		goto out;
+	if ((e = threads_turn_begin(c, ar, user_id, thread_id, title, message,
+	    app->conf->llm_timeout + AGENT_STALE_SLACK, &t->stored)) !=
+	    APP_OK)
+		goto out;
+	e = db_commit(c);
+out:
+	if (e != APP_OK)
+		db_rollback(c);
+	db_release(app->db, c);
+	return e;
+}
+
+/* ------------------------------------------------------------ events */
+
+static int
+agent_emit(struct agent_turn *t, const struct agent_event *ev)
+{
+	return t->sink->emit(t->sink->ctx, ev);
+}
+
+static int
+agent_emit_json(struct agent_turn *t, enum agent_event_type type,
+    const char *json)
+{
+	struct agent_event	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.json = json;
+	return agent_emit(t, &ev);
+}
+
+/* ------------------------------------------------------------ prompt */
+
+/* Messages of the conversation, grown in the arena. */
+struct agent_msgs {
+	struct arena		*arena;
+	struct llm_message	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static struct llm_message *
+agent_msg_add(struct agent_msgs *m, const char *role, const char *content)
+{
+	struct llm_message	*v;
+
+	if (m->n == m->cap) {
+		size_t	cap = m->cap == 0 ? 32 : m->cap * 2;
+
+		if ((v = arena_calloc(m->arena, cap, sizeof(*v))) == NULL)
+			return NULL;
+		if (m->n > 0)
+			memcpy(v, m->v, m->n * sizeof(*v));
+		m->v = v;
+		m->cap = cap;
+	}
+	v = &m->v[m->n++];
+	memset(v, 0, sizeof(*v));
+	v->role = role;
+	v->content = content;
+	return v;
+}
+
+static char *
+agent_system_prompt(struct arena *ar, time_t now)
+{
+	struct tm	 tm;
+	char		 day[64];
+
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%A %Y-%m-%d", &tm);
+	/*
+	 * The memory module adds what it knows about the user here, after
+	 * the date (a later issue); until then the prompt has no memories.
+	 */
+	return arena_printf(ar,
+	    "You are quipu, an assistant that keeps the user's task list. "
+	    "Today is %s (UTC). Use the tools to read and change tasks; "
+	    "never invent a task id: find it with list_tasks first. Due "
+	    "dates are RFC 3339 in UTC. After acting, say briefly what "
+	    "changed. Answer in the user's language, in a few sentences.",
+	    day);
+}
+
+/*
+ * An earlier answer as the model saw it: the assistant's tool calls,
+ * their results, then its text. tool_calls is the stored array
+ * [{"id","name","arguments","result"}].
+ */
+static enum app_err
+agent_history_answer(struct agent_msgs *m, const struct thread_item *it)
+{
+	struct json_object	*a = NULL, *c;
+	struct llm_message	*msg;
+	struct llm_tool_call	*calls;
+	const char		*why;
+	size_t			 i, n = 0;
+	enum app_err		 e = APP_OK;
+
+	if (it->tool_calls != NULL && jsonx_parse(it->tool_calls,
+	    strlen(it->tool_calls), &a, &why) == APP_OK &&
+	    json_object_is_type(a, json_type_array))
+		n = json_object_array_length(a);
+	if (n > 0) {
+		if ((calls = arena_calloc(m->arena, n, sizeof(*calls))) ==
+		    NULL || (msg = agent_msg_add(m, "assistant", NULL)) ==
+		    NULL) {
+			e = APP_ENOMEM;
+			goto out;
+		}
+		msg->tool_calls = calls;
+		msg->ntool_calls = n;
+		for (i = 0; i < n; i++) {
+			struct json_object	*v;
+			const char		*res;
+
+			c = json_object_array_get_idx(a, i);
+			calls[i].id = json_object_object_get_ex(c, "id", &v) ?
+			    arena_strdup(m->arena, json_object_get_string(v)) :
+			    "";
+			calls[i].name = json_object_object_get_ex(c, "name",
+			    &v) ? arena_strdup(m->arena,
+			    json_object_get_string(v)) : "";
+			calls[i].arguments = json_object_object_get_ex(c,
+			    "arguments", &v) ? arena_strdup(m->arena,
+			    json_object_get_string(v)) : "{}";
+			res = json_object_object_get_ex(c, "result", &v) ?
+			    json_object_to_json_string_ext(v,
+			    JSON_C_TO_STRING_PLAIN) : "null";
+			if (calls[i].id == NULL || calls[i].name == NULL ||
+			    calls[i].arguments == NULL ||
+			    (msg = agent_msg_add(m, "tool",
+			    arena_strdup(m->arena, res))) == NULL ||
+			    msg->content == NULL) {
+				e = APP_ENOMEM;
+				goto out;
+			}
+			msg->tool_call_id = calls[i].id;
+		}
+	}
+	if (it->content[0] != '\0' &&
+	    agent_msg_add(m, "assistant", it->content) == NULL)
+		e = APP_ENOMEM;
+out:
+	if (a != NULL)
+		json_object_put(a);
+	return e;
+}
+
+static enum app_err
+agent_prompt(struct agent_turn *t, time_t now, struct agent_msgs *m)
+{
+	const char	*sys;
+	size_t		 i;
+	enum app_err	 e;
+
+	memset(m, 0, sizeof(*m));
+	m->arena = t->arena;
+	if ((sys = agent_system_prompt(t->arena, now)) == NULL ||
+	    agent_msg_add(m, "system", sys) == NULL)
+		return APP_ENOMEM;
+	for (i = 0; i < t->stored.nhistory; i++) {
+		const struct thread_item	*it = &t->stored.history[i];
+
+		if (strcmp(it->role, "user") == 0) {
+			if (agent_msg_add(m, "user", it->content) == NULL)
+				return APP_ENOMEM;
+		} else if (strcmp(it->role, "assistant") == 0) {
+			if ((e = agent_history_answer(m, it)) != APP_OK)
+				return e;
+		}
+	}
+	if (agent_msg_add(m, "user", t->message) == NULL)
+		return APP_ENOMEM;
+	return APP_OK;
+}
+
+/* ------------------------------------------------------------ the model */
+
+/* What a turn gathers while the model works. */
+struct agent_run {
+	struct agent_turn	*t;
+	char			*text;		/* the answer so far */
+	size_t			 len;
+	size_t			 cap;
+	struct json_object	*calls;		/* the tool calls' array */
+	int64_t			 prompt_tokens;
+	int64_t			 completion_tokens;
+	bool			 gone;		/* the client left */
+};
+
+static int
+agent_on_delta(void *ctx, const char *text, size_t len)
+{
+	struct agent_run	*r = ctx;
+	struct agent_event	 ev;
+	char			*s;
+
+	if (r->len + len + 1 > r->cap) {
+		size_t	cap = r->cap == 0 ? 1024 : r->cap;
+
+		while (cap < r->len + len + 1)
+			cap *= 2;
+		if ((s = arena_alloc(r->t->arena, cap)) == NULL)
+			return -1;
+		if (r->len > 0)
+			memcpy(s, r->text, r->len);
+		r->text = s;
+		r->cap = cap;
+	}
+	memcpy(r->text + r->len, text, len);
+	r->len += len;
+	r->text[r->len] = '\0';
+	memset(&ev, 0, sizeof(ev));
+	ev.type = AGENT_TEXT_DELTA;
+	ev.item_id = r->t->stored.assistant_id;
+	ev.text = text;
+	ev.len = len;
+	if (agent_emit(r->t, &ev) != 0) {
+		r->gone = true;
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+agent_tick(void *ctx)
+{
+	struct agent_run	*r = ctx;
+	struct agent_turn	*t = r->t;
+
+	if (clock_now_ns() >= t->deadline_ns) {
+		t->timed_out = true;
+		return true;
+	}
+	if (t->sink->tick != NULL && t->sink->tick(t->sink->ctx)) {
+		r->gone = true;
+		return true;
+	}
+	return false;
+}
+
+/* Runs one round's tool calls, adding them and their results. */
+static enum app_err
+agent_tools(struct agent_run *r, const struct llm_result *res,
+    struct agent_msgs *m)
+{
+	struct agent_turn	*t = r->t;
+	struct llm_message	*msg;
+	struct agent_event	 ev;
+	size_t			 i;
+	enum app_err		 e;
+
+	if ((msg = agent_msg_add(m, "assistant", res->text_len > 0 ?
+	    res->text : NULL)) == NULL)
+		return APP_ENOMEM;
+	msg->tool_calls = res->tool_calls;
+	msg->ntool_calls = res->ntool_calls;
+	for (i = 0; i < res->ntool_calls; i++) {
+		const struct llm_tool_call	*tc = &res->tool_calls[i];
+		struct json_object		*o, *v;
+		char				*result = NULL;
+		const char			*why;
+		bool				 changed;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = AGENT_TOOL_CALL;
+		ev.item_id = t->stored.assistant_id;
+		ev.call_id = tc->id;
+		ev.name = tc->name;
+		ev.arguments = tc->arguments;
+		if (agent_emit(t, &ev) != 0) {
+			r->gone = true;
+			return APP_EHUP;
+		}
+		if ((e = tools_run(t->app->db, t->arena, t->user_id, tc->name,
+		    tc->arguments, &result, &changed)) != APP_OK)
+			return e;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = AGENT_TOOL_RESULT;
+		ev.call_id = tc->id;
+		ev.result = result;
+		if (agent_emit(t, &ev) != 0) {
+			r->gone = true;
+			return APP_EHUP;
+		}
+		if ((msg = agent_msg_add(m, "tool", result)) == NULL)
+			return APP_ENOMEM;
+		msg->tool_call_id = tc->id;
+		/* Kept as {"id","name","arguments","result"}. */
+		if ((o = json_object_new_object()) == NULL ||
+		    jsonx_append(r->calls, o) != APP_OK)
+			return APP_ENOMEM;
+		if (jsonx_add_string(o, "id", tc->id) != APP_OK ||
+		    jsonx_add_string(o, "name", tc->name) != APP_OK ||
+		    jsonx_add_string(o, "arguments", tc->arguments) != APP_OK)
+			return APP_ENOMEM;
+		if (jsonx_parse(result, strlen(result), &v, &why) != APP_OK)
+			return APP_EINTERNAL;
+		if (jsonx_add(o, "result", v) != APP_OK)
+			return APP_ENOMEM;
+	}
+	return APP_OK;
+}
+
+static enum app_err
+agent_loop(struct agent_run *r, struct agent_msgs *m, time_t now)
+{
+	struct agent_turn	*t = r->t;
+	struct llm_request	 req;
+	struct llm_result	 res;
+	struct llm_callbacks	 cb;
+	int			 round, rounds = t->app->conf->max_tool_rounds;
+	enum app_err		 e;
+
+	cb.on_delta = agent_on_delta;
+	cb.tick = agent_tick;
+	cb.ctx = r;
+	for (round = 0; ; round++) {
+		memset(&req, 0, sizeof(req));
+		req.messages = m->v;
+		req.nmessages = m->n;
+		req.tools = round < rounds ? tools_definitions() : NULL;
+		req.stream = true;
+		req.now = now;
+		memset(&res, 0, sizeof(res));
+		e = llm_complete(t->app->llm, t->arena, &req, &cb, &res);
+		r->prompt_tokens += res.usage.prompt_tokens;
+		r->completion_tokens += res.usage.completion_tokens;
+		if (e != APP_OK) {
+			t->error = res.error;
+			return e;
+		}
+		if (res.ntool_calls == 0 || req.tools == NULL)
+			return APP_OK;
+		if ((e = agent_tools(r, &res, m)) != APP_OK)
+			return e;
+	}
+}
+
+/* ------------------------------------------------------------ the end */
+
+/* A title for a new thread: the model's, or the message's first words. */
+static const char *
+agent_title(struct agent_turn *t, struct agent_run *r, time_t now)
+{
+	static const char ask[] =
+	    "Write a title of at most six words for a conversation that "
+	    "starts with the user's message below. Answer with the title "
+	    "only, without quotes.";
+	struct llm_message	 msgs[2];
+	struct llm_request	 req;
+	struct llm_result	 res;
+	struct llm_callbacks	 cb;
+	char			*s;
+	size_t			 n;
+
+	if (llm_provider(t->app->llm) == LLM_BUILTIN ||
+	    strcmp(t->status, "completed") != 0)
+		return builtin_title(t->arena, t->message, AGENT_TITLE_MAX);
+	memset(msgs, 0, sizeof(msgs));
+	msgs[0].role = "system";
+	msgs[0].content = ask;
+	msgs[1].role = "user";
+	msgs[1].content = t->message;
+	memset(&req, 0, sizeof(req));
+	req.messages = msgs;
+	req.nmessages = 2;
+	req.now = now;
+	memset(&cb, 0, sizeof(cb));
+	cb.tick = agent_tick;
+	cb.ctx = r;
+	memset(&res, 0, sizeof(res));
+	if (llm_complete(t->app->llm, t->arena, &req, &cb, &res) != APP_OK)
+		return builtin_title(t->arena, t->message, AGENT_TITLE_MAX);
+	/* Trimmed, without quotes, cut at a word: a model may ramble. */
+	s = res.text;
+	while (*s == ' ' || *s == '"' || *s == '\'' || *s == '\n')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '"' ||
+	    s[n - 1] == '\'' || s[n - 1] == '\n' || s[n - 1] == '.'))
+		s[--n] = '\0';
+	if (n == 0 || !utf8_valid(s, n))
+		return builtin_title(t->arena, t->message, AGENT_TITLE_MAX);
+	return builtin_title(t->arena, s, AGENT_TITLE_MAX);
+}
+
+static const char *
+agent_status(struct agent_turn *t, struct agent_run *r, enum app_err e)
+{
+	if (e == APP_OK)
+		return "completed";
+	if (r->gone || t->timed_out || e == APP_EHUP || e == APP_ETIMEOUT)
+		return "incomplete";
+	return "error";
+}
+
+static void
+agent_json_put(void *obj)
+{
+	json_object_put(obj);
+}
+
+enum app_err
+agent_run(struct agent_turn *t, const struct agent_sink *sink)
+{
+	struct thread_outcome	 o;
+	struct agent_msgs	 m;
+	struct agent_run	 r;
+	struct agent_event	 ev;
+	char			*item = NULL, *thread = NULL;
+	time_t			 now = time(NULL);
+	enum app_err		 e, fe;
+
+	t->sink = sink;
+	t->deadline_ns = clock_now_ns() +
+	    (uint64_t)t->app->conf->llm_timeout * 1000000000ull;
+	memset(&r, 0, sizeof(r));
+	r.t = t;
+	r.text = "";
+	if ((r.calls = json_object_new_array()) == NULL)
+		return APP_ENOMEM;
+	if (arena_cleanup_add(t->arena, agent_json_put, r.calls) == -1) {
+		json_object_put(r.calls);
+		return APP_ENOMEM;
+	}
+	if ((t->stored.thread_json != NULL && agent_emit_json(t,
+	    AGENT_THREAD_CREATED, t->stored.thread_json) != 0) ||
+	    agent_emit_json(t, AGENT_ITEM_CREATED,
+	    t->stored.user_item_json) != 0 ||
+	    agent_emit_json(t, AGENT_ITEM_CREATED,
+	    t->stored.assistant_json) != 0)
+		r.gone = true;
+	if (r.gone)
+		e = APP_EHUP;
+	else if ((e = agent_prompt(t, now, &m)) == APP_OK)
+		e = agent_loop(&r, &m, now);
+	if (r.gone)
+		e = APP_EHUP;
+	else if (t->timed_out) {
+		e = APP_ETIMEOUT;
+		t->error = arena_printf(t->arena, "the model did not finish "
+		    "within %d s", t->app->conf->llm_timeout);
+	}
+	t->err = e;
+	t->status = agent_status(t, &r, e);
+	if (e != APP_OK && t->error == NULL)
+		t->error = app_strerror(e);
+	if (e != APP_OK && e != APP_EHUP)
+		log_warnx("turn in %s ended: %s", t->stored.thread_id,
+		    t->error);
+	t->tool_calls = json_object_to_json_string_ext(r.calls,
+	    JSON_C_TO_STRING_PLAIN);
+	memset(&o, 0, sizeof(o));
+	o.content = r.text;
+	o.status = t->status;
+	o.tool_calls = json_object_array_length(r.calls) > 0 ? t->tool_calls :
+	    NULL;
+	o.error = e == APP_OK ? NULL : t->error;
+	o.title = t->stored.titled ? NULL : agent_title(t, &r, now);
+	o.prompt_tokens = r.prompt_tokens;
+	o.completion_tokens = r.completion_tokens;
+	/* Stored whatever happened: the partial answer is kept. */
+	if ((fe = threads_turn_finish(t->app->db, t->arena, t->user_id,
+	    &t->stored, &o, &item, &thread)) != APP_OK) {
+		log_warnx("turn in %s not stored: %s", t->stored.thread_id,
+		    app_strerror(fe));
+		if (e == APP_OK) {
+			e = t->err = fe;
+			t->error = "the answer could not be stored";
+		}
+	}
+	t->item_json = item;
+	t->thread_json = thread;
+	if (e == APP_EHUP)
+		return e;
+	if (item != NULL && agent_emit_json(t, AGENT_ITEM_DONE, item) != 0)
+		return APP_EHUP;
+	if (thread != NULL &&
+	    agent_emit_json(t, AGENT_THREAD_UPDATED, thread) != 0)
+		return APP_EHUP;
+	if (e != APP_OK) {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = AGENT_ERROR;
+		ev.err = e;
+		ev.message = t->error;
+		(void)agent_emit(t, &ev);
+	}
+	return e;
+}

@@ -1,0 +1,102 @@
+/*
+ * agent.h: one turn of the assistant.
+ *
+ * agent_begin() does everything that may refuse the turn, before any
+ * answer is started: the quota, the thread (new, or claimed for this
+ * turn), the user's message and the assistant's, in progress, stored in
+ * one transaction. agent_run() then builds the prompt, runs the model and
+ * its tool calls, and stores the answer, emitting events as things
+ * happen. Two encoders turn the events into bytes: the native API
+ * (lib/chat.c, JSON or SSE) and, later, the ChatKit protocol.
+ *
+ * No PostgreSQL connection is held while the model is working: each
+ * step takes one for a transaction and gives it back.
+ */
+#ifndef QUIPU_AGENT_H
+#define QUIPU_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apperr.h"
+#include "quota.h"
+#include "threads.h"
+
+struct app;
+struct arena;
+
+enum agent_event_type {
+	AGENT_THREAD_CREATED,	/* json: the thread */
+	AGENT_ITEM_CREATED,	/* json: the user's message, then the assistant's */
+	AGENT_MEMORY_USED,	/* json: the memories' array */
+	AGENT_TEXT_DELTA,	/* item_id, text, len */
+	AGENT_TOOL_CALL,	/* item_id, call_id, name, arguments */
+	AGENT_TOOL_RESULT,	/* call_id, result (JSON text) */
+	AGENT_ITEM_DONE,	/* json: the assistant's message as stored */
+	AGENT_THREAD_UPDATED,	/* json: the thread (its new title) */
+	AGENT_ERROR		/* err, message: the turn failed */
+};
+
+struct agent_event {
+	enum agent_event_type	 type;
+	const char		*json;
+	const char		*item_id;
+	const char		*text;
+	size_t			 len;
+	const char		*call_id;
+	const char		*name;
+	const char		*arguments;
+	const char		*result;
+	enum app_err		 err;
+	const char		*message;
+};
+
+struct agent_sink {
+	/* Non-zero when the client is gone: the turn stops, kept incomplete. */
+	int	(*emit)(void *ctx, const struct agent_event *);
+	/* At least once a second while waiting; true when the client is
+	 * gone. May be NULL. */
+	bool	(*tick)(void *ctx);
+	void	*ctx;
+};
+
+/* A turn in progress. Everything lives in the request's arena. */
+struct agent_turn {
+	struct app		*app;
+	struct arena		*arena;
+	const char		*user_id;
+	const char		*message;
+	struct quota		 quota;
+	struct thread_turn	 stored;
+	/* Filled by agent_run(). */
+	const char		*tool_calls;	/* JSON array text */
+	const char		*item_json;	/* the answer as stored */
+	const char		*thread_json;	/* when the title changed */
+	const char		*status;	/* completed, incomplete, error */
+	enum app_err		 err;		/* why it failed, or APP_OK */
+	const char		*error;		/* a sentence for the user */
+	/* Private to agent.c. */
+	uint64_t		 deadline_ns;
+	bool			 timed_out;
+	const struct agent_sink	*sink;
+};
+
+/*
+ * Starts a turn in `thread_id' (NULL: a new thread named `title', which
+ * may be NULL). APP_ERATE: the quota is used up (t->quota says until
+ * when); APP_ENOTFOUND: no such thread of the user's; APP_ECONFLICT:
+ * another turn runs in it. Nothing is stored unless APP_OK.
+ */
+enum app_err	 agent_begin(struct app *, struct arena *, const char *user_id,
+		    const char *thread_id, const char *title,
+		    const char *message, struct agent_turn *t) MUSTCHECK;
+
+/*
+ * Runs the turn to its end, emitting events, and stores the answer.
+ * APP_OK, or the turn's error (after an AGENT_ERROR event), or APP_EHUP
+ * when the client left (the answer is stored as incomplete).
+ */
+enum app_err	 agent_run(struct agent_turn *, const struct agent_sink *);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * chat.c: the native encoder of a turn's events.
+ *
+ * Everything that may refuse a turn (body, quota, thread) is answered
+ * as a plain JSON error before anything else. Then, for
+ * Accept: text/event-stream, each event of lib/agent.c is written and
+ * flushed as it happens, with a heartbeat comment while the model is
+ * silent; otherwise the turn runs to its end and answers one document.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "agent.h"
+#include "app.h"
+#include "arena.h"
+#include "chat.h"
+#include "clock.h"
+#include "conf.h"
+#include "http.h"
+#include "jsonx.h"
+#include "sse.h"
+#include "threads.h"
+
+struct chat_stream {
+	struct http_response	*res;
+	uint64_t		 last_ns;	/* the last write */
+	uint64_t		 heartbeat_ns;
+	bool			 sse;
+};
+
+/* s[0..len) as a JSON string literal, in the arena. */
+static char *
+chat_quote(struct arena *ar, const char *s, size_t len)
+{
+	struct json_object	*o;
+	char			*q;
+
+	if ((o = jsonx_new_string_len(s, len)) == NULL)
+		return NULL;
+	q = arena_strdup(ar, json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return q;
+}
+
+static char *
+chat_q(struct arena *ar, const char *s)
+{
+	return chat_quote(ar, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+/* The event's SSE name and data, in the arena; NULL on ENOMEM. */
+static char *
+chat_event_data(struct arena *ar, const struct agent_event *ev,
+    const char **name)
+{
+	char	*a, *b, *c, *d;
+
+	switch (ev->type) {
+	case AGENT_THREAD_CREATED:
+		*name = "thread_created";
+		return arena_printf(ar, "{\"thread\":%s}", ev->json);
+	case AGENT_ITEM_CREATED:
+		*name = "message_created";
+		return arena_printf(ar, "{\"message\":%s}", ev->json);
+	case AGENT_MEMORY_USED:
+		*name = "memory_used";
+		return arena_printf(ar, "{\"memories\":%s}", ev->json);
+	case AGENT_TEXT_DELTA:
+		*name = "message_delta";
+		if ((a = chat_q(ar, ev->item_id)) == NULL ||
+		    (b = chat_quote(ar, ev->text, ev->len)) == NULL)
+			return NULL;
+		return arena_printf(ar, "{\"message_id\":%s,\"text\":%s}", a,
+		    b);
+	case AGENT_TOOL_CALL:
+		*name = "tool_call";
+		if ((a = chat_q(ar, ev->item_id)) == NULL ||
+		    (b = chat_q(ar, ev->call_id)) == NULL ||
+		    (c = chat_q(ar, ev->name)) == NULL ||
+		    (d = chat_q(ar, ev->arguments)) == NULL)
+			return NULL;
+		return arena_printf(ar, "{\"message_id\":%s,\"call_id\":%s,"
+		    "\"name\":%s,\"arguments\":%s}", a, b, c, d);
+	case AGENT_TOOL_RESULT:
+		*name = "tool_result";
+		if ((a = chat_q(ar, ev->call_id)) == NULL)
+			return NULL;
+		return arena_printf(ar, "{\"call_id\":%s,\"result\":%s}", a,
+		    ev->result);
+	case AGENT_ITEM_DONE:
+		*name = "message_done";
+		return arena_printf(ar, "{\"message\":%s}", ev->json);
+	case AGENT_THREAD_UPDATED:
+		*name = "thread_updated";
+		return arena_printf(ar, "{\"thread\":%s}", ev->json);
+	case AGENT_ERROR:
+		*name = "error";
+		if ((a = chat_q(ar, ev->message)) == NULL)
+			return NULL;
+		return arena_printf(ar, "{\"error\":{\"code\":\"%s\","
+		    "\"message\":%s}}", app_err_code(ev->err ==
+		    APP_ETIMEOUT ? APP_EUPSTREAM : ev->err), a);
+	}
+	return NULL;
+}
+
+static int
+chat_emit(void *ctx, const struct agent_event *ev)
+{
+	struct chat_stream	*cs = ctx;
+	const char		*name = NULL;
+	char			*data;
+
+	if (!cs->sse)
+		return http_client_gone(cs->res) ? -1 : 0;
+	if ((data = chat_event_data(cs->res->req->arena, ev, &name)) == NULL)
+		return -1;
+	if (sse_event(cs->res, name, data, strlen(data)) != APP_OK)
+		return -1;
+	cs->last_ns = clock_now_ns();
+	return 0;
+}
+
+/* A departed client, and the heartbeat of a silent stream. */
+static bool
+chat_tick(void *ctx)
+{
+	struct chat_stream	*cs = ctx;
+	uint64_t		 now;
+
+	if (http_client_gone(cs->res))
+		return true;
+	if (!cs->sse)
+		return false;
+	now = clock_now_ns();
+	if (now - cs->last_ns < cs->heartbeat_ns)
+		return false;
+	if (sse_comment(cs->res, "ping") != APP_OK)
+		return true;
+	cs->last_ns = now;
+	return false;
+}
+
+/* Reads {"message", "title"?}; `create' allows the title and an empty
+ * message. On failure the error is answered. */
+static enum app_err
+chat_body(struct http_request *req, struct http_response *res, bool create,
+    const char **message, const char **title)
+{
+	struct jsonx_errors	 errs;
+	struct json_object	*obj;
+	enum app_err		 e;
+
+	*message = NULL;
+	*title = NULL;
+	if ((e = jsonx_read_body(req, res, create, &obj)) != APP_OK)
+		return e;
+	if (obj == NULL)
+		return APP_OK;
+	jsonx_errors_init(&errs, req->arena);
+	json_object_object_foreach(obj, key, val) {
+		(void)val;
+		if (strcmp(key, "message") != 0 &&
+		    (!create || strcmp(key, "title") != 0))
+			jsonx_errors_add(&errs, key, "is not a field of this "
+			    "request");
+	}
+	(void)jsonx_get_string(obj, "message", JSONX_TRIM |
+	    (create ? JSONX_NULLABLE : JSONX_REQUIRED), 1, THREAD_MESSAGE_MAX,
+	    message, &errs);
+	if (create)
+		(void)jsonx_get_string(obj, "title", JSONX_TRIM |
+		    JSONX_NULLABLE, 0, THREAD_TITLE_MAX, title, &errs);
+	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
+		(void)jsonx_send_errors(res, &errs);
+		return e;
+	}
+	if (*title != NULL && (*title)[0] == '\0')
+		*title = NULL;
+	return APP_OK;
+}
+
+/* The refusals of agent_begin(), answered. */
+static enum app_err
+chat_refused(struct http_request *req, struct http_response *res,
+    const struct agent_turn *t, const char *thread_id, enum app_err e)
+{
+	switch (e) {
+	case APP_ERATE:
+		if (quota_headers(res, &t->quota) != APP_OK)
+			return APP_ENOMEM;
+		(void)http_send_error(res, e, NULL, "the daily quota of %d "
+		    "messages is used up; it renews in %ld s",
+		    t->quota.limit, t->quota.reset_s);
+		return e;
+	case APP_ENOTFOUND:
+		(void)http_send_error(res, e, NULL, "thread %s not found",
+		    thread_id);
+		return e;
+	case APP_ECONFLICT:
+		(void)http_send_error(res, e, NULL, "an answer is still being "
+		    "written in this thread; wait for it to finish");
+		return e;
+	default:
+		(void)req;
+		return e;
+	}
+}
+
+/* The whole turn as one document, once it is over. */
+static enum app_err
+chat_json(struct http_response *res, struct agent_turn *t, bool created)
+{
+	struct arena		*ar = res->req->arena;
+	struct json_object	*d;
+	const char		*thread;
+	char			*s;
+	enum app_err		 e;
+
+	if (t->err == APP_EHUP)
+		return APP_EHUP;
+	if (t->err != APP_OK) {
+		if ((d = json_object_new_object()) == NULL)
+			return APP_ENOMEM;
+		if (jsonx_add_string(d, "thread_id", t->stored.thread_id) !=
+		    APP_OK || jsonx_add_string(d, "message_id",
+		    t->stored.assistant_id) != APP_OK) {
+			json_object_put(d);
+			return APP_ENOMEM;
+		}
+		e = t->err == APP_ETIMEOUT ? APP_EUPSTREAM : t->err;
+		(void)http_send_error(res, e, d, "%s", t->error);
+		json_object_put(d);
+		return e;
+	}
+	thread = t->thread_json != NULL ? t->thread_json :
+	    t->stored.thread_json;
+	s = arena_printf(ar, "{%s%s%s\"thread_id\":\"%s\",\"user_message\":%s,"
+	    "\"assistant_message\":%s,\"tool_calls\":%s,\"memories_used\":[]}",
+	    thread != NULL ? "\"thread\":" : "", thread != NULL ? thread : "",
+	    thread != NULL ? "," : "", t->stored.thread_id,
+	    t->stored.user_item_json, t->item_json, t->tool_calls);
+	if (s == NULL)
+		return APP_ENOMEM;
+	return http_send_json_str(res, created ? 201 : 200, s, strlen(s));
+}
+
+static enum app_err
+chat_turn(struct http_request *req, struct http_response *res,
+    const char *thread_id, const char *title, const char *message)
+{
+	struct chat_stream	 cs;
+	struct agent_sink	 sink;
+	struct agent_turn	 t;
+	char			*loc;
+	enum app_err		 e;
+
+	e = agent_begin(req->app, req->arena, req->user_id, thread_id, title,
+	    message, &t);
+	if (e != APP_OK)
+		return chat_refused(req, res, &t, thread_id, e);
+	if ((e = quota_headers(res, &t.quota)) != APP_OK)
+		return e;
+	if (thread_id == NULL) {
+		if ((loc = arena_printf(req->arena, "/api/v1/threads/%s",
+		    t.stored.thread_id)) == NULL ||
+		    http_add_header(res, "Location", loc) != APP_OK)
+			return APP_ENOMEM;
+	}
+	memset(&cs, 0, sizeof(cs));
+	cs.res = res;
+	cs.sse = http_wants_sse(req);
+	cs.heartbeat_ns = (uint64_t)req->app->conf->sse_heartbeat *
+	    1000000000ull;
+	cs.last_ns = clock_now_ns();
+	sink.emit = chat_emit;
+	sink.tick = chat_tick;
+	sink.ctx = &cs;
+	if (cs.sse && sse_start(res) != APP_OK)
+		cs.sse = false;	/* gone already: the turn still ends cleanly */
+	e = agent_run(&t, &sink);
+	if (!cs.sse)
+		return chat_json(res, &t, thread_id == NULL);
+	if (e == APP_OK && sse_event(res, "done", "{}", 2) != APP_OK)
+		return APP_EHUP;
+	return e;
+}
+
+enum app_err
+chat_http_create(struct http_request *req, struct http_response *res)
+{
+	const char	*message, *title, *id;
+	char		*json, *loc;
+	enum app_err	 e;
+
+	if ((e = chat_body(req, res, true, &message, &title)) != APP_OK)
+		return e;
+	if (message != NULL)
+		return chat_turn(req, res, NULL, title, message);
+	if ((e = threads_create(req->app->db, req->arena, req->user_id, title,
+	    &id, &json)) != APP_OK)
+		return e;
+	loc = arena_printf(req->arena, "/api/v1/threads/%s", id);
+	if (loc == NULL || http_add_header(res, "Location", loc) != APP_OK)
+		return APP_ENOMEM;
+	return http_send_json_str(res, 201, json, strlen(json));
+}
+
+enum app_err
+chat_http_turn(struct http_request *req, struct http_response *res)
+{
+	const char	*message, *title;
+	enum app_err	 e;
+
+	if ((e = chat_body(req, res, false, &message, &title)) != APP_OK)
+		return e;
+	return chat_turn(req, res, req->params[0], NULL, message);
+}

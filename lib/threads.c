@@ -1,0 +1,810 @@
+/*
+ * threads.c: threads and their items: the SQL and the HTTP routes.
+ *
+ * PostgreSQL writes the JSON of the answers (api_thread() and api_item()
+ * in sql/004_threads.sql); this file checks input, picks the statement
+ * and wraps pages. Deleting is soft: deleted_at hides a thread and its
+ * items from every statement here.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <sodium.h>
+
+#include "app.h"
+#include "arena.h"
+#include "db.h"
+#include "http.h"
+#include "jsonx.h"
+#include "threads.h"
+
+/* ------------------------------------------------------------ ids */
+
+void
+threads_new_id(const char *prefix, char out[THREAD_ID_SIZE])
+{
+	static const char	 b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned char		 raw[10];
+	size_t			 i, n;
+	unsigned		 bits = 0, acc = 0;
+
+	randombytes_buf(raw, sizeof(raw));
+	n = strlen(prefix);
+	memcpy(out, prefix, n);
+	for (i = 0; i < sizeof(raw); i++) {
+		acc = (acc << 8) | raw[i];
+		bits += 8;
+		while (bits >= 5) {
+			bits -= 5;
+			out[n++] = b32[(acc >> bits) & 31];
+		}
+	}
+	out[n] = '\0';
+}
+
+/* An id from a path: the prefix and 16 base32 characters, nothing else. */
+static bool
+thread_id_ok(const char *s, const char *prefix)
+{
+	size_t	 n = strlen(prefix), i;
+
+	if (strncmp(s, prefix, n) != 0 || strlen(s) != n + 16)
+		return false;
+	for (i = n; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '2' && s[i] <= '7')))
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------ turns */
+
+static enum app_err
+thread_turn_claim(PGconn *c, struct arena *ar, const char *user_id,
+    const char *thread_id, int stale_s, struct thread_turn *t,
+    int64_t *seq)
+{
+	static const char claim[] =
+	    "UPDATE threads SET turn_started_at = now(), "
+	    "item_seq = item_seq + 2, message_count = message_count + 2, "
+	    "last_message_at = now(), updated_at = now() "
+	    "WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL AND "
+	    "(turn_started_at IS NULL OR "
+	    "turn_started_at < now() - make_interval(secs => $3::int)) "
+	    "RETURNING item_seq, title IS NOT NULL";
+	static const char exists[] =
+	    "SELECT 1 FROM threads WHERE id = $2 AND user_id = $1 AND "
+	    "deleted_at IS NULL";
+	static const char stale[] =
+	    "UPDATE items SET status = 'incomplete', updated_at = now() "
+	    "WHERE user_id = $1 AND thread_id = $2 AND status = 'in_progress'";
+	const char	*p[3];
+	char		 s[16];
+	PGresult	*r;
+	enum app_err	 e;
+
+	snprintf(s, sizeof(s), "%d", stale_s);
+	p[0] = user_id;
+	p[1] = thread_id;
+	p[2] = s;
+	if ((e = db_query(c, claim, 3, p, &r)) != APP_OK)
+		return e;
+	if (PQntuples(r) == 1) {
+		*seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		t->titled = db_bool(r, 0, 1);
+		PQclear(r);
+		if ((t->thread_id = arena_strdup(ar, thread_id)) == NULL)
+			return APP_ENOMEM;
+		/* A turn that crashed left its message in progress. */
+		return db_exec(c, stale, 2, p);
+	}
+	PQclear(r);
+	if ((e = db_query(c, exists, 2, p, &r)) != APP_OK)
+		return e;
+	e = PQntuples(r) == 1 ? APP_ECONFLICT : APP_ENOTFOUND;
+	PQclear(r);
+	return e;
+}
+
+static enum app_err
+thread_turn_create(PGconn *c, struct arena *ar, const char *user_id,
+    const char *title, struct thread_turn *t, int64_t *seq)
+{
+	static const char sql[] =
+	    "INSERT INTO threads AS t (id, user_id, title, turn_started_at, "
+	    "item_seq, message_count, last_message_at) "
+	    "VALUES ($1, $2, $3, now(), 2, 2, now()) RETURNING api_thread(t)";
+	char		 id[THREAD_ID_SIZE];
+	const char	*p[3];
+	PGresult	*r;
+	enum app_err	 e;
+
+	threads_new_id("thr_", id);
+	p[0] = id;
+	p[1] = user_id;
+	p[2] = title;
+	if ((e = db_query(c, sql, 3, p, &r)) != APP_OK)
+		return e;
+	t->thread_json = db_value(ar, r, 0, 0);
+	PQclear(r);
+	if (t->thread_json == NULL ||
+	    (t->thread_id = arena_strdup(ar, id)) == NULL)
+		return APP_ENOMEM;
+	t->titled = title != NULL;
+	*seq = 2;
+	return APP_OK;
+}
+
+static enum app_err
+thread_item_insert(PGconn *c, struct arena *ar, const char *user_id,
+    const char *thread_id, int64_t seq, const char *role,
+    const char *content, const char *status, const char **id,
+    const char **json)
+{
+	static const char sql[] =
+	    "INSERT INTO items AS i (id, user_id, thread_id, seq, role, "
+	    "content, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+	    "RETURNING api_item(i)";
+	char		 iid[THREAD_ID_SIZE], sseq[24];
+	const char	*p[7];
+	PGresult	*r;
+	enum app_err	 e;
+
+	threads_new_id("msg_", iid);
+	snprintf(sseq, sizeof(sseq), "%" PRId64, seq);
+	p[0] = iid;
+	p[1] = user_id;
+	p[2] = thread_id;
+	p[3] = sseq;
+	p[4] = role;
+	p[5] = content;
+	p[6] = status;
+	if ((e = db_query(c, sql, 7, p, &r)) != APP_OK)
+		return e;
+	*json = db_value(ar, r, 0, 0);
+	PQclear(r);
+	if (*json == NULL || (id != NULL && (*id = arena_strdup(ar, iid)) ==
+	    NULL))
+		return APP_ENOMEM;
+	return APP_OK;
+}
+
+/* The THREAD_HISTORY items before seq, oldest first. */
+static enum app_err
+thread_history(PGconn *c, struct arena *ar, const char *user_id,
+    const char *thread_id, int64_t seq, struct thread_turn *t)
+{
+	static const char sql[] =
+	    "SELECT id, role, content, status, tool_calls FROM ("
+	    "SELECT id, role, content, status, tool_calls, seq FROM items "
+	    "WHERE user_id = $1 AND thread_id = $2 AND seq < $3 AND "
+	    "deleted_at IS NULL ORDER BY seq DESC LIMIT $4) h ORDER BY seq";
+	const char	*p[4];
+	char		 sseq[24], slim[16];
+	PGresult	*r;
+	enum app_err	 e;
+	int		 i, n;
+
+	snprintf(sseq, sizeof(sseq), "%" PRId64, seq);
+	snprintf(slim, sizeof(slim), "%d", THREAD_HISTORY);
+	p[0] = user_id;
+	p[1] = thread_id;
+	p[2] = sseq;
+	p[3] = slim;
+	if ((e = db_query(c, sql, 4, p, &r)) != APP_OK)
+		return e;
+	n = PQntuples(r);
+	t->nhistory = 0;
+	if (n > 0 && (t->history = arena_calloc(ar, (size_t)n,
+	    sizeof(*t->history))) == NULL) {
+		PQclear(r);
+		return APP_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		struct thread_item	*it = &t->history[i];
+
+		it->id = db_value(ar, r, i, 0);
+		it->role = db_value(ar, r, i, 1);
+		it->content = db_value(ar, r, i, 2);
+		it->status = db_value(ar, r, i, 3);
+		it->tool_calls = PQgetisnull(r, i, 4) ? NULL :
+		    db_value(ar, r, i, 4);
+		if (it->id == NULL || it->role == NULL ||
+		    it->content == NULL || it->status == NULL) {
+			PQclear(r);
+			return APP_ENOMEM;
+		}
+	}
+	t->nhistory = (size_t)n;
+	PQclear(r);
+	return APP_OK;
+}
+
+enum app_err
+threads_turn_begin(PGconn *c, struct arena *ar, const char *user_id,
+    const char *thread_id, const char *title, const char *message,
+    int stale_s, struct thread_turn *t)
+{
+	const char	*uid;
+	int64_t		 seq;
+	enum app_err	 e;
+
+	memset(t, 0, sizeof(*t));
+	if (thread_id == NULL)
+		e = thread_turn_create(c, ar, user_id, title, t, &seq);
+	else
+		e = thread_turn_claim(c, ar, user_id, thread_id, stale_s, t,
+		    &seq);
+	if (e != APP_OK)
+		return e;
+	/* seq - 1 is the user's message, seq the answer. */
+	if ((e = thread_item_insert(c, ar, user_id, t->thread_id, seq - 1,
+	    "user", message, "completed", &uid, &t->user_item_json)) !=
+	    APP_OK)
+		return e;
+	if ((e = thread_item_insert(c, ar, user_id, t->thread_id, seq,
+	    "assistant", "", "in_progress", &t->assistant_id,
+	    &t->assistant_json)) != APP_OK)
+		return e;
+	return thread_history(c, ar, user_id, t->thread_id, seq - 1, t);
+}
+
+enum app_err
+threads_turn_finish(struct db_pool *pool, struct arena *ar,
+    const char *user_id, const struct thread_turn *t,
+    const struct thread_outcome *o, char **item_json, char **thread_json)
+{
+	static const char item[] =
+	    "UPDATE items AS i SET content = $3, status = $4, "
+	    "tool_calls = $5::json, memories_used = $6::json, error = $7, "
+	    "prompt_tokens = $8, completion_tokens = $9, updated_at = now() "
+	    "WHERE user_id = $1 AND id = $2 RETURNING api_item(i)";
+	static const char thread[] =
+	    "UPDATE threads AS t SET turn_started_at = NULL, "
+	    "title = coalesce(t.title, $3), updated_at = now() "
+	    "WHERE user_id = $1 AND id = $2 "
+	    "RETURNING t.deleted_at IS NULL AND $3::text IS NOT NULL AND "
+	    "t.title = $3, api_thread(t)";
+	static const char usage[] =
+	    "INSERT INTO usage (user_id, day, tokens) "
+	    "VALUES ($1, (now() AT TIME ZONE 'UTC')::date, $2) "
+	    "ON CONFLICT (user_id, day) DO UPDATE "
+	    "SET tokens = usage.tokens + excluded.tokens";
+	const char	*p[9];
+	char		 pt[24], ct[24], tot[24];
+	PGconn		*c;
+	PGresult	*r = NULL;
+	enum app_err	 e;
+
+	*item_json = NULL;
+	*thread_json = NULL;
+	snprintf(pt, sizeof(pt), "%" PRId64, o->prompt_tokens);
+	snprintf(ct, sizeof(ct), "%" PRId64, o->completion_tokens);
+	snprintf(tot, sizeof(tot), "%" PRId64,
+	    o->prompt_tokens + o->completion_tokens);
+	if ((e = db_acquire(pool, &c)) != APP_OK)
+		return e;
+	if ((e = db_begin(c)) != APP_OK)
+		goto out;
+	p[0] = user_id;
+	p[1] = t->assistant_id;
+	p[2] = o->content;
+	p[3] = o->status;
+	p[4] = o->tool_calls;
+	p[5] = o->memories_used;
+	p[6] = o->error;
+	p[7] = pt;
+	p[8] = ct;
+	if ((e = db_query(c, item, 9, p, &r)) != APP_OK)
+		goto out;
+	if (PQntuples(r) == 1 && (*item_json = (char *)db_value(ar, r, 0,
+	    0)) == NULL) {
+		e = APP_ENOMEM;
+		goto out;
+	}
+	PQclear(r);
+	p[1] = t->thread_id;
+	p[2] = t->titled ? NULL : o->title;
+	if ((e = db_query(c, thread, 3, p, &r)) != APP_OK)
+		goto out;
+	if (PQntuples(r) == 1 && db_bool(r, 0, 0) &&
+	    (*thread_json = (char *)db_value(ar, r, 0, 1)) == NULL) {
+		e = APP_ENOMEM;
+		goto out;
+	}
+	PQclear(r);
+	r = NULL;
+	p[1] = tot;
+	if (o->prompt_tokens + o->completion_tokens > 0 &&
+	    (e = db_exec(c, usage, 2, p)) != APP_OK)
+		goto out;
+	e = db_commit(c);
+out:
+	PQclear(r);
+	db_release(pool, c);
+	return e;
+}
+
+/* ------------------------------------------------------------ reading */
+
+enum app_err
+threads_create(struct db_pool *pool, struct arena *ar, const char *user_id,
+    const char *title, const char **out, char **json)
+{
+	static const char sql[] =
+	    "INSERT INTO threads AS t (id, user_id, title) VALUES ($1, $2, $3) "
+	    "RETURNING api_thread(t)";
+	char		 id[THREAD_ID_SIZE];
+	const char	*p[3];
+
+	threads_new_id("thr_", id);
+	p[0] = id;
+	p[1] = user_id;
+	p[2] = title;
+	if ((*out = arena_strdup(ar, id)) == NULL)
+		return APP_ENOMEM;
+	return db_one(pool, ar, sql, 3, p, json);
+}
+
+static struct db_pool *
+thread_db(const struct http_request *req)
+{
+	return req->app->db;
+}
+
+/* The thread id of the path, or a 404 answered. */
+static enum app_err
+thread_path_id(struct http_request *req, struct http_response *res,
+    const char **id)
+{
+	*id = req->params[0];
+	if (!thread_id_ok(*id, "thr_"))
+		return http_send_error(res, APP_ENOTFOUND, NULL,
+		    "thread not found");
+	return APP_OK;
+}
+
+static enum app_err
+thread_not_found(struct http_response *res, const char *id)
+{
+	(void)http_send_error(res, APP_ENOTFOUND, NULL,
+	    "thread %s not found", id);
+	return APP_ENOTFOUND;
+}
+
+/* {"items":I,"total":T,"limit":L,"offset":O,"has_more":B} */
+static enum app_err
+thread_page(struct http_response *res, const char *items, const char *total,
+    int limit, int offset, bool more)
+{
+	char	*s;
+
+	s = arena_printf(res->req->arena, "{\"items\":%s,\"total\":%s,"
+	    "\"limit\":%d,\"offset\":%d,\"has_more\":%s}", items, total, limit,
+	    offset, more ? "true" : "false");
+	if (s == NULL)
+		return APP_ENOMEM;
+	return http_send_json_str(res, 200, s, strlen(s));
+}
+
+/*
+ * The list: newest activity first. Optional filters are parameters that
+ * are NULL when unused, so one prepared statement serves every request.
+ */
+enum app_err
+threads_http_list(struct http_request *req, struct http_response *res)
+{
+	static const char qsql[] = "SELECT task_query($1)::text";
+	static const char sql[] =
+	    "WITH f AS (SELECT t FROM threads t WHERE t.user_id = $1 AND "
+	    "t.deleted_at IS NULL AND "
+	    "($4::boolean IS NULL OR (t.metadata @> '{\"archived\":true}') = "
+	    "$4) AND "
+	    "($5::boolean IS NULL OR (t.metadata @> '{\"pinned\":true}') = $5) "
+	    "AND ($6::tsquery IS NULL OR "
+	    "to_tsvector('simple'::regconfig, coalesce(t.title, '')) @@ $6 OR "
+	    "EXISTS (SELECT 1 FROM items i WHERE i.user_id = $1 AND "
+	    "i.thread_id = t.id AND i.deleted_at IS NULL AND i.words @@ $6))) "
+	    "SELECT (SELECT count(*) FROM f), "
+	    "(SELECT coalesce(json_agg(api_thread(p.t) ORDER BY "
+	    "coalesce((p.t).last_message_at, (p.t).created_at) DESC, "
+	    "(p.t).id DESC), '[]') FROM (SELECT f.t FROM f ORDER BY "
+	    "coalesce((f.t).last_message_at, (f.t).created_at) DESC, "
+	    "(f.t).id DESC LIMIT $2 OFFSET $3) p)";
+	static const char *const tri[] = { "false", "true", "any", NULL };
+	struct jsonx_errors	 errs;
+	const char		*q, *p[6], *total, *items;
+	char			 sl[16], so[16];
+	int			 limit = THREAD_LIST_DEFAULT, offset = 0;
+	int			 archived, pinned;
+	PGresult		*r;
+	enum app_err		 e;
+
+	jsonx_errors_init(&errs, req->arena);
+	jsonx_param_int(req, "limit", 1, THREAD_LIST_MAX, &limit, &errs);
+	jsonx_param_int(req, "offset", 0, THREAD_OFFSET_MAX, &offset, &errs);
+	archived = jsonx_param_enum(req, "archived", tri,
+	    "must be true, false or any", &errs);
+	pinned = jsonx_param_enum(req, "pinned", tri,
+	    "must be true, false or any", &errs);
+	q = jsonx_param_text(req, "q", 200, &errs);
+	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
+		(void)jsonx_send_errors(res, &errs);
+		return e;
+	}
+	snprintf(sl, sizeof(sl), "%d", limit);
+	snprintf(so, sizeof(so), "%d", offset);
+	p[0] = req->user_id;
+	p[1] = sl;
+	p[2] = so;
+	/* Archived threads are left out unless asked for. */
+	p[3] = archived == 2 ? NULL : archived == 1 ? "true" : "false";
+	p[4] = pinned < 0 || pinned == 2 ? NULL : tri[pinned];
+	p[5] = NULL;
+	if (q != NULL) {
+		char	*ts;
+
+		if ((e = db_one(thread_db(req), req->arena, qsql, 1, &q,
+		    &ts)) != APP_OK)
+			return e;
+		p[5] = ts;
+	}
+	if ((e = db_run(thread_db(req), sql, 6, p, &r)) != APP_OK)
+		return e;
+	total = db_value(req->arena, r, 0, 0);
+	items = db_value(req->arena, r, 0, 1);
+	PQclear(r);
+	if (total == NULL || items == NULL)
+		return APP_ENOMEM;
+	return thread_page(res, items, total, limit, offset,
+	    offset + limit < strtoll(total, NULL, 10));
+}
+
+/* The thread with its most recent items (?limit=, 20 by default). */
+enum app_err
+threads_http_get(struct http_request *req, struct http_response *res)
+{
+	static const char sql[] =
+	    "SELECT api_thread(t)::text, (SELECT coalesce(json_agg(api_item(i) "
+	    "ORDER BY i.seq), '[]') FROM (SELECT * FROM items WHERE "
+	    "user_id = $1 AND thread_id = t.id AND deleted_at IS NULL "
+	    "ORDER BY seq DESC LIMIT $3) i) "
+	    "FROM threads t WHERE t.user_id = $1 AND t.id = $2 AND "
+	    "t.deleted_at IS NULL";
+	struct jsonx_errors	 errs;
+	const char		*id, *p[3], *thread, *items;
+	char			 sl[16], *s;
+	int			 limit = THREAD_LIST_DEFAULT;
+	PGresult		*r;
+	enum app_err		 e;
+
+	if ((e = thread_path_id(req, res, &id)) != APP_OK)
+		return e;
+	jsonx_errors_init(&errs, req->arena);
+	jsonx_param_int(req, "limit", 1, THREAD_LIST_MAX, &limit, &errs);
+	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
+		(void)jsonx_send_errors(res, &errs);
+		return e;
+	}
+	snprintf(sl, sizeof(sl), "%d", limit);
+	p[0] = req->user_id;
+	p[1] = id;
+	p[2] = sl;
+	if ((e = db_run(thread_db(req), sql, 3, p, &r)) != APP_OK)
+		return e;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return thread_not_found(res, id);
+	}
+	thread = db_value(req->arena, r, 0, 0);
+	items = db_value(req->arena, r, 0, 1);
+	PQclear(r);
+	if (thread == NULL || items == NULL)
+		return APP_ENOMEM;
+	/* The thread's object, with "items" added before its last brace. */
+	if ((s = arena_printf(req->arena, "%.*s,\"items\":%s}",
+	    (int)strlen(thread) - 1, thread, items)) == NULL)
+		return APP_ENOMEM;
+	return http_send_json_str(res, 200, s, strlen(s));
+}
+
+/*
+ * Metadata of a PATCH: an object of at most THREAD_META_KEYS members,
+ * each a string, number, boolean or null (null removes it); "pinned" and
+ * "archived" are booleans. Answered as jsonb text for the merge.
+ */
+static const char *
+thread_metadata(struct json_object *obj, struct jsonx_errors *errs)
+{
+	struct json_object	*m;
+	char			 msg[96];
+
+	if (!json_object_object_get_ex(obj, "metadata", &m))
+		return NULL;
+	if (!json_object_is_type(m, json_type_object)) {
+		jsonx_errors_add(errs, "metadata", "must be an object");
+		return NULL;
+	}
+	if (json_object_object_length(m) > THREAD_META_KEYS) {
+		snprintf(msg, sizeof(msg), "must have at most %d keys",
+		    THREAD_META_KEYS);
+		jsonx_errors_add(errs, "metadata", msg);
+		return NULL;
+	}
+	json_object_object_foreach(m, key, val) {
+		enum json_type	 t = json_object_get_type(val);
+
+		if (strlen(key) == 0 || utf8_len(key) > THREAD_META_KEY_MAX) {
+			snprintf(msg, sizeof(msg), "keys must be 1 to %d "
+			    "characters", THREAD_META_KEY_MAX);
+			jsonx_errors_add(errs, "metadata", msg);
+			return NULL;
+		}
+		if ((strcmp(key, "pinned") == 0 ||
+		    strcmp(key, "archived") == 0) &&
+		    t != json_type_boolean && t != json_type_null) {
+			snprintf(msg, sizeof(msg), "%s must be a boolean", key);
+			jsonx_errors_add(errs, "metadata", msg);
+			return NULL;
+		}
+		if (t == json_type_object || t == json_type_array) {
+			jsonx_errors_add(errs, "metadata",
+			    "values must be strings, numbers, booleans or null");
+			return NULL;
+		}
+		if (t == json_type_string &&
+		    utf8_len(json_object_get_string(val)) >
+		    THREAD_META_VALUE_MAX) {
+			snprintf(msg, sizeof(msg), "values must be at most %d "
+			    "characters", THREAD_META_VALUE_MAX);
+			jsonx_errors_add(errs, "metadata", msg);
+			return NULL;
+		}
+	}
+	return arena_strdup(errs->arena, json_object_to_json_string_ext(m,
+	    JSON_C_TO_STRING_PLAIN));
+}
+
+/* {"title"?, "metadata"?}: a null or blank title removes it. */
+enum app_err
+threads_http_patch(struct http_request *req, struct http_response *res)
+{
+	static const char sql[] =
+	    "UPDATE threads AS t SET "
+	    "title = CASE WHEN $3 THEN $4 ELSE title END, "
+	    "metadata = CASE WHEN $5::jsonb IS NULL THEN metadata ELSE "
+	    "jsonb_strip_nulls(metadata || $5::jsonb) END, updated_at = now() "
+	    "WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL AND "
+	    "($5::jsonb IS NULL OR (SELECT count(*) FROM jsonb_object_keys("
+	    "jsonb_strip_nulls(metadata || $5::jsonb))) <= $6) "
+	    "RETURNING api_thread(t)";
+	static const char *const fields[] = { "title", "metadata", NULL };
+	struct jsonx_errors	 errs;
+	struct json_object	*obj;
+	const char		*id, *title = NULL, *meta, *p[6];
+	char			*json, keys[16];
+	enum app_err		 e;
+
+	if ((e = thread_path_id(req, res, &id)) != APP_OK)
+		return e;
+	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)
+		return e;
+	jsonx_errors_init(&errs, req->arena);
+	json_object_object_foreach(obj, key, val) {
+		size_t	i;
+
+		(void)val;
+		for (i = 0; fields[i] != NULL; i++)
+			if (strcmp(key, fields[i]) == 0)
+				break;
+		if (fields[i] == NULL)
+			jsonx_errors_add(&errs, key, "is not a thread field");
+	}
+	(void)jsonx_get_string(obj, "title", JSONX_NULLABLE | JSONX_TRIM, 0,
+	    THREAD_TITLE_MAX, &title, &errs);
+	meta = thread_metadata(obj, &errs);
+	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
+		(void)jsonx_send_errors(res, &errs);
+		return e;
+	}
+	if (title != NULL && title[0] == '\0')
+		title = NULL;
+	snprintf(keys, sizeof(keys), "%d", THREAD_META_KEYS);
+	p[0] = req->user_id;
+	p[1] = id;
+	p[2] = jsonx_has(obj, "title") ? "true" : "false";
+	p[3] = title;
+	p[4] = meta;
+	p[5] = keys;
+	e = db_one(thread_db(req), req->arena, sql, 6, p, &json);
+	if (e == APP_ENOTFOUND && meta != NULL) {
+		/* The thread exists, but the merge has too many keys? */
+		if (db_one(thread_db(req), req->arena, "SELECT 1 FROM threads "
+		    "WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL", 2,
+		    p, &json) == APP_OK) {
+			jsonx_errors_add(&errs, "metadata", "would have more "
+			    "than 16 keys");
+			(void)jsonx_send_errors(res, &errs);
+			return APP_EVALIDATION;
+		}
+	}
+	if (e == APP_ENOTFOUND)
+		return thread_not_found(res, id);
+	if (e != APP_OK)
+		return e;
+	return http_send_json_str(res, 200, json, strlen(json));
+}
+
+/* Soft delete of the thread and its items, in one statement. */
+enum app_err
+threads_http_delete(struct http_request *req, struct http_response *res)
+{
+	static const char sql[] =
+	    "WITH t AS (UPDATE threads SET deleted_at = now(), "
+	    "turn_started_at = NULL WHERE user_id = $1 AND id = $2 AND "
+	    "deleted_at IS NULL RETURNING id), "
+	    "i AS (UPDATE items SET deleted_at = now() WHERE user_id = $1 AND "
+	    "thread_id IN (SELECT id FROM t) AND deleted_at IS NULL) "
+	    "SELECT id FROM t";
+	const char	*id, *p[2];
+	char		*out;
+	enum app_err	 e;
+
+	if ((e = thread_path_id(req, res, &id)) != APP_OK)
+		return e;
+	p[0] = req->user_id;
+	p[1] = id;
+	e = db_one(thread_db(req), req->arena, sql, 2, p, &out);
+	if (e == APP_ENOTFOUND)
+		return thread_not_found(res, id);
+	if (e != APP_OK)
+		return e;
+	return http_send_empty(res, 204);
+}
+
+/*
+ * Items, oldest first: by offset (?limit=&offset=), or by cursor
+ * (?after=<item id> or ?before=<item id>, exclusive). Each answer gives
+ * the thread's total and whether more follow in its direction.
+ */
+enum app_err
+threads_http_messages(struct http_request *req, struct http_response *res)
+{
+	/* $4: the cursor's seq, from $5 (an item id) */
+	static const char sql[] =
+	    "WITH th AS (SELECT id FROM threads WHERE user_id = $1 AND "
+	    "id = $2 AND deleted_at IS NULL), "
+	    "cur AS (SELECT seq FROM items WHERE user_id = $1 AND "
+	    "thread_id = $2 AND id = $5 AND deleted_at IS NULL), "
+	    "live AS (SELECT * FROM items WHERE user_id = $1 AND thread_id = "
+	    "(SELECT id FROM th) AND deleted_at IS NULL), "
+	    "sel AS (SELECT * FROM live WHERE "
+	    "CASE $4 WHEN 'after' THEN seq > (SELECT seq FROM cur) "
+	    "WHEN 'before' THEN seq < (SELECT seq FROM cur) ELSE true END), "
+	    "page AS (SELECT * FROM sel ORDER BY "
+	    "CASE WHEN $4 = 'before' THEN -seq ELSE seq END "
+	    "LIMIT $3 OFFSET $6) "
+	    "SELECT (SELECT count(*) FROM th), (SELECT count(*) FROM cur), "
+	    "(SELECT count(*) FROM live), (SELECT count(*) FROM sel), "
+	    "(SELECT coalesce(json_agg(api_item(page) ORDER BY seq), '[]') "
+	    "FROM page)";
+	struct jsonx_errors	 errs;
+	const char		*id, *after, *before, *p[6], *total, *items;
+	char			 sl[16], so[16];
+	int			 limit = THREAD_LIST_DEFAULT, offset = 0;
+	long long		 nsel;
+	PGresult		*r;
+	enum app_err		 e;
+
+	if ((e = thread_path_id(req, res, &id)) != APP_OK)
+		return e;
+	jsonx_errors_init(&errs, req->arena);
+	jsonx_param_int(req, "limit", 1, THREAD_LIST_MAX, &limit, &errs);
+	jsonx_param_int(req, "offset", 0, THREAD_OFFSET_MAX, &offset, &errs);
+	after = jsonx_param_text(req, "after", 64, &errs);
+	before = jsonx_param_text(req, "before", 64, &errs);
+	if (after != NULL && before != NULL)
+		jsonx_errors_add(&errs, "before", "cannot be used with after");
+	if ((after != NULL || before != NULL) && offset != 0)
+		jsonx_errors_add(&errs, "offset",
+		    "cannot be used with a cursor");
+	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
+		(void)jsonx_send_errors(res, &errs);
+		return e;
+	}
+	snprintf(sl, sizeof(sl), "%d", limit);
+	snprintf(so, sizeof(so), "%d", offset);
+	p[0] = req->user_id;
+	p[1] = id;
+	p[2] = sl;
+	p[3] = after != NULL ? "after" : before != NULL ? "before" : "none";
+	p[4] = after != NULL ? after : before;
+	p[5] = so;
+	if ((e = db_run(thread_db(req), sql, 6, p, &r)) != APP_OK)
+		return e;
+	if (strcmp(PQgetvalue(r, 0, 0), "1") != 0) {
+		PQclear(r);
+		return thread_not_found(res, id);
+	}
+	if (p[4] != NULL && strcmp(PQgetvalue(r, 0, 1), "1") != 0) {
+		PQclear(r);
+		jsonx_errors_add(&errs, after != NULL ? "after" : "before",
+		    "is not an item of this thread");
+		(void)jsonx_send_errors(res, &errs);
+		return APP_EVALIDATION;
+	}
+	total = db_value(req->arena, r, 0, 2);
+	nsel = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	items = db_value(req->arena, r, 0, 4);
+	PQclear(r);
+	if (total == NULL || items == NULL)
+		return APP_ENOMEM;
+	return thread_page(res, items, total, limit, offset,
+	    (long long)offset + limit < nsel);
+}
+
+/* {"kind": "positive"|"negative"|null} on an assistant message. */
+enum app_err
+threads_http_feedback(struct http_request *req, struct http_response *res)
+{
+	static const char sql[] =
+	    "UPDATE items AS i SET feedback = $4, updated_at = now() "
+	    "WHERE user_id = $1 AND thread_id = $2 AND id = $3 AND "
+	    "role = 'assistant' AND deleted_at IS NULL AND "
+	    "EXISTS (SELECT 1 FROM threads t WHERE t.user_id = $1 AND "
+	    "t.id = $2 AND t.deleted_at IS NULL) RETURNING api_item(i)";
+	static const char role[] =
+	    "SELECT role FROM items i WHERE user_id = $1 AND thread_id = $2 "
+	    "AND id = $3 AND deleted_at IS NULL AND EXISTS (SELECT 1 FROM "
+	    "threads t WHERE t.user_id = $1 AND t.id = $2 AND "
+	    "t.deleted_at IS NULL)";
+	struct jsonx_errors	 errs;
+	struct json_object	*obj;
+	const char		*id, *item, *kind = NULL, *p[4];
+	char			*json;
+	enum app_err		 e;
+
+	if ((e = thread_path_id(req, res, &id)) != APP_OK)
+		return e;
+	item = req->params[1];
+	if (!thread_id_ok(item, "msg_"))
+		return http_send_error(res, APP_ENOTFOUND, NULL,
+		    "message not found");
+	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)
+		return e;
+	jsonx_errors_init(&errs, req->arena);
+	(void)jsonx_get_string(obj, "kind", JSONX_REQUIRED | JSONX_NULLABLE,
+	    0, 16, &kind, &errs);
+	if (kind != NULL && strcmp(kind, "positive") != 0 &&
+	    strcmp(kind, "negative") != 0)
+		jsonx_errors_add(&errs, "kind",
+		    "must be positive, negative or null");
+	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
+		(void)jsonx_send_errors(res, &errs);
+		return e;
+	}
+	p[0] = req->user_id;
+	p[1] = id;
+	p[2] = item;
+	p[3] = kind;
+	e = db_one(thread_db(req), req->arena, sql, 4, p, &json);
+	if (e == APP_ENOTFOUND) {
+		if (db_one(thread_db(req), req->arena, role, 3, p, &json) ==
+		    APP_OK) {
+			jsonx_errors_add(&errs, "kind", "feedback is for the "
+			    "assistant's messages");
+			(void)jsonx_send_errors(res, &errs);
+			return APP_EVALIDATION;
+		}
+		return http_send_error(res, APP_ENOTFOUND, NULL,
+		    "message %s not found", item);
+	}
+	if (e != APP_OK)
+		return e;
+	return http_send_json_str(res, 200, json, strlen(json));
+}

@@ -1,0 +1,34 @@
+/*
+ * tools.h: the assistant's task tools.
+ *
+ * The seven tools a model may call (create_task, list_tasks, update_task,
+ * complete_task, delete_task, bulk_complete_tasks, bulk_delete_tasks),
+ * described in OpenAI's function format, and run through the tasks C
+ * API as the user of the turn, under the same rules as the HTTP API.
+ */
+#ifndef QUIPU_TOOLS_H
+#define QUIPU_TOOLS_H
+
+#include <stdbool.h>
+
+#include "apperr.h"
+
+struct arena;
+struct db_pool;
+
+/* The JSON array of the tool definitions (static text). */
+const char	*tools_definitions(void);
+
+/*
+ * Runs tool `name' with `arguments' (the model's JSON text). Whatever
+ * happens becomes *result, JSON text for the model: the outcome, or
+ * {"error":{"code","message","details"?}} for an unknown tool, bad
+ * arguments or a task that is not the user's. *changed tells whether
+ * tasks changed. APP_OK unless memory ran out.
+ */
+enum app_err	 tools_run(struct db_pool *, struct arena *,
+		    const char *user_id, const char *name,
+		    const char *arguments, char **result, bool *changed)
+		    MUSTCHECK;
+
+#endif
