@@ -244,12 +244,11 @@ struct agent_run {
 	bool			 gone;		/* the client left */
 };
 
+/* Appends to the answer so far. */
 static int
-agent_on_delta(void *ctx, const char *text, size_t len)
+agent_text_add(struct agent_run *r, const char *text, size_t len)
 {
-	struct agent_run	*r = ctx;
-	struct agent_event	 ev;
-	char			*s;
+	char	*s;
 
 	if (r->len + len + 1 > r->cap) {
 		size_t	cap = r->cap == 0 ? 1024 : r->cap;
@@ -266,6 +265,17 @@ agent_on_delta(void *ctx, const char *text, size_t len)
 	memcpy(r->text + r->len, text, len);
 	r->len += len;
 	r->text[r->len] = '\0';
+	return 0;
+}
+
+static int
+agent_on_delta(void *ctx, const char *text, size_t len)
+{
+	struct agent_run	*r = ctx;
+	struct agent_event	 ev;
+
+	if (agent_text_add(r, text, len) == -1)
+		return -1;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = AGENT_TEXT_DELTA;
 	ev.item_id = r->t->stored.assistant_id;
@@ -376,7 +386,13 @@ agent_loop(struct agent_run *r, struct agent_msgs *m, time_t now)
 		req.messages = m->v;
 		req.nmessages = m->n;
 		req.tools = round < rounds ? tools_definitions() : NULL;
-		req.stream = true;
+		/*
+		 * A remote model always streams: its pieces show a departed
+		 * client at once. The builtin one paces its words only for a
+		 * client that reads them as they come.
+		 */
+		req.stream = t->sink->stream ||
+		    llm_provider(t->app->llm) != LLM_BUILTIN;
 		req.now = now;
 		memset(&res, 0, sizeof(res));
 		e = llm_complete(t->app->llm, t->arena, &req, &cb, &res);
@@ -386,6 +402,9 @@ agent_loop(struct agent_run *r, struct agent_msgs *m, time_t now)
 			t->error = res.error;
 			return e;
 		}
+		if (!req.stream && res.text_len > 0 &&
+		    agent_text_add(r, res.text, res.text_len) == -1)
+			return APP_ENOMEM;
 		if (res.ntool_calls == 0 || req.tools == NULL)
 			return APP_OK;
 		if ((e = agent_tools(r, &res, m)) != APP_OK)

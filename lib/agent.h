@@ -59,6 +59,9 @@ struct agent_sink {
 	 * gone. May be NULL. */
 	bool	(*tick)(void *ctx);
 	void	*ctx;
+	/* The client reads the answer as it is written (pieces of text are
+	 * worth sending one by one). */
+	bool	 stream;
 };
 
 /* A turn in progress. Everything lives in the request's arena. */

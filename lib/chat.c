@@ -281,6 +281,7 @@ chat_turn(struct http_request *req, struct http_response *res,
 	sink.emit = chat_emit;
 	sink.tick = chat_tick;
 	sink.ctx = &cs;
+	sink.stream = cs.sse;
 	if (cs.sse && sse_start(res) != APP_OK)
 		cs.sse = false;	/* gone already: the turn still ends cleanly */
 	e = agent_run(&t, &sink);

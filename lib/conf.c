@@ -134,8 +134,9 @@ const struct conf_key conf_keys[] = {
 	{ "llm_retries", CONF_INT, OFF(llm_retries), "2", 0, 10, 0,
 	    "retries of a failed model call before its first token "
 	    "(connection errors, 429, 5xx), with backoff" },
-	{ "llm_max_response", CONF_INT, OFF(llm_max_response), "1048576",
-	    1024, 67108864, 0, "bytes of a model's answer accepted" },
+	{ "llm_max_response", CONF_INT, OFF(llm_max_response), "8388608",
+	    1024, 268435456, 0, "bytes of a model's HTTP answer accepted "
+	    "(a streamed token takes about 150)" },
 	{ "llm_builtin_delay", CONF_INT, OFF(llm_builtin_delay), "15", 0, 1000,
 	    0, "milliseconds between the builtin model's streamed words" },
 	{ "sse_heartbeat", CONF_INT, OFF(sse_heartbeat), "15", 1, 300, 0,

@@ -447,6 +447,23 @@ test_disconnect(void **state)
 	assert_non_null(strstr(content, "tok1 "));
 }
 
+/* A silent model: heartbeat comments keep the stream alive. */
+static void
+test_heartbeat(void **state)
+{
+	struct harness_sse	 s;
+	char			 text[256];
+
+	(void)state;
+	setup_user();
+	turn_sse("fake:slowfirst=2500 quiet", 0, &s);
+	assert_true(s.ncomments >= 2);
+	deltas(&s, text, sizeof(text));
+	assert_non_null(strstr(text, "quiet"));
+	assert_string_equal(s.ev[s.nev - 1].event, "done");
+	harness_sse_free(&s);
+}
+
 /* The title of a new thread comes from the model. */
 static void
 test_title(void **state)
@@ -536,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_hang),
 		cmocka_unit_test(test_disconnect),
+		cmocka_unit_test(test_heartbeat),
 		cmocka_unit_test(test_title),
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_bad_key),

@@ -141,7 +141,7 @@ test_thread_routes(void **state)
 	struct harness_auth	 a;
 	struct harness_resp	 r;
 	struct json_object	*o, *items;
-	char			 t1[32], t2[32];
+	char			 t1[32], t2[32], *long_title;
 
 	(void)state;
 	user("thr-routes", &a);
@@ -222,8 +222,10 @@ test_thread_routes(void **state)
 	req(&a, "PATCH", fmt(P_THREADS "/%s", t1), "{\"title\":", &r);
 	harness_want(&H, &r, 400);
 	harness_resp_free(&r);
+	long_title = harness_rep("x", 201);
 	req(&a, "PATCH", fmt(P_THREADS "/%s", t1),
-	    fmt("{\"title\":\"%s\"}", harness_rep("x", 201)), &r);
+	    fmt("{\"title\":\"%s\"}", long_title), &r);
+	free(long_title);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
 	req(&a, "GET", fmt(P_THREADS "/%s", t1), NULL, &r);
