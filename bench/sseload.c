@@ -4,7 +4,7 @@
  *
  *	sseload -n STREAMS [-k quipu|openai] [-e TOKENS] [-r RAMP_MS]
  *	    [-T TIMEOUT_S] [-m METHOD] [-P PATH] [-f FILE] [-b BODY | -B FILE]
- *	    [-H HEADER]... HOST:PORT
+ *	    [-H HEADER]... [-o OUT] HOST:PORT
  *
  * Opens STREAMS HTTP/1.1 connections to HOST:PORT (IPv4), spread evenly
  * over RAMP_MS (1500), each sending one request (METHOD, POST by default,
@@ -41,6 +41,9 @@
  * ft is the first token's latency (request written -> first stamp read),
  * ov the overhead of every token, open_max the most connections open at
  * once, elapsed (seconds) from the first connect to the last stream's end.
+ * With -o, every token is also written to OUT as "ARRIVAL OVERHEAD STREAM"
+ * (ms since the first connect, ms, the stream's number), in the order
+ * they came: to see when in a run the overhead grows.
  * Exits 0 when the run took place (errors or not), 1 when it could not,
  * 2 on bad usage.
  */
@@ -183,6 +186,7 @@ static struct {
 	size_t		 bodylen;
 	const char	*headers[HEADERS_MAX];
 	int		 nheaders;
+	const char	*out;		/* -o */
 	char		**paths;	/* -f, per stream */
 	char		**auths;
 	char		 hostport[64];
@@ -200,7 +204,10 @@ static struct {
 	long		 tokens;
 	struct samples	 ov;		/* every token's overhead */
 	struct samples	 ft;		/* every stream's first token */
+	struct samples	 at;		/* -o: each token's arrival */
+	struct samples	 who;		/* -o: each token's stream */
 	int64_t		 start_ns;	/* monotonic */
+	int64_t		 start_us;	/* realtime */
 	int64_t		 last_end_ns;
 	int64_t		 now_us;	/* realtime of the current read */
 } g;
@@ -211,7 +218,7 @@ usage(void)
 	fprintf(stderr, "usage: sseload -n STREAMS [-k quipu|openai] "
 	    "[-e TOKENS] [-r RAMP_MS] [-T TIMEOUT_S]\n"
 	    "\t[-m METHOD] [-P PATH] [-f FILE] [-b BODY | -B FILE] "
-	    "[-H HEADER]... HOST:PORT\n");
+	    "[-H HEADER]... [-o OUT] HOST:PORT\n");
 	exit(2);
 }
 
@@ -397,7 +404,7 @@ options(int argc, char *argv[])
 	opt.timeout_s = 120;
 	opt.method = "POST";
 	opt.path = "/";
-	while ((c = getopt(argc, argv, "b:B:e:f:H:k:m:n:P:r:T:")) != -1) {
+	while ((c = getopt(argc, argv, "b:B:e:f:H:k:m:n:o:P:r:T:")) != -1) {
 		switch (c) {
 		case 'b':
 			opt.body = optarg;
@@ -431,6 +438,9 @@ options(int argc, char *argv[])
 			break;
 		case 'n':
 			opt.n = (int)num_arg(optarg, 1, 1000000);
+			break;
+		case 'o':
+			opt.out = optarg;
 			break;
 		case 'P':
 			opt.path = optarg;
@@ -682,6 +692,10 @@ stamps_read(struct conn *c, const char *data, const char *key)
 		if (c->tokens++ == 0)
 			samples_add(&g.ft, g.now_us - c->sent_us);
 		samples_add(&g.ov, g.now_us - v);
+		if (opt.out != NULL) {
+			samples_add(&g.at, g.now_us - g.start_us);
+			samples_add(&g.who, c->idx);
+		}
 		g.tokens++;
 	}
 }
@@ -1079,6 +1093,7 @@ run(void)
 	if ((g.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1: %s", strerror(errno));
 	g.start_ns = mono_ns();
+	g.start_us = real_us();
 	g.last_end_ns = g.start_ns;
 	deadline = g.start_ns + (int64_t)opt.timeout_s * 1000000000;
 	while (g.finished < opt.n) {
@@ -1111,6 +1126,22 @@ run(void)
 		}
 	/* Never launched: the deadline came first. */
 	g.errors[E_TIMEOUT] += opt.n - g.launched;
+}
+
+/* -o: the tokens in their order of arrival, before the sorting. */
+static void
+tokens_write(void)
+{
+	FILE	*f;
+	size_t	 i;
+
+	if ((f = fopen(opt.out, "w")) == NULL)
+		fatal("%s: %s", opt.out, strerror(errno));
+	for (i = 0; i < g.ov.n; i++)
+		fprintf(f, "%.3f %.3f %" PRId64 "\n", (double)g.at.v[i] / 1000,
+		    (double)g.ov.v[i] / 1000, g.who.v[i]);
+	if (fclose(f) == EOF)
+		fatal("%s: %s", opt.out, strerror(errno));
 }
 
 static void
@@ -1146,6 +1177,8 @@ main(int argc, char *argv[])
 		fatal("signal: %s", strerror(errno));
 	nofile_raise();
 	run();
+	if (opt.out != NULL)
+		tokens_write();
 	report();
 	return 0;
 }

@@ -235,9 +235,7 @@ agent_prompt(struct agent_turn *t, time_t now, struct agent_msgs *m)
 /* What a turn gathers while the model works. */
 struct agent_run {
 	struct agent_turn	*t;
-	char			*text;		/* the answer so far */
-	size_t			 len;
-	size_t			 cap;
+	struct arena_str	 text;		/* the answer so far */
 	struct json_object	*calls;		/* the tool calls' array */
 	int64_t			 prompt_tokens;
 	int64_t			 completion_tokens;
@@ -248,24 +246,7 @@ struct agent_run {
 static int
 agent_text_add(struct agent_run *r, const char *text, size_t len)
 {
-	char	*s;
-
-	if (r->len + len + 1 > r->cap) {
-		size_t	cap = r->cap == 0 ? 1024 : r->cap;
-
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		if ((s = arena_alloc(r->t->arena, cap)) == NULL)
-			return -1;
-		if (r->len > 0)
-			memcpy(s, r->text, r->len);
-		r->text = s;
-		r->cap = cap;
-	}
-	memcpy(r->text + r->len, text, len);
-	r->len += len;
-	r->text[r->len] = '\0';
-	return 0;
+	return arena_str_add(r->t->arena, &r->text, text, len);
 }
 
 static int
@@ -492,7 +473,6 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	    (uint64_t)t->app->conf->llm_timeout * 1000000000ull;
 	memset(&r, 0, sizeof(r));
 	r.t = t;
-	r.text = "";
 	if ((r.calls = json_object_new_array()) == NULL)
 		return APP_ENOMEM;
 	if (arena_cleanup_add(t->arena, agent_json_put, r.calls) == -1) {
@@ -527,7 +507,7 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	t->tool_calls = json_object_to_json_string_ext(r.calls,
 	    JSON_C_TO_STRING_PLAIN);
 	memset(&o, 0, sizeof(o));
-	o.content = r.text;
+	o.content = r.text.p != NULL ? r.text.p : "";
 	o.status = t->status;
 	o.tool_calls = json_object_array_length(r.calls) > 0 ? t->tool_calls :
 	    NULL;

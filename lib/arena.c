@@ -224,3 +224,30 @@ arena_used(const struct arena *a)
 {
 	return a->total;
 }
+
+int
+arena_str_add(struct arena *a, struct arena_str *b, const char *s, size_t n)
+{
+	char	*np;
+	size_t	 need, cap;
+
+	if (n > SIZE_MAX - 1 - b->len)
+		return -1;
+	need = b->len + n + 1;
+	if (need > b->cap) {
+		/* An arena cannot grow a block: copy into a bigger one. */
+		cap = b->cap < 64 ? 64 : b->cap;
+		while (cap < need)
+			cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+		if ((np = arena_alloc(a, cap)) == NULL)
+			return -1;
+		if (b->len > 0)
+			memcpy(np, b->p, b->len);
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}

@@ -36,6 +36,19 @@ char		*arena_printf(struct arena *, const char *, ...)
 char		*arena_vprintf(struct arena *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 
+/*
+ * A string that grows in an arena, always NUL-terminated once anything
+ * was added (p is NULL before). Zero it to start. Outgrown copies stay in
+ * the arena until it is reset: fine for the sizes of one request.
+ */
+struct arena_str {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+/* Appends s[0..n). -1 on ENOMEM, and the string is unchanged. */
+int		 arena_str_add(struct arena *, struct arena_str *, const char *s,
+		    size_t n);
 /* Call fn(arg) when the arena is reset or destroyed. -1 on ENOMEM. */
 int		 arena_cleanup_add(struct arena *, void (*fn)(void *), void *arg);
 

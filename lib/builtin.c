@@ -134,11 +134,9 @@ struct bi_caps {
 
 /* A text built in the arena; the first failure sticks (checked once). */
 struct bi_buf {
-	struct arena	*arena;
-	char		*s;
-	size_t		 len;
-	size_t		 cap;
-	bool		 nomem;
+	struct arena		*arena;
+	struct arena_str	 str;
+	bool			 nomem;
 };
 
 static bool	bi_match(struct bi_ctx *, const char *, size_t, size_t,
@@ -381,27 +379,8 @@ bi_buf_init(struct bi_buf *b, struct arena *a)
 static void
 bi_buf_add(struct bi_buf *b, const char *s, size_t n)
 {
-	char	*ns;
-	size_t	 cap;
-
-	if (b->nomem)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		/* The arena cannot grow a block: copy into a bigger one. */
-		for (cap = b->cap == 0 ? 128 : b->cap; cap < b->len + n + 1;)
-			cap *= 2;
-		if ((ns = arena_alloc(b->arena, cap)) == NULL) {
-			b->nomem = true;
-			return;
-		}
-		if (b->len > 0)
-			memcpy(ns, b->s, b->len);
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	if (!b->nomem && arena_str_add(b->arena, &b->str, s, n) == -1)
+		b->nomem = true;
 }
 
 static void
@@ -462,9 +441,9 @@ bi_buf_text(struct bi_buf *b)
 {
 	if (b->nomem)
 		return NULL;
-	if (b->s == NULL)
+	if (b->str.p == NULL)
 		return arena_strdup(b->arena, "");
-	return b->s;
+	return b->str.p;
 }
 
 static bool
@@ -636,7 +615,7 @@ bi_join(struct bi_ctx *c, size_t lo, size_t hi, const bool *drop)
 	for (i = lo; i < hi; i++) {
 		if (drop != NULL && drop[i])
 			continue;
-		if (b.len > 0)
+		if (b.str.len > 0)
 			bi_buf_add(&b, " ", 1);
 		bi_buf_add(&b, c->tok[i].raw, c->tok[i].len);
 	}
@@ -1771,7 +1750,7 @@ bi_say_updated(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
 {
 	const char	*due = bi_get_str(res, "due_at"), *prio;
 	const char	*title = bi_get_str(res, "title");
-	size_t		 said = b->len;
+	size_t		 said = b->str.len;
 
 	if (bi_get(args, "title") != NULL) {
 		bi_buf_printf(b, "Renamed #%lld to \"",
@@ -1780,7 +1759,7 @@ bi_say_updated(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
 		bi_buf_puts(b, "\".");
 	}
 	if (bi_get(args, "priority") != NULL) {
-		bi_buf_puts(b, b->len > said ? " " : "");
+		bi_buf_puts(b, b->str.len > said ? " " : "");
 		if (bi_has_priority(res, &prio)) {
 			bi_buf_puts(b, "Set ");
 			bi_buf_ref(b, res);
@@ -1793,7 +1772,7 @@ bi_say_updated(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
 	}
 	if (bi_get_str(args, "due_at") != NULL || jsonx_is_null(args,
 	    "due_at")) {
-		bi_buf_puts(b, b->len > said ? " " : "");
+		bi_buf_puts(b, b->str.len > said ? " " : "");
 		bi_buf_puts(b, due != NULL ? "Moved " :
 		    "Removed the due date of ");
 		bi_buf_ref(b, res);
@@ -1803,7 +1782,7 @@ bi_say_updated(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
 		}
 		bi_buf_puts(b, ".");
 	}
-	if (b->len == said) {
+	if (b->str.len == said) {
 		bi_buf_puts(b, "Updated ");
 		bi_buf_ref(b, res);
 		bi_buf_puts(b, ".");
@@ -1950,7 +1929,7 @@ bi_say_results(struct bi_ctx *c, size_t a)
 		if ((rc = bi_result(c, a, k, &res)) != APP_OK ||
 		    (rc = bi_json(c, tc[k].arguments, &args)) != APP_OK)
 			return rc;
-		if (b.len > 0)
+		if (b.str.len > 0)
 			bi_buf_puts(&b, "\n");
 		if (bi_buf_failure(&b, res))
 			continue;

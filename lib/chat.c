@@ -176,10 +176,8 @@ chat_body(struct http_request *req, struct http_response *res, bool create,
 	if (create)
 		(void)jsonx_get_string(obj, "title", JSONX_TRIM |
 		    JSONX_NULLABLE, 0, THREAD_TITLE_MAX, title, &errs);
-	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
-		(void)jsonx_send_errors(res, &errs);
+	if ((e = jsonx_errors_answer(res, &errs)) != APP_OK)
 		return e;
-	}
 	if (*title != NULL && (*title)[0] == '\0')
 		*title = NULL;
 	return APP_OK;

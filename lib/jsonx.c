@@ -866,6 +866,16 @@ jsonx_time_parse(const char *s, struct timespec *out)
 	return 0;
 }
 
+enum app_err
+jsonx_errors_answer(struct http_response *res, const struct jsonx_errors *e)
+{
+	enum app_err	 rc;
+
+	if ((rc = jsonx_errors_result(e)) != APP_OK)
+		(void)jsonx_send_errors(res, e);
+	return rc;
+}
+
 static void
 jsonx_put(void *obj)
 {
@@ -915,20 +925,41 @@ jsonx_param(struct http_request *req, const char *key, const char **out,
 	return e;
 }
 
-int
-jsonx_param_enum(struct http_request *req, const char *key,
-    const char *const *names, const char *msg, struct jsonx_errors *errs)
+/* The index of `v' in `names', or -1 after recording `msg'. */
+static int
+jsonx_pick(const char *v, const char *const *names, const char *key,
+    const char *msg, struct jsonx_errors *errs)
 {
-	const char	*v;
-	int		 i;
+	int	 i;
 
-	if (jsonx_param(req, key, &v, errs) != APP_OK || v == NULL)
-		return -1;
 	for (i = 0; names[i] != NULL; i++)
 		if (strcmp(v, names[i]) == 0)
 			return i;
 	jsonx_errors_add(errs, key, msg);
 	return -1;
+}
+
+int
+jsonx_param_enum(struct http_request *req, const char *key,
+    const char *const *names, const char *msg, struct jsonx_errors *errs)
+{
+	const char	*v;
+
+	if (jsonx_param(req, key, &v, errs) != APP_OK || v == NULL)
+		return -1;
+	return jsonx_pick(v, names, key, msg, errs);
+}
+
+int
+jsonx_get_enum(struct json_object *obj, const char *key,
+    const char *const *names, const char *msg, struct jsonx_errors *errs)
+{
+	const char	*v = NULL;
+
+	if (jsonx_get_string(obj, key, 0, 0, 0, &v, errs) != APP_OK ||
+	    v == NULL)
+		return -1;
+	return jsonx_pick(v, names, key, msg, errs);
 }
 
 void

@@ -96,6 +96,13 @@ struct http_request;
 enum app_err	 jsonx_read_body(struct http_request *, struct http_response *,
 		    bool optional, struct json_object **obj) MUSTCHECK;
 
+/*
+ * For a handler after its checks: APP_OK when nothing was recorded, else
+ * answers the errors (as jsonx_send_errors) and returns the outcome.
+ */
+enum app_err	 jsonx_errors_answer(struct http_response *,
+		    const struct jsonx_errors *) MUSTCHECK;
+
 /* ------------------------------------------------------------ query parameters */
 
 /*
@@ -211,6 +218,13 @@ enum app_err	 jsonx_get_string_array(struct json_object *obj,
 		    unsigned item_flags, size_t min_chars, size_t max_chars,
 		    const char ***out, size_t *nout, struct jsonx_errors *errs);
 
+/*
+ * A string that must be one of `names' (NULL-terminated): its index, or
+ * -1 when absent or wrong (then `msg' is recorded).
+ */
+int		 jsonx_get_enum(struct json_object *obj, const char *key,
+		    const char *const *names, const char *msg,
+		    struct jsonx_errors *errs);
 /* True when `obj' has member `key' (PATCH: absent vs present). */
 bool		 jsonx_has(struct json_object *obj, const char *key);
 /* True when `obj' has member `key' and it is null. */

@@ -69,39 +69,6 @@ struct llm {
 
 /* ------------------------------------------------------------ buffers */
 
-/* A growing NUL-terminated buffer in the arena (old copies stay there). */
-struct llm_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static int
-llm_buf_add(struct arena *a, struct llm_buf *b, const char *s, size_t n)
-{
-	char	*np;
-	size_t	 need, cap;
-
-	if (n > SIZE_MAX - 1 - b->len)
-		return -1;
-	need = b->len + n + 1;
-	if (need > b->cap) {
-		cap = b->cap < 64 ? 64 : b->cap;
-		while (cap < need)
-			cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-		if ((np = arena_alloc(a, cap)) == NULL)
-			return -1;
-		if (b->len > 0)
-			memcpy(np, b->p, b->len);
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /*
  * A server's message for a sentence: at most LLM_MSG_MAX bytes, cut on a
  * UTF-8 boundary, control characters turned to spaces. NULL on ENOMEM.
@@ -132,7 +99,7 @@ struct llm_slot {
 	bool		 used;
 	const char	*id;
 	const char	*name;
-	struct llm_buf	 args;
+	struct arena_str	 args;
 };
 
 struct llm_stream {
@@ -140,10 +107,10 @@ struct llm_stream {
 	size_t				 max;		/* SIZE_MAX: no limit */
 	const struct llm_callbacks	*cb;
 	struct llm_result		*out;
-	struct llm_buf			 line;		/* split across feeds */
-	struct llm_buf			 data;		/* the event's data */
+	struct arena_str			 line;		/* split across feeds */
+	struct arena_str			 data;		/* the event's data */
 	bool				 has_data;
-	struct llm_buf			 text;
+	struct arena_str			 text;
 	size_t				 answer;	/* text + arguments */
 	struct llm_slot			 slots[LLM_MAX_TOOL_CALLS];
 	bool				 done;		/* [DONE] seen */
@@ -176,7 +143,7 @@ llm_stream_new(struct arena *a, size_t max_response,
 	s->max = max_response == 0 ? SIZE_MAX : max_response;
 	s->cb = cb;
 	s->out = out;
-	if (llm_buf_add(a, &s->text, "", 0) == -1)
+	if (arena_str_add(a, &s->text, "", 0) == -1)
 		return NULL;
 	out->text = s->text.p;
 	return s;
@@ -228,7 +195,7 @@ llm_stream_text(struct llm_stream *s, const char *t, size_t n)
 		return APP_OK;
 	if (llm_stream_count(s, n) != APP_OK)
 		return s->err;
-	if (llm_buf_add(s->arena, &s->text, t, n) == -1)
+	if (arena_str_add(s->arena, &s->text, t, n) == -1)
 		return llm_stream_fail(s, APP_ENOMEM, NULL);
 	s->out->text = s->text.p;
 	s->out->text_len = s->text.len;
@@ -292,7 +259,7 @@ llm_stream_tool(struct llm_stream *s, struct json_object *tc, size_t pos)
 		return APP_OK;
 	if (llm_stream_count(s, n) != APP_OK)
 		return s->err;
-	if (llm_buf_add(s->arena, &slot->args, str, n) == -1)
+	if (arena_str_add(s->arena, &slot->args, str, n) == -1)
 		return llm_stream_fail(s, APP_ENOMEM, NULL);
 	return APP_OK;
 }
@@ -425,12 +392,12 @@ llm_stream_line(struct llm_stream *s, const char *p, size_t len)
 		if (s->data.len >= s->max)
 			return llm_stream_fail(s, APP_EUPSTREAM,
 			    LLM_E_TOOLONG);
-		if (llm_buf_add(s->arena, &s->data, "\n", 1) == -1)
+		if (arena_str_add(s->arena, &s->data, "\n", 1) == -1)
 			return llm_stream_fail(s, APP_ENOMEM, NULL);
 	}
 	if (vlen > s->max - s->data.len)
 		return llm_stream_fail(s, APP_EUPSTREAM, LLM_E_TOOLONG);
-	if (llm_buf_add(s->arena, &s->data, val, vlen) == -1)
+	if (arena_str_add(s->arena, &s->data, val, vlen) == -1)
 		return llm_stream_fail(s, APP_ENOMEM, NULL);
 	s->has_data = true;
 	return APP_OK;
@@ -447,7 +414,7 @@ llm_stream_feed(struct llm_stream *s, const char *buf, size_t len)
 			if (len > s->max - s->line.len)
 				return llm_stream_fail(s, APP_EUPSTREAM,
 				    LLM_E_TOOLONG);
-			if (llm_buf_add(s->arena, &s->line, buf, len) == -1)
+			if (arena_str_add(s->arena, &s->line, buf, len) == -1)
 				return llm_stream_fail(s, APP_ENOMEM, NULL);
 			break;
 		}
@@ -457,7 +424,7 @@ llm_stream_feed(struct llm_stream *s, const char *buf, size_t len)
 			    LLM_E_TOOLONG);
 		if (s->line.len == 0)
 			(void)llm_stream_line(s, buf, n);
-		else if (llm_buf_add(s->arena, &s->line, buf, n) == -1)
+		else if (arena_str_add(s->arena, &s->line, buf, n) == -1)
 			return llm_stream_fail(s, APP_ENOMEM, NULL);
 		else {
 			(void)llm_stream_line(s, s->line.p, s->line.len);
@@ -807,7 +774,7 @@ struct llm_attempt {
 	CURL			*h;
 	struct llm_stream	*stream;
 	enum llm_mode		 mode;
-	struct llm_buf		 body;		/* JSON or error answer */
+	struct arena_str		 body;		/* JSON or error answer */
 	size_t			 received;
 	enum app_err		 stop;		/* why a callback stopped it */
 	long			 status;
@@ -905,7 +872,7 @@ llm_write(char *p, size_t size, size_t nmemb, void *arg)
 		if (n < keep)
 			keep = n;
 		if (keep > 0 &&
-		    llm_buf_add(c->arena, &at->body, p, keep) == -1) {
+		    arena_str_add(c->arena, &at->body, p, keep) == -1) {
 			at->stop = APP_ENOMEM;
 			return 0;
 		}
@@ -923,7 +890,7 @@ llm_write(char *p, size_t size, size_t nmemb, void *arg)
 	if (at->mode == LLM_MODE_SSE) {
 		if ((at->stop = llm_stream_feed(at->stream, p, n)) != APP_OK)
 			return 0;
-	} else if (llm_buf_add(c->arena, &at->body, p, n) == -1) {
+	} else if (arena_str_add(c->arena, &at->body, p, n) == -1) {
 		at->stop = APP_ENOMEM;
 		return 0;
 	}

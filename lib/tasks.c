@@ -828,10 +828,8 @@ task_read_input(struct http_request *req, struct http_response *res,
 		return e;
 	jsonx_errors_init(&errs, req->arena);
 	tasks_input_parse(obj, mode, in, &errs);
-	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
-		(void)jsonx_send_errors(res, &errs);
+	if ((e = jsonx_errors_answer(res, &errs)) != APP_OK)
 		return e;
-	}
 	return APP_OK;
 }
 
@@ -1075,24 +1073,6 @@ static const char task_msg_sort[] =
     "must be one of created_at, updated_at, due_at, priority, title";
 static const char task_msg_order[] = "must be one of asc, desc";
 
-/* Member `key' of `obj', a string out of `names'; -1 when absent. */
-static int
-task_json_enum(struct json_object *obj, const char *key,
-    const char *const *names, const char *msg, struct jsonx_errors *errs)
-{
-	const char	*v = NULL;
-	int		 i;
-
-	if (jsonx_get_string(obj, key, 0, 0, 32, &v, errs) != APP_OK ||
-	    v == NULL)
-		return -1;
-	for (i = 0; names[i] != NULL; i++)
-		if (strcmp(v, names[i]) == 0)
-			return i;
-	jsonx_errors_add(errs, key, msg);
-	return -1;
-}
-
 void
 tasks_filter_parse(struct json_object *obj, struct task_filter *f,
     struct jsonx_errors *errs)
@@ -1103,13 +1083,13 @@ tasks_filter_parse(struct json_object *obj, struct task_filter *f,
 
 	tasks_filter_init(f);
 	f->limit = TASK_TOOL_LIST_DEFAULT;
-	if ((v = task_json_enum(obj, "status", task_statuses, task_msg_status,
+	if ((v = jsonx_get_enum(obj, "status", task_statuses, task_msg_status,
 	    errs)) >= 0)
 		f->status = (enum task_status)v;
-	if ((v = task_json_enum(obj, "sort", task_sort_names, task_msg_sort,
+	if ((v = jsonx_get_enum(obj, "sort", task_sort_names, task_msg_sort,
 	    errs)) >= 0)
 		f->sort = (enum task_sort)v;
-	if ((v = task_json_enum(obj, "order", task_orders, task_msg_order,
+	if ((v = jsonx_get_enum(obj, "order", task_orders, task_msg_order,
 	    errs)) >= 0)
 		f->asc = v == 0;
 	(void)jsonx_get_string(obj, "q", JSONX_NULLABLE | JSONX_TRIM, 0, 500,

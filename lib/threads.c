@@ -433,10 +433,8 @@ threads_http_list(struct http_request *req, struct http_response *res)
 	pinned = jsonx_param_enum(req, "pinned", tri,
 	    "must be true, false or any", &errs);
 	q = jsonx_param_text(req, "q", 200, &errs);
-	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
-		(void)jsonx_send_errors(res, &errs);
+	if ((e = jsonx_errors_answer(res, &errs)) != APP_OK)
 		return e;
-	}
 	snprintf(sl, sizeof(sl), "%d", limit);
 	snprintf(so, sizeof(so), "%d", offset);
 	p[0] = req->user_id;
@@ -487,10 +485,8 @@ threads_http_get(struct http_request *req, struct http_response *res)
 		return e;
 	jsonx_errors_init(&errs, req->arena);
 	jsonx_param_int(req, "limit", 1, THREAD_LIST_MAX, &limit, &errs);
-	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
-		(void)jsonx_send_errors(res, &errs);
+	if ((e = jsonx_errors_answer(res, &errs)) != APP_OK)
 		return e;
-	}
 	snprintf(sl, sizeof(sl), "%d", limit);
 	p[0] = req->user_id;
 	p[1] = id;
@@ -608,10 +604,8 @@ threads_http_patch(struct http_request *req, struct http_response *res)
 	(void)jsonx_get_string(obj, "title", JSONX_NULLABLE | JSONX_TRIM, 0,
 	    THREAD_TITLE_MAX, &title, &errs);
 	meta = thread_metadata(obj, &errs);
-	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
-		(void)jsonx_send_errors(res, &errs);
+	if ((e = jsonx_errors_answer(res, &errs)) != APP_OK)
 		return e;
-	}
 	if (title != NULL && title[0] == '\0')
 		title = NULL;
 	snprintf(keys, sizeof(keys), "%d", THREAD_META_KEYS);
@@ -713,10 +707,8 @@ threads_http_messages(struct http_request *req, struct http_response *res)
 	if ((after != NULL || before != NULL) && offset != 0)
 		jsonx_errors_add(&errs, "offset",
 		    "cannot be used with a cursor");
-	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
-		(void)jsonx_send_errors(res, &errs);
+	if ((e = jsonx_errors_answer(res, &errs)) != APP_OK)
 		return e;
-	}
 	snprintf(sl, sizeof(sl), "%d", limit);
 	snprintf(so, sizeof(so), "%d", offset);
 	p[0] = req->user_id;
@@ -784,10 +776,8 @@ threads_http_feedback(struct http_request *req, struct http_response *res)
 	    strcmp(kind, "negative") != 0)
 		jsonx_errors_add(&errs, "kind",
 		    "must be positive, negative or null");
-	if ((e = jsonx_errors_result(&errs)) != APP_OK) {
-		(void)jsonx_send_errors(res, &errs);
+	if ((e = jsonx_errors_answer(res, &errs)) != APP_OK)
 		return e;
-	}
 	p[0] = req->user_id;
 	p[1] = id;
 	p[2] = item;
