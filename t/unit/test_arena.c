@@ -155,6 +155,35 @@ hook(void *arg)
 	order[n + 1] = '\0';
 }
 
+/* A growing string: appends, copies when it outgrows, refuses overflow. */
+static void
+test_str(void **state)
+{
+	struct arena		*a;
+	struct arena_str	 s;
+	char			 want[5001];
+	int			 i;
+
+	(void)state;
+	assert_non_null(a = arena_create(256));
+	memset(&s, 0, sizeof(s));
+	assert_null(s.p);
+	assert_int_equal(arena_str_add(a, &s, "", 0), 0);
+	assert_string_equal(s.p, "");
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(arena_str_add(a, &s, "abcde", 5), 0);
+	assert_int_equal(s.len, 5000);
+	assert_true(s.cap > s.len);
+	for (i = 0; i < 1000; i++)
+		memcpy(want + i * 5, "abcde", 5);
+	want[5000] = '\0';
+	assert_string_equal(s.p, want);
+	assert_int_equal(arena_str_add(a, &s, "x", SIZE_MAX), -1);
+	assert_int_equal(s.len, 5000);
+	assert_string_equal(s.p, want);
+	arena_destroy(a);
+}
+
 static void
 test_cleanup_order(void **state)
 {
@@ -241,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_big),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_str),
 		cmocka_unit_test(test_cleanup_order),
 		cmocka_unit_test(test_cleanup_many),
 		cmocka_unit_test(test_reset_reuses),
