@@ -12,7 +12,7 @@
 #          the very request body quipu sends upstream (captured from the
 #          fake) to the fake's /v1/chat/completions through that nginx;
 #   quipu: N fresh threads (POST /api/v1/threads with a title, so no title
-#          call), then sseload opens N turns at once, POST
+#          call), then sseload opens N turns the same way, POST
 #          /api/v1/threads/{id}/messages with Accept: text/event-stream,
 #          through nginx -> quipu -> the fake, while PostgreSQL's
 #          connections and the workers' VmRSS are sampled every 200 ms.
@@ -26,6 +26,7 @@
 #
 # Environment: STREAM_COUNTS ("100 500 1000 2000"), BENCH_ROUNDS (3, per
 # N), STREAM_RAMP_MS (1500), STREAM_TIMEOUT (90, seconds per run),
+# STREAM_PER_USER (50, streams per bench user),
 # QUIPU_BENCH_STREAM_PORT (18383), STREAM_TOKEN_LOG (unset; 1 keeps every
 # token of every run, "arrival_ms overhead_ms stream", in
 # var/bench/stream-tokens-TARGET-N-ROUND.txt: to see when in a run the
@@ -45,8 +46,9 @@ REF_PORT=${QUIPU_BENCH_STREAM_PORT:-18383}
 # What every stream asks of the fake (BENCH.md: 50 tokens 100 ms apart).
 NTOKENS=50
 MESSAGE="fake:stamp fake:tokens=$NTOKENS fake:slow=100"
-# Streams per bench user.
-PER_USER=50
+# Streams per bench user: a user's turns share the row of its daily
+# usage, so fewer users means more lock waits in PostgreSQL.
+PER_USER=${STREAM_PER_USER:-50}
 
 # quipu-fcgi reads QUIPU_<KEY> itself, over quipu.conf.
 export QUIPU_TEST_ROUTES=off
@@ -370,12 +372,13 @@ rss_sampler() {
 }
 
 # Every 200 ms, PostgreSQL's client connections to the quipu database,
-# and how many of them run a statement: one psql, one connection (to
-# another database, so it does not count itself).
+# how many of them are not idle, and how many wait for a lock: one psql,
+# one connection (to another database, so it does not count itself).
 pg_sampler() {
 	local flag=$1
 	while [[ -e $flag ]]; do
-		echo "SELECT count(*), count(*) FILTER (WHERE state <> 'idle')
+		echo "SELECT count(*), count(*) FILTER (WHERE state <> 'idle'),
+		    count(*) FILTER (WHERE wait_event_type = 'Lock')
 		    FROM pg_stat_activity WHERE datname = 'quipu'
 		    AND backend_type = 'client backend';"
 		sleep 0.2
@@ -508,7 +511,7 @@ ref_run() {
 # quipu_run N ROUND: one run through quipu; appends to
 # $VAR/stream-quipu-N.txt and its counters to $VAR/stream-qm-N.txt.
 quipu_run() {
-	local n=$1 c0 c1 t0 out idle peak pg m0 m1 e0 flag=$VAR/stream-sampling
+	local n=$1 c0 c1 t0 out idle peak pg locks m0 m1 e0 flag=$VAR/stream-sampling
 	say "N=$n: nginx -> quipu -> fake (creating $n threads first)"
 	threads_make "$n"
 	quipu_settle
@@ -530,6 +533,7 @@ quipu_run() {
 	peak=$(sort -n "$VAR/stream-rss.txt" | tail -n 1)
 	pg=$(awk '$1 > a { a = $1 } $2 > b { b = $2 } END { print a + 0, b + 0 }' \
 	    "$VAR/stream-pg.txt")
+	locks=$(awk '$3 > a { a = $3 } END { print a + 0 }' "$VAR/stream-pg.txt")
 	round_line "$out" "$pg" "$(awk -v p="${peak:-0}" -v i="$idle" \
 	    -v f="$FRESH_RSS" -v n="$n" 'BEGIN { printf "%.0f %.0f",
 	    (p - i) / n, (p - f) / n }')" \
@@ -537,9 +541,10 @@ quipu_run() {
 	quipu_settle
 	m1=$(metrics_get)
 	# "db_waits db_wait_s llm_errors worker_restarts slow_requests
-	# log_errors log_warnings pool_timeouts workers_before workers_after"
-	# of the run; a pool timeout ("no free connection") answers 503.
-	printf '%s %s %s %s %s %s %s %s %s %s\n' \
+	# log_errors log_warnings pool_timeouts lock_waits_max workers_before
+	# workers_after" of the run; a pool timeout ("no free connection")
+	# answers 503.
+	printf '%s %s %s %s %s %s %s %s %s %s %s\n' \
 	    $(($(metric quipu_db_waits_total "$m1") - $(metric quipu_db_waits_total "$m0"))) \
 	    "$(awk -v a="$(metric quipu_db_wait_seconds_total "$m0")" \
 	    -v b="$(metric quipu_db_wait_seconds_total "$m1")" 'BEGIN { printf "%.2f", b - a }')" \
@@ -549,6 +554,7 @@ quipu_run() {
 	    "$(tail -n +"$((e0 + 1))" "$VAR/log/error.log" | grep -c '\[error\]' || true)" \
 	    "$(tail -n +"$((e0 + 1))" "$VAR/log/error.log" | grep -c '\[warn\]' || true)" \
 	    "$(tail -n +"$((e0 + 1))" "$VAR/log/error.log" | grep -c 'no free connection' || true)" \
+	    "$locks" \
 	    "$(IFS=,; echo "${WORKERS[*]}")" \
 	    "$(pgrep -P "$QUIPU_PID" | sort -n | paste -sd, -)" \
 	    >> "$VAR/stream-qm-$n.txt"
@@ -604,16 +610,16 @@ table_row() {
 }
 
 # quipu's own counters at N: medians per run of pool waits, seconds
-# waited per stream, slow requests and warn lines; sums of pool timeouts,
-# model call errors and error lines.
+# waited per stream, PostgreSQL lock waits, slow requests and warn lines;
+# sums of pool timeouts, model call errors and error lines.
 counters_row() {
 	local n=$1
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" \
 	    "$(med "qm-$n" 1 %.0f)" \
 	    "$(awk -v n="$n" '{ print $2 / n }' "$VAR/stream-qm-$n.txt" | median |
 	    awk '{ printf "%.2f", $1 }')" \
-	    "$(total "qm-$n" 8)" "$(total "qm-$n" 3)" "$(med "qm-$n" 5 %.0f)" \
-	    "$(med "qm-$n" 7 %.0f)" "$(total "qm-$n" 6)"
+	    "$(total "qm-$n" 8)" "$(med "qm-$n" 9 %.0f)" "$(total "qm-$n" 3)" \
+	    "$(med "qm-$n" 5 %.0f)" "$(med "qm-$n" 7 %.0f)" "$(total "qm-$n" 6)"
 }
 
 cpu_row() {
@@ -754,13 +760,15 @@ Largest N without an error in any round: quipu **$(largest_clean quipu)**, nginx
 
 What quipu saw (its /metrics and error log): checkouts that waited for a free
 PostgreSQL connection and the seconds waited per stream (medians per run),
-checkouts that gave up after \`db_connect_timeout\` and answered 503 (sum), failed
-model calls (sum), requests logged as slow (median; \`slow_request_timeout =
+checkouts that gave up after \`db_connect_timeout\` and answered 503 (sum), the
+most of quipu's PostgreSQL connections waiting for a lock at once (sampled every
+200 ms, median; $PER_USER streams per user share its usage row), failed model
+calls (sum), requests logged as slow (median; \`slow_request_timeout =
 $(conf_value slow_request_timeout)\` s, and every stream of $NTOKENS × 100 ms is one), warn lines
 (median) and error lines (sum):
 
-| streams | pool waits | s waited / stream | pool timeouts (503) | model call errors | slow requests | warn lines | error lines |
-|---:|---:|---:|---:|---:|---:|---:|---:|
+| streams | pool waits | s waited / stream | pool timeouts (503) | PG lock waits | model call errors | slow requests | warn lines | error lines |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${counters%$'\n'}
 
 CPU during the runs, as a share of the whole machine ($(nproc) CPUs = 100 %;
@@ -776,7 +784,8 @@ Per round (ok, errors, tokens, first token p50 p99, overhead p50 p99 p99.9 max
 KiB/stream and vs fresh, CPU % busy quipu nginx fake PostgreSQL sseload, error
 kinds); quipu's counters per run (from /metrics: pool waits, seconds waited, model
 call errors, worker restarts, slow requests; error and warn lines in its error
-log, pool timeouts; worker pids before and after):
+log, pool timeouts, most lock waits at once; worker pids before and
+after):
 
 \`\`\`
 $(rounds_dump)

@@ -339,6 +339,8 @@ master_snapshot(struct master *m, struct pool_input *in)
 			st = atomic_load_explicit(&th->state,
 			    memory_order_acquire);
 			pt->busy = p->alive && st > SB_T_IDLE && st < SB_T__MAX;
+			pt->waiting = st == SB_T_UPSTREAM ||
+			    st == SB_T_STREAMING;
 			pt->start_ns = atomic_load(&th->start_ns);
 		}
 	}

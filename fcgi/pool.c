@@ -76,7 +76,11 @@ pool_watchdog(const struct pool_input *in, struct pool_out *o)
 	}
 }
 
-/* Each request older than slow_request_timeout is logged once. */
+/*
+ * Each request older than slow_request_timeout is logged once, unless it
+ * waits on the model or streams its answer: a chat turn takes seconds by
+ * nature (the request_timeout watchdog still bounds it).
+ */
 static void
 pool_slowlog(const struct pool_input *in, struct pool_out *o)
 {
@@ -95,7 +99,8 @@ pool_slowlog(const struct pool_input *in, struct pool_out *o)
 			continue;
 		for (t = 0; t < in->nthreads; t++) {
 			th = &w->threads[t];
-			if (th->busy && th->slow_logged_ns != th->start_ns &&
+			if (th->busy && !th->waiting &&
+			    th->slow_logged_ns != th->start_ns &&
 			    pool_age(in->now_ns, th->start_ns) > limit)
 				pool_emit(o, POOL_LOG_SLOW, POOL_R_NONE,
 				    (int)i, t, 0);

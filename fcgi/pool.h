@@ -39,6 +39,7 @@ struct pool_conf {
 /* What the policy needs to know about one acceptor thread. */
 struct pool_thread {
 	bool	 busy;			/* between accept and finish */
+	bool	 waiting;		/* on the model, or streaming: slow by nature */
 	uint64_t start_ns;		/* of the current request */
 	uint64_t slow_logged_ns;	/* start_ns of the request last logged */
 };

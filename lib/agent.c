@@ -48,13 +48,17 @@ agent_begin(struct app *app, struct arena *ar, const char *user_id,
 		return e;
 	if ((e = db_begin(c)) != APP_OK)
 		goto out;
-	/* The quota first: a refused message stores nothing. */
-	if ((e = quota_take(c, user_id, app->conf->messages_per_day,
-	    &t->quota)) != APP_OK)
-		goto out;
 	if ((e = threads_turn_begin(c, ar, user_id, thread_id, title, message,
 	    app->conf->llm_timeout + AGENT_STALE_SLACK, &t->stored)) !=
 	    APP_OK)
+		goto out;
+	/*
+	 * The quota last: a refusal rolls everything back, and the user's
+	 * row of the day stays locked only for the commit, so the turns of
+	 * one user do not queue on it holding pooled connections.
+	 */
+	if ((e = quota_take(c, user_id, app->conf->messages_per_day,
+	    &t->quota)) != APP_OK)
 		goto out;
 	e = db_commit(c);
 out:

@@ -233,6 +233,30 @@ app_slot(struct app *app, const struct http_request *req)
 	return scoreboard_thread(app->sb, app->proc_slot, req->slot);
 }
 
+void
+app_thread_state(struct http_request *req, int state)
+{
+	struct sb_thread	*t;
+
+	if (req->app != NULL && (t = app_slot(req->app, req)) != NULL)
+		atomic_store_explicit(&t->state, state, memory_order_release);
+}
+
+void
+app_stream_count(struct http_request *req, bool open)
+{
+	struct app	*app = req->app;
+
+	if (app == NULL || app->sb == NULL)
+		return;
+	if (open) {
+		atomic_fetch_add(&app->sb->stats->sse_open, 1);
+		atomic_fetch_add(&app->sb->stats->sse_total, 1);
+	} else
+		atomic_fetch_sub(&app->sb->stats->sse_open, 1);
+	app_thread_state(req, open ? SB_T_STREAMING : SB_T_HANDLER);
+}
+
 /* Routes and checks the request; returns the error to answer, if any. */
 static enum app_err
 app_dispatch(struct app *app, struct http_request *req,

@@ -5,6 +5,7 @@
 #ifndef QUIPU_APP_H
 #define QUIPU_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "apperr.h"
@@ -55,6 +56,14 @@ void		 app_free(struct app *);
 void		 app_handle(struct app *, struct http_request *,
 		    struct http_response *);
 
+/*
+ * What the serving thread is doing (enum sb_thread_state), for the
+ * scoreboard: /metrics, the slow log (which leaves threads waiting on
+ * the model or streaming alone) and the watchdog. No-op without one.
+ */
+void		 app_thread_state(struct http_request *, int state);
+/* Counts an event stream opening or closing, and marks the thread. */
+void		 app_stream_count(struct http_request *, bool open);
 /* quipu's version string. */
 const char	*app_version(void);
 

@@ -22,12 +22,17 @@
 #include "conf.h"
 #include "http.h"
 #include "jsonx.h"
+#include "scoreboard.h"
 #include "sse.h"
 #include "threads.h"
+
+/* A departed client is probed for at most this often (it costs a poll). */
+#define CHAT_PROBE_NS	200000000ull
 
 struct chat_stream {
 	struct http_response	*res;
 	uint64_t		 last_ns;	/* the last write */
+	uint64_t		 probe_ns;	/* the last probe */
 	uint64_t		 heartbeat_ns;
 	bool			 sse;
 };
@@ -131,13 +136,17 @@ static bool
 chat_tick(void *ctx)
 {
 	struct chat_stream	*cs = ctx;
-	uint64_t		 now;
+	uint64_t		 now = clock_now_ns();
 
-	if (http_client_gone(cs->res))
+	if (cs->res->gone)
 		return true;
+	if (now - cs->probe_ns >= CHAT_PROBE_NS) {
+		cs->probe_ns = now;
+		if (http_client_gone(cs->res))
+			return true;
+	}
 	if (!cs->sse)
 		return false;
-	now = clock_now_ns();
 	if (now - cs->last_ns < cs->heartbeat_ns)
 		return false;
 	if (sse_comment(cs->res, "ping") != APP_OK)
@@ -280,13 +289,20 @@ chat_turn(struct http_request *req, struct http_response *res,
 	sink.tick = chat_tick;
 	sink.ctx = &cs;
 	sink.stream = cs.sse;
-	if (cs.sse && sse_start(res) != APP_OK)
-		cs.sse = false;	/* gone already: the turn still ends cleanly */
-	e = agent_run(&t, &sink);
-	if (!cs.sse)
+	cs.probe_ns = cs.last_ns;
+	if (!cs.sse) {
+		app_thread_state(req, SB_T_UPSTREAM);
+		(void)agent_run(&t, &sink);
 		return chat_json(res, &t, thread_id == NULL);
+	}
+	app_stream_count(req, true);
+	/* Gone already, the turn still runs its course and is stored. */
+	if (sse_start(res) != APP_OK)
+		res->gone = true;
+	e = agent_run(&t, &sink);
 	if (e == APP_OK && sse_event(res, "done", "{}", 2) != APP_OK)
-		return APP_EHUP;
+		e = APP_EHUP;
+	app_stream_count(req, false);
 	return e;
 }
 

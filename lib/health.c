@@ -37,19 +37,6 @@ health_healthz(struct http_request *req, struct http_response *res)
 	return http_send_json_str(res, 200, health_ok, sizeof(health_ok) - 1);
 }
 
-/* Marks the serving thread as waiting on PostgreSQL, for the scoreboard. */
-static void
-health_sb_state(struct http_request *req, int state)
-{
-	struct app	*app = req->app;
-
-	if (app == NULL || app->sb == NULL || app->proc_slot < 0 ||
-	    req->slot < 0)
-		return;
-	atomic_store_explicit(&scoreboard_thread(app->sb, app->proc_slot,
-	    req->slot)->state, state, memory_order_release);
-}
-
 /*
  * Pings through the pool and counts pending migrations. *first is the
  * first pending name when *pending > 0.
@@ -65,13 +52,13 @@ health_check_db(struct http_request *req, size_t *pending, const char **first)
 	*first = NULL;
 	if (app->db == NULL)
 		return APP_EDB;
-	health_sb_state(req, SB_T_DB);
+	app_thread_state(req, SB_T_DB);
 	if ((rc = db_acquire(app->db, &conn)) == APP_OK &&
 	    (rc = db_exec(conn, "SELECT 1", 0, NULL)) == APP_OK)
 		rc = migrate_pending(conn, app->migrations, app->nmigrations,
 		    pending, first);
 	db_release(app->db, conn);
-	health_sb_state(req, SB_T_HANDLER);
+	app_thread_state(req, SB_T_HANDLER);
 	return rc;
 }
 
@@ -141,9 +128,9 @@ health_api(struct http_request *req, struct http_response *res)
 	enum app_err		 rc;
 	bool			 db_ok;
 
-	health_sb_state(req, SB_T_DB);
+	app_thread_state(req, SB_T_DB);
 	db_ok = db_ping(req->app->db) == APP_OK;
-	health_sb_state(req, SB_T_HANDLER);
+	app_thread_state(req, SB_T_HANDLER);
 	if ((o = health_api_body(req, db_ok)) == NULL)
 		return APP_ENOMEM;
 	rc = http_send_json(res, 200, o);

@@ -17,7 +17,8 @@
 static enum app_err
 sse_put(struct http_response *resp, const char *buf, size_t len)
 {
-	if (http_client_gone(resp))
+	/* A failed write marks it gone; sse_flush() probes once per event. */
+	if (resp->gone)
 		return APP_EHUP;
 	if (len > 0 && http_write(resp, buf, len) != APP_OK)
 		return APP_EHUP;

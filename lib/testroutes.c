@@ -117,26 +117,6 @@ testroute_ticks(struct http_response *res, long n, long interval)
 	return sse_event(res, "done", "{}", 2);
 }
 
-/* Marks this thread streaming and counts the stream while it is open. */
-static void
-testroute_sse_count(struct http_request *req, bool open)
-{
-	struct app	*app = req->app;
-
-	if (app->sb == NULL)
-		return;
-	if (open) {
-		atomic_fetch_add(&app->sb->stats->sse_open, 1);
-		atomic_fetch_add(&app->sb->stats->sse_total, 1);
-	} else
-		atomic_fetch_sub(&app->sb->stats->sse_open, 1);
-	if (app->proc_slot >= 0 && req->slot >= 0)
-		atomic_store_explicit(&scoreboard_thread(app->sb,
-		    app->proc_slot, req->slot)->state,
-		    open ? SB_T_STREAMING : SB_T_HANDLER,
-		    memory_order_release);
-}
-
 enum app_err
 testroute_stream(struct http_request *req, struct http_response *res)
 {
@@ -151,9 +131,9 @@ testroute_stream(struct http_request *req, struct http_response *res)
 		return http_send_error(res, rc, NULL, "%s", msg);
 	if ((rc = sse_start(res)) != APP_OK)
 		return rc;
-	testroute_sse_count(req, true);
+	app_stream_count(req, true);
 	rc = testroute_ticks(res, n, interval);
-	testroute_sse_count(req, false);
+	app_stream_count(req, false);
 	return rc;
 }
 

@@ -69,20 +69,22 @@ thread_turn_claim(PGconn *c, struct arena *ar, const char *user_id,
     const char *thread_id, int stale_s, struct thread_turn *t,
     int64_t *seq)
 {
+	/* A turn that crashed left its message in progress: closed here. */
 	static const char claim[] =
-	    "UPDATE threads SET turn_started_at = now(), "
+	    "WITH c AS (UPDATE threads SET turn_started_at = now(), "
 	    "item_seq = item_seq + 2, message_count = message_count + 2, "
 	    "last_message_at = now(), updated_at = now() "
 	    "WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL AND "
 	    "(turn_started_at IS NULL OR "
 	    "turn_started_at < now() - make_interval(secs => $3::int)) "
-	    "RETURNING item_seq, title IS NOT NULL";
+	    "RETURNING item_seq, title IS NOT NULL AS titled), "
+	    "s AS (UPDATE items SET status = 'incomplete', updated_at = now() "
+	    "WHERE user_id = $1 AND thread_id = $2 AND status = 'in_progress' "
+	    "AND EXISTS (SELECT 1 FROM c)) "
+	    "SELECT item_seq, titled FROM c";
 	static const char exists[] =
 	    "SELECT 1 FROM threads WHERE id = $2 AND user_id = $1 AND "
 	    "deleted_at IS NULL";
-	static const char stale[] =
-	    "UPDATE items SET status = 'incomplete', updated_at = now() "
-	    "WHERE user_id = $1 AND thread_id = $2 AND status = 'in_progress'";
 	const char	*p[3];
 	char		 s[16];
 	PGresult	*r;
@@ -100,8 +102,7 @@ thread_turn_claim(PGconn *c, struct arena *ar, const char *user_id,
 		PQclear(r);
 		if ((t->thread_id = arena_strdup(ar, thread_id)) == NULL)
 			return APP_ENOMEM;
-		/* A turn that crashed left its message in progress. */
-		return db_exec(c, stale, 2, p);
+		return APP_OK;
 	}
 	PQclear(r);
 	if ((e = db_query(c, exists, 2, p, &r)) != APP_OK)
@@ -140,36 +141,48 @@ thread_turn_create(PGconn *c, struct arena *ar, const char *user_id,
 	return APP_OK;
 }
 
+/* The user's message (seq - 1) and the answer in progress (seq). */
 static enum app_err
-thread_item_insert(PGconn *c, struct arena *ar, const char *user_id,
-    const char *thread_id, int64_t seq, const char *role,
-    const char *content, const char *status, const char **id,
-    const char **json)
+thread_items_insert(PGconn *c, struct arena *ar, const char *user_id,
+    int64_t seq, const char *message, struct thread_turn *t)
 {
 	static const char sql[] =
 	    "INSERT INTO items AS i (id, user_id, thread_id, seq, role, "
-	    "content, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-	    "RETURNING api_item(i)";
-	char		 iid[THREAD_ID_SIZE], sseq[24];
-	const char	*p[7];
+	    "content, status) VALUES "
+	    "($1, $3, $4, $5::bigint - 1, 'user', $6, 'completed'), "
+	    "($2, $3, $4, $5::bigint, 'assistant', '', 'in_progress') "
+	    "RETURNING i.role, api_item(i)";
+	char		 uid[THREAD_ID_SIZE], aid[THREAD_ID_SIZE], sseq[24];
+	const char	*p[6], *json;
 	PGresult	*r;
 	enum app_err	 e;
+	int		 i;
 
-	threads_new_id("msg_", iid);
+	threads_new_id("msg_", uid);
+	threads_new_id("msg_", aid);
 	snprintf(sseq, sizeof(sseq), "%" PRId64, seq);
-	p[0] = iid;
-	p[1] = user_id;
-	p[2] = thread_id;
-	p[3] = sseq;
-	p[4] = role;
-	p[5] = content;
-	p[6] = status;
-	if ((e = db_query(c, sql, 7, p, &r)) != APP_OK)
+	p[0] = uid;
+	p[1] = aid;
+	p[2] = user_id;
+	p[3] = t->thread_id;
+	p[4] = sseq;
+	p[5] = message;
+	if ((e = db_query(c, sql, 6, p, &r)) != APP_OK)
 		return e;
-	*json = db_value(ar, r, 0, 0);
+	for (i = 0; i < PQntuples(r); i++) {
+		if ((json = db_value(ar, r, i, 1)) == NULL) {
+			PQclear(r);
+			return APP_ENOMEM;
+		}
+		if (strcmp(PQgetvalue(r, i, 0), "user") == 0)
+			t->user_item_json = json;
+		else
+			t->assistant_json = json;
+	}
 	PQclear(r);
-	if (*json == NULL || (id != NULL && (*id = arena_strdup(ar, iid)) ==
-	    NULL))
+	if (t->user_item_json == NULL || t->assistant_json == NULL)
+		return APP_EINTERNAL;
+	if ((t->assistant_id = arena_strdup(ar, aid)) == NULL)
 		return APP_ENOMEM;
 	return APP_OK;
 }
@@ -230,7 +243,6 @@ threads_turn_begin(PGconn *c, struct arena *ar, const char *user_id,
     const char *thread_id, const char *title, const char *message,
     int stale_s, struct thread_turn *t)
 {
-	const char	*uid;
 	int64_t		 seq;
 	enum app_err	 e;
 
@@ -242,15 +254,12 @@ threads_turn_begin(PGconn *c, struct arena *ar, const char *user_id,
 		    &seq);
 	if (e != APP_OK)
 		return e;
-	/* seq - 1 is the user's message, seq the answer. */
-	if ((e = thread_item_insert(c, ar, user_id, t->thread_id, seq - 1,
-	    "user", message, "completed", &uid, &t->user_item_json)) !=
+	if ((e = thread_items_insert(c, ar, user_id, seq, message, t)) !=
 	    APP_OK)
 		return e;
-	if ((e = thread_item_insert(c, ar, user_id, t->thread_id, seq,
-	    "assistant", "", "in_progress", &t->assistant_id,
-	    &t->assistant_json)) != APP_OK)
-		return e;
+	/* A new thread has no history to read. */
+	if (thread_id == NULL)
+		return APP_OK;
 	return thread_history(c, ar, user_id, t->thread_id, seq - 1, t);
 }
 
@@ -259,26 +268,25 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
     const char *user_id, const struct thread_turn *t,
     const struct thread_outcome *o, char **item_json, char **thread_json)
 {
-	static const char item[] =
-	    "UPDATE items AS i SET content = $3, status = $4, "
+	/* One statement, so one round trip, and all or nothing. */
+	static const char sql[] =
+	    "WITH it AS (UPDATE items AS i SET content = $3, status = $4, "
 	    "tool_calls = $5::json, memories_used = $6::json, error = $7, "
 	    "prompt_tokens = $8, completion_tokens = $9, updated_at = now() "
-	    "WHERE user_id = $1 AND id = $2 RETURNING api_item(i)";
-	static const char thread[] =
-	    "UPDATE threads AS t SET turn_started_at = NULL, "
-	    "title = coalesce(t.title, $3), updated_at = now() "
-	    "WHERE user_id = $1 AND id = $2 "
-	    "RETURNING t.deleted_at IS NULL AND $3::text IS NOT NULL AND "
-	    "t.title = $3, api_thread(t)";
-	static const char usage[] =
-	    "INSERT INTO usage (user_id, day, tokens) "
-	    "VALUES ($1, (now() AT TIME ZONE 'UTC')::date, $2) "
-	    "ON CONFLICT (user_id, day) DO UPDATE "
-	    "SET tokens = usage.tokens + excluded.tokens";
-	const char	*p[9];
+	    "WHERE user_id = $1 AND id = $2 RETURNING api_item(i) AS j), "
+	    "th AS (UPDATE threads AS t SET turn_started_at = NULL, "
+	    "title = coalesce(t.title, $11), updated_at = now() "
+	    "WHERE user_id = $1 AND id = $10 RETURNING t.deleted_at IS NULL "
+	    "AND $11::text IS NOT NULL AND t.title = $11 AS named, "
+	    "api_thread(t) AS j), "
+	    "u AS (INSERT INTO usage (user_id, day, tokens) "
+	    "SELECT $1, (now() AT TIME ZONE 'UTC')::date, $12::bigint "
+	    "WHERE $12::bigint > 0 ON CONFLICT (user_id, day) DO UPDATE "
+	    "SET tokens = usage.tokens + excluded.tokens) "
+	    "SELECT (SELECT j FROM it), (SELECT j FROM th WHERE named)";
+	const char	*p[12];
 	char		 pt[24], ct[24], tot[24];
-	PGconn		*c;
-	PGresult	*r = NULL;
+	PGresult	*r;
 	enum app_err	 e;
 
 	*item_json = NULL;
@@ -287,10 +295,6 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	snprintf(ct, sizeof(ct), "%" PRId64, o->completion_tokens);
 	snprintf(tot, sizeof(tot), "%" PRId64,
 	    o->prompt_tokens + o->completion_tokens);
-	if ((e = db_acquire(pool, &c)) != APP_OK)
-		return e;
-	if ((e = db_begin(c)) != APP_OK)
-		goto out;
 	p[0] = user_id;
 	p[1] = t->assistant_id;
 	p[2] = o->content;
@@ -300,33 +304,17 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	p[6] = o->error;
 	p[7] = pt;
 	p[8] = ct;
-	if ((e = db_query(c, item, 9, p, &r)) != APP_OK)
-		goto out;
-	if (PQntuples(r) == 1 && (*item_json = (char *)db_value(ar, r, 0,
-	    0)) == NULL) {
+	p[9] = t->thread_id;
+	p[10] = t->titled ? NULL : o->title;
+	p[11] = tot;
+	if ((e = db_run(pool, sql, 12, p, &r)) != APP_OK)
+		return e;
+	if ((!PQgetisnull(r, 0, 0) &&
+	    (*item_json = (char *)db_value(ar, r, 0, 0)) == NULL) ||
+	    (!PQgetisnull(r, 0, 1) &&
+	    (*thread_json = (char *)db_value(ar, r, 0, 1)) == NULL))
 		e = APP_ENOMEM;
-		goto out;
-	}
 	PQclear(r);
-	p[1] = t->thread_id;
-	p[2] = t->titled ? NULL : o->title;
-	if ((e = db_query(c, thread, 3, p, &r)) != APP_OK)
-		goto out;
-	if (PQntuples(r) == 1 && db_bool(r, 0, 0) &&
-	    (*thread_json = (char *)db_value(ar, r, 0, 1)) == NULL) {
-		e = APP_ENOMEM;
-		goto out;
-	}
-	PQclear(r);
-	r = NULL;
-	p[1] = tot;
-	if (o->prompt_tokens + o->completion_tokens > 0 &&
-	    (e = db_exec(c, usage, 2, p)) != APP_OK)
-		goto out;
-	e = db_commit(c);
-out:
-	PQclear(r);
-	db_release(pool, c);
 	return e;
 }
 

@@ -59,6 +59,9 @@ CREATE TABLE items (
 
 CREATE INDEX items_thread_idx ON items (user_id, thread_id, seq)
     WHERE deleted_at IS NULL;
+-- Answers in progress (a handful at any time), for closing a crashed turn's.
+CREATE INDEX items_in_progress_idx ON items (thread_id)
+    WHERE status = 'in_progress';
 CREATE INDEX items_user_words_idx ON items USING gin (user_id, words)
     WHERE deleted_at IS NULL;
 

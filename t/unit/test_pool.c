@@ -35,6 +35,9 @@ struct tw {
 	bool		 slow_logged[MAXT];
 };
 
+/* A busy_ago for a thread waiting on the model, or streaming. */
+#define WAITING(ago)	((ago) + 1000)
+
 struct tcase {
 	const char	*name;
 	int		 workers, shutdown_timeout, request_timeout, slow;
@@ -132,6 +135,11 @@ static const struct tcase cases[] = {
 	  false, false, 2, { { 1, POOL_W_RUNNING, -1, -1, false, { 6, 7 },
 	  { true, false } }, RUN(1) },
 	  1, { A(POOL_LOG_SLOW, POOL_R_NONE, 0, 1, 0) } },
+	{ "a turn waiting on the model or streaming is not slow", 2, 30, 150,
+	  5, 1, 100, 0, false, false, false, 2,
+	  { { 1, POOL_W_RUNNING, -1, -1, false, { WAITING(60), 6 }, { 0 } },
+	  RUN(1) },
+	  1, { A(POOL_LOG_SLOW, POOL_R_NONE, 0, 1, 0) } },
 	{ "slow log off", 2, 30, 150, 0, 1, 100, 0, false, false, false, 2,
 	  { { 1, POOL_W_RUNNING, -1, -1, false, { 60, -1 }, { 0 } }, RUN(1) },
 	  0, { { 0 } } },
@@ -186,7 +194,7 @@ build(const struct tcase *c, struct pool_input *in, struct pool_worker *pw,
 {
 	const struct tw	*w;
 	size_t		 i;
-	int		 t;
+	int		 t, a;
 
 	memset(in, 0, sizeof(*in));
 	in->conf.workers = c->workers;
@@ -216,8 +224,12 @@ build(const struct tcase *c, struct pool_input *in, struct pool_worker *pw,
 		pw[i].term_ns = ago(w->term_ago);
 		pw[i].killed = w->killed;
 		for (t = 0; t < MAXT; t++) {
-			pt[i * MAXT + t].busy = w->busy_ago[t] >= 0;
-			pt[i * MAXT + t].start_ns = ago(w->busy_ago[t]);
+			a = w->busy_ago[t];
+			pt[i * MAXT + t].waiting = a >= WAITING(0);
+			if (a >= WAITING(0))
+				a -= WAITING(0);
+			pt[i * MAXT + t].busy = a >= 0;
+			pt[i * MAXT + t].start_ns = ago(a);
 			if (w->slow_logged[t])
 				pt[i * MAXT + t].slow_logged_ns =
 				    pt[i * MAXT + t].start_ns;
@@ -290,7 +302,7 @@ test_max(void **state)
 	struct pool_thread	 pt[MAXW * MAXT];
 	struct pool_action	 out[2];
 
-	build(&cases[22], &in, pw, pt);	/* "request timeout: kill ..." */
+	build(&cases[23], &in, pw, pt);	/* "request timeout: kill ..." */
 	assert_int_equal(pool_decide(&in, out, 2), 2);
 	assert_int_equal(out[0].type, POOL_KILL);
 	assert_int_equal(pool_decide(&in, out, 0), 0);

@@ -202,10 +202,16 @@ test_hup_closed_probe(void **state)
 {
 	struct treq	 t;
 
+	size_t		 len;
+
 	started(&t);
 	t.out.closed = true;
+	/* Probed once per event, at its flush: the event reports the hang-up. */
 	assert_int_equal(sse_event(&t.resp, "a", S("1")), APP_EHUP);
-	assert_int_equal(t.out.len, 0);
+	len = t.out.len;
+	/* Nothing more is written after it. */
+	assert_int_equal(sse_event(&t.resp, "b", S("2")), APP_EHUP);
+	assert_int_equal(t.out.len, len);
 	treq_free(&t);
 }
 
