@@ -19,11 +19,13 @@
 static int	request_write(void *, const char *, size_t);
 static int	request_flush(void *);
 static bool	request_closed(void *);
+static int	request_fd(void *);
 
 const struct http_transport request_transport = {
 	request_write,
 	request_flush,
-	request_closed
+	request_closed,
+	request_fd
 };
 
 static int
@@ -81,6 +83,14 @@ request_closed(void *ctx)
 	if (poll(&pfd, 1, 0) <= 0)
 		return false;
 	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+static int
+request_fd(void *ctx)
+{
+	struct request_io	*io = ctx;
+
+	return io->failed ? -1 : io->fr->ipcFd;
 }
 
 /* "HTTP_X_FOO_BAR" -> "x-foo-bar" in the arena. */

@@ -52,7 +52,7 @@
  * kernels may count a waiter that was woken and has not run yet, so a
  * second connection arriving then could wait for a busy thread.
  */
-#define WORKER_EPOLL_MS		1000
+#define WORKER_EPOLL_MS		30000	/* a safety net: drain writes the eventfd */
 #define WORKER_FAST_EXIT_NS	1000000000ull
 
 struct worker;

@@ -290,6 +290,15 @@ agent_tick(void *ctx)
 	return false;
 }
 
+static int
+agent_client_fd(void *ctx)
+{
+	struct agent_run	*r = ctx;
+	const struct agent_sink	*sink = r->t->sink;
+
+	return sink->client_fd != NULL ? sink->client_fd(sink->ctx) : -1;
+}
+
 /* Runs one round's tool calls, adding them and their results. */
 static enum app_err
 agent_tools(struct agent_run *r, const struct llm_result *res,
@@ -363,8 +372,10 @@ agent_loop(struct agent_run *r, struct agent_msgs *m, time_t now)
 	int			 round, rounds = t->app->conf->max_tool_rounds;
 	enum app_err		 e;
 
+	memset(&cb, 0, sizeof(cb));
 	cb.on_delta = agent_on_delta;
 	cb.tick = agent_tick;
+	cb.client_fd = agent_client_fd;
 	cb.ctx = r;
 	for (round = 0; ; round++) {
 		memset(&req, 0, sizeof(req));
@@ -428,6 +439,7 @@ agent_title(struct agent_turn *t, struct agent_run *r, time_t now)
 	req.now = now;
 	memset(&cb, 0, sizeof(cb));
 	cb.tick = agent_tick;
+	cb.client_fd = agent_client_fd;
 	cb.ctx = r;
 	memset(&res, 0, sizeof(res));
 	if (llm_complete(t->app->llm, t->arena, &req, &cb, &res) != APP_OK)

@@ -58,6 +58,8 @@ struct agent_sink {
 	/* At least once a second while waiting; true when the client is
 	 * gone. May be NULL. */
 	bool	(*tick)(void *ctx);
+	/* The client's descriptor for llm_callbacks.client_fd; may be NULL. */
+	int	(*client_fd)(void *ctx);
 	void	*ctx;
 	/* The client reads the answer as it is written (pieces of text are
 	 * worth sending one by one). */

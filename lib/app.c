@@ -252,9 +252,10 @@ app_stream_count(struct http_request *req, bool open)
 	if (open) {
 		atomic_fetch_add(&app->sb->stats->sse_open, 1);
 		atomic_fetch_add(&app->sb->stats->sse_total, 1);
+		/* Until the request ends: the slow log leaves it alone. */
+		app_thread_state(req, SB_T_STREAMING);
 	} else
 		atomic_fetch_sub(&app->sb->stats->sse_open, 1);
-	app_thread_state(req, open ? SB_T_STREAMING : SB_T_HANDLER);
 }
 
 /* Routes and checks the request; returns the error to answer, if any. */

@@ -62,7 +62,8 @@ void		 app_handle(struct app *, struct http_request *,
  * the model or streaming alone) and the watchdog. No-op without one.
  */
 void		 app_thread_state(struct http_request *, int state);
-/* Counts an event stream opening or closing, and marks the thread. */
+/* Counts an event stream opening (and marks the thread streaming until
+ * the request ends) or closing. */
 void		 app_stream_count(struct http_request *, bool open);
 /* quipu's version string. */
 const char	*app_version(void);

@@ -155,6 +155,14 @@ chat_tick(void *ctx)
 	return false;
 }
 
+static int
+chat_client_fd(void *ctx)
+{
+	struct chat_stream	*cs = ctx;
+
+	return http_client_fd(cs->res);
+}
+
 /* Reads {"message", "title"?}; `create' allows the title and an empty
  * message. On failure the error is answered. */
 static enum app_err
@@ -285,8 +293,10 @@ chat_turn(struct http_request *req, struct http_response *res,
 	cs.heartbeat_ns = (uint64_t)req->app->conf->sse_heartbeat *
 	    1000000000ull;
 	cs.last_ns = clock_now_ns();
+	memset(&sink, 0, sizeof(sink));
 	sink.emit = chat_emit;
 	sink.tick = chat_tick;
+	sink.client_fd = chat_client_fd;
 	sink.ctx = &cs;
 	sink.stream = cs.sse;
 	cs.probe_ns = cs.last_ns;

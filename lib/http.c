@@ -284,6 +284,14 @@ http_client_gone(struct http_response *res)
 	return res->gone;
 }
 
+int
+http_client_fd(struct http_response *res)
+{
+	if (res->gone || res->tp->fd == NULL)
+		return -1;
+	return res->tp->fd(res->tp_ctx);
+}
+
 enum app_err
 http_send_json_str(struct http_response *res, int status, const char *body,
     size_t len)

@@ -59,12 +59,15 @@ struct http_request {
 /*
  * How the response leaves the process. write() returns 0, or -1 when the
  * peer has gone (later writes are then no-ops); flush() likewise.
- * closed() probes for a disconnect without writing (may be NULL).
+ * closed() probes for a disconnect without writing (may be NULL). fd()
+ * is the connection's descriptor, which turns readable when the peer
+ * leaves, or -1 (may be NULL).
  */
 struct http_transport {
 	int	(*write)(void *ctx, const char *buf, size_t len);
 	int	(*flush)(void *ctx);
 	bool	(*closed)(void *ctx);
+	int	(*fd)(void *ctx);
 };
 
 struct http_response {
@@ -119,6 +122,12 @@ enum app_err	 http_flush(struct http_response *);
 enum app_err	 http_finish(struct http_response *);
 /* True once a write failed or the transport reports a disconnect. */
 bool		 http_client_gone(struct http_response *);
+/*
+ * A descriptor that turns readable when the client leaves (to wait on
+ * alongside other work; http_client_gone() tells a real departure from
+ * other input), or -1.
+ */
+int		 http_client_fd(struct http_response *);
 
 /*
  * Writes `body' (borrowed) as a complete JSON response with Content-Length.

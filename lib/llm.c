@@ -45,6 +45,8 @@
 #define LLM_BACKOFF_MAX_MS	8000
 #define LLM_TICK_NS		200000000ull	/* tick at most this often */
 #define LLM_POLL_MS		250	/* longest wait without a tick */
+/* The same when the client's descriptor wakes the wait as it leaves. */
+#define LLM_POLL_FD_MS		1000
 #define LLM_SLACK_NS		50000000ull	/* curl's clock against ours */
 
 #define LLM_E_REACH	"the model's server could not be reached"
@@ -965,16 +967,26 @@ llm_handle(void)
 
 /*
  * curl_easy_perform() on the thread's multi handle, checking tick and
- * the deadline at least every LLM_POLL_MS. Removing the handle before
- * the end closes its connection, which the server sees as an abort.
+ * the deadline at least every LLM_POLL_MS; or, when the caller gave the
+ * client's descriptor, every LLM_POLL_FD_MS and whenever it turns
+ * readable. Removing the handle before the end closes its connection,
+ * which the server sees as an abort.
  */
 static CURLcode
 llm_perform(struct llm_attempt *at, struct llm_curl *t)
 {
-	CURLMsg		*msg;
-	CURLcode	 cc = CURLE_OK;
-	int		 running = 1, left;
+	const struct llm_callbacks	*cb = at->call->cb;
+	struct curl_waitfd		 wfd;
+	CURLMsg				*msg;
+	CURLcode			 cc = CURLE_OK;
+	int				 running = 1, left, nfd = 0;
 
+	memset(&wfd, 0, sizeof(wfd));
+	wfd.fd = cb != NULL && cb->client_fd != NULL ?
+	    cb->client_fd(cb->ctx) : -1;
+	wfd.events = CURL_WAIT_POLLIN;
+	if (wfd.fd >= 0)
+		nfd = 1;
 	if (curl_multi_add_handle(t->multi, t->easy) != CURLM_OK)
 		return CURLE_FAILED_INIT;
 	while (running > 0) {
@@ -988,10 +1000,24 @@ llm_perform(struct llm_attempt *at, struct llm_curl *t)
 			cc = CURLE_ABORTED_BY_CALLBACK;
 			break;
 		}
-		if (curl_multi_poll(t->multi, NULL, 0, LLM_POLL_MS, NULL) !=
-		    CURLM_OK) {
+		wfd.revents = 0;
+		if (curl_multi_poll(t->multi, &wfd, (unsigned)nfd,
+		    nfd > 0 ? LLM_POLL_FD_MS : LLM_POLL_MS, NULL) != CURLM_OK) {
 			cc = CURLE_FAILED_INIT;
 			break;
+		}
+		if (nfd > 0 && wfd.revents != 0) {
+			/*
+			 * Readable: the client left, most likely. Ask now; if
+			 * it is still there the input was something else, and
+			 * the descriptor is left out so the wait cannot spin.
+			 */
+			at->call->last_tick = 0;
+			if (llm_check(at)) {
+				cc = CURLE_ABORTED_BY_CALLBACK;
+				break;
+			}
+			nfd = 0;
 		}
 	}
 	while (running == 0 &&

@@ -108,6 +108,12 @@ struct llm_callbacks {
 	/* Called at least once a second while waiting; true stops the call
 	 * (APP_EHUP). May be NULL. */
 	bool	(*tick)(void *ctx);
+	/*
+	 * The client's descriptor, or -1; may be NULL. Waited on with the
+	 * transfer: when it turns readable tick runs at once, so a departure
+	 * is seen without waking every stream several times a second.
+	 */
+	int	(*client_fd)(void *ctx);
 	void	*ctx;
 };
 

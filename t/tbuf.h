@@ -67,7 +67,7 @@ tbuf_closed(void *ctx)
 }
 
 static const struct http_transport tbuf_transport = {
-	tbuf_write, tbuf_flush, tbuf_closed
+	tbuf_write, tbuf_flush, tbuf_closed, NULL
 };
 
 #endif

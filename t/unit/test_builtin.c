@@ -118,7 +118,7 @@ static enum app_err
 conv_run(struct conv *cv)
 {
 	struct llm_request	 req;
-	struct llm_callbacks	 cb = { on_delta, on_tick, cv };
+	struct llm_callbacks	 cb = { on_delta, on_tick, NULL, cv };
 	enum app_err		 rc;
 
 	memset(&req, 0, sizeof(req));
