@@ -70,3 +70,36 @@ results_section_replace() {
 	printf '%s\n' "$new" >> "$tmp"
 	mv "$tmp" "$file"
 }
+
+# tree_ticks PID...: for each PID, the CPU ticks (user + system) of the
+# process tree it roots, counting descendants that exited through their
+# parents' cutime + cstime (a recycled quipu worker, a PostgreSQL
+# backend). One number per PID, in order.
+tree_ticks() {
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$*" '
+	{
+		# comm may hold blanks and parentheses: fields after the last ")".
+		r = $0
+		sub(/.*\) /, "", r)
+		n = split(r, f, " ")
+		if (n < 15)
+			next
+		ppid[$1] = f[2]
+		t[$1] = f[12] + f[13] + f[14] + f[15]
+	}
+	END {
+		nr = split(roots, root, " ")
+		for (i = 1; i <= nr; i++)
+			isroot[root[i]] = i
+		for (p in t) {
+			q = p
+			for (d = 0; d < 64 && q != "" && q > 1 && !(q in isroot); d++)
+				q = ppid[q]
+			if (q in isroot)
+				sum[isroot[q]] += t[p]
+		}
+		for (i = 1; i <= nr; i++)
+			printf "%s%d", (i > 1 ? " " : ""), sum[i]
+		print ""
+	}'
+}

@@ -402,35 +402,6 @@ samplers_stop() {
 	SAMPLER_PIDS=()
 }
 
-# The CPU ticks (user + system) of each process tree rooted at the given
-# pids, exited children included (cutime + cstime), in order.
-tree_ticks() {
-	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$*" '
-	{
-		r = $0
-		sub(/.*\) /, "", r)
-		n = split(r, f, " ")
-		if (n < 15)
-			next
-		ppid[$1] = f[2]
-		t[$1] = f[12] + f[13] + f[14] + f[15]
-	}
-	END {
-		nr = split(roots, root, " ")
-		for (i = 1; i <= nr; i++)
-			isroot[root[i]] = i
-		for (p in t) {
-			q = p
-			for (d = 0; d < 64 && q != "" && q > 1 && !(q in isroot); d++)
-				q = ppid[q]
-			if (q in isroot)
-				sum[isroot[q]] += t[p]
-		}
-		for (i = 1; i <= nr; i++)
-			printf "%s%d", (i > 1 ? " " : ""), sum[i]
-		print ""
-	}'
-}
 
 # "wall busy quipu nginx ref_nginx fake pg" now, busy and the rest in
 # ticks. sseload's own time comes from `times' (child_ticks).
