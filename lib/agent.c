@@ -36,36 +36,15 @@ agent_begin(struct app *app, struct arena *ar, const char *user_id,
     const char *thread_id, const char *title, const char *message,
     struct agent_turn *t)
 {
-	PGconn		*c;
-	enum app_err	 e;
-
 	memset(t, 0, sizeof(*t));
 	t->app = app;
 	t->arena = ar;
 	t->user_id = user_id;
 	t->message = message;
-	if ((e = db_acquire(app->db, &c)) != APP_OK)
-		return e;
-	if ((e = db_begin(c)) != APP_OK)
-		goto out;
-	if ((e = threads_turn_begin(c, ar, user_id, thread_id, title, message,
-	    app->conf->llm_timeout + AGENT_STALE_SLACK, &t->stored)) !=
-	    APP_OK)
-		goto out;
-	/*
-	 * The quota last: a refusal rolls everything back, and the user's
-	 * row of the day stays locked only for the commit, so the turns of
-	 * one user do not queue on it holding pooled connections.
-	 */
-	if ((e = quota_take(c, user_id, app->conf->messages_per_day,
-	    &t->quota)) != APP_OK)
-		goto out;
-	e = db_commit(c);
-out:
-	if (e != APP_OK)
-		db_rollback(c);
-	db_release(app->db, c);
-	return e;
+	t->quota.limit = app->conf->messages_per_day;
+	return threads_turn_begin(app->db, ar, user_id, thread_id, title,
+	    message, app->conf->llm_timeout + AGENT_STALE_SLACK, &t->quota,
+	    &t->stored);
 }
 
 /* ------------------------------------------------------------ events */

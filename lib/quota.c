@@ -1,10 +1,11 @@
 /*
- * quota.c: the daily message quota.
+ * quota.c: the daily message quota's figures and headers.
  *
- * One statement counts the message and refuses it past the limit: the
- * upsert's WHERE leaves the row alone when the day is used up, and then
- * returns nothing. Concurrent turns of one user serialise on the row, so
- * the count never passes the limit.
+ * The count is an upsert in the statement that starts a turn
+ * (lib/threads.c): its WHERE leaves the row alone when the day is used
+ * up, and then returns nothing. Concurrent turns of one user serialise on
+ * the row only for that one statement, so the count never passes the
+ * limit and never holds a pooled connection while it waits.
  */
 #include "config.h"
 
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "db.h"
 #include "http.h"
 #include "quota.h"
 
@@ -26,41 +26,13 @@ quota_reset(void)
 	return QUOTA_DAY - (long)(now % QUOTA_DAY);
 }
 
-enum app_err
-quota_take(PGconn *c, const char *user_id, int limit, struct quota *q)
+void
+quota_set(struct quota *q, int limit, long used, bool refused)
 {
-	static const char sql[] =
-	    "INSERT INTO usage AS u (user_id, day, messages) "
-	    "VALUES ($1, (now() AT TIME ZONE 'UTC')::date, 1) "
-	    "ON CONFLICT (user_id, day) DO UPDATE "
-	    "SET messages = u.messages + 1 "
-	    "WHERE $2::int = 0 OR u.messages < $2::int "
-	    "RETURNING u.messages";
-	const char	*p[2];
-	char		 slimit[16];
-	PGresult	*r;
-	enum app_err	 e;
-	long		 used;
-
 	q->limit = limit;
 	q->reset_s = quota_reset();
-	q->remaining = 0;
-	q->refused = false;
-	snprintf(slimit, sizeof(slimit), "%d", limit);
-	p[0] = user_id;
-	p[1] = slimit;
-	if ((e = db_query(c, sql, 2, p, &r)) != APP_OK)
-		return e;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		q->refused = true;
-		return APP_ERATE;
-	}
-	used = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	if (limit > 0)
-		q->remaining = used >= limit ? 0 : (int)(limit - used);
-	return APP_OK;
+	q->refused = refused;
+	q->remaining = limit > 0 && used < limit ? (int)(limit - used) : 0;
 }
 
 enum app_err

@@ -1,14 +1,12 @@
 /*
  * quota.h: the daily message quota (messages_per_day per user, per UTC
  * day), kept in PostgreSQL's usage table so that every worker and every
- * machine counts the same.
+ * machine counts the same, and its headers.
  */
 #ifndef QUIPU_QUOTA_H
 #define QUIPU_QUOTA_H
 
 #include <stdbool.h>
-
-#include <libpq-fe.h>
 
 #include "apperr.h"
 
@@ -22,12 +20,12 @@ struct quota {
 };
 
 /*
- * Counts one message for the user today, inside the caller's
- * transaction, unless `limit' are already counted: then APP_ERATE and
- * nothing changes. `limit' 0 counts without a limit.
+ * Fills `q' for a limit (0: none) of which `used' are counted today;
+ * `refused' when this message was not counted. The counting itself is
+ * part of the statement that starts a turn (threads_turn_begin), so that
+ * a turn starts in one round trip.
  */
-enum app_err	 quota_take(PGconn *, const char *user_id, int limit,
-		    struct quota *) MUSTCHECK;
+void		 quota_set(struct quota *, int limit, long used, bool refused);
 /*
  * RateLimit-Policy and RateLimit headers (draft-ietf-httpapi-ratelimit-
  * headers), and Retry-After for a refusal. Nothing for no quota.

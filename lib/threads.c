@@ -21,6 +21,7 @@
 #include "db.h"
 #include "http.h"
 #include "jsonx.h"
+#include "quota.h"
 #include "threads.h"
 
 /* ------------------------------------------------------------ ids */
@@ -64,203 +65,198 @@ thread_id_ok(const char *s, const char *prefix)
 
 /* ------------------------------------------------------------ turns */
 
+/*
+ * A turn starts in one statement, so in one round trip and all or
+ * nothing: the quota (the user's row of the day in usage, counted only
+ * under the limit), the thread (created, or claimed for this turn), the
+ * user's message and the answer in progress, and, for a thread that
+ * exists, the history. The data-modifying parts hang on each other's
+ * RETURNING: no quota, no claim; no claim, no messages. Every part reads
+ * the snapshot of the statement's start, so the history is what came
+ * before the new messages.
+ *
+ * $1 user, $2 thread id, $3 title or stale seconds, $4 the quota (0:
+ * none), $5 and $6 the messages' ids, $7 the message, $8 history length.
+ */
+#define THREAD_QUOTA_CTE(src) \
+	"q AS (INSERT INTO usage AS u (user_id, day, messages) " src \
+	" ON CONFLICT (user_id, day) DO UPDATE SET messages = u.messages + 1 " \
+	"WHERE $4::int = 0 OR u.messages < $4::int RETURNING u.messages)"
+#define THREAD_ITEMS_CTE(from, seq) \
+	"ins AS (INSERT INTO items AS i (id, user_id, thread_id, seq, role, " \
+	"content, status) SELECT v.id, $1, $2, " seq ", v.role, v.content, " \
+	"v.status FROM " from " (VALUES ($5, 1, 'user', $7, 'completed'), " \
+	"($6, 0, 'assistant', '', 'in_progress')) " \
+	"v(id, back, role, content, status) RETURNING i.role, api_item(i) AS j)"
+
+static const char thread_create_sql[] =
+    "WITH " THREAD_QUOTA_CTE(
+    "VALUES ($1, (now() AT TIME ZONE 'UTC')::date, 1)") ", "
+    "th AS (INSERT INTO threads AS t (id, user_id, title, turn_started_at, "
+    "item_seq, message_count, last_message_at) SELECT $2, $1, $3, now(), "
+    "2, 2, now() WHERE EXISTS (SELECT 1 FROM q) "
+    "RETURNING api_thread(t) AS j), "
+    THREAD_ITEMS_CTE("th,", "2 - v.back") " "
+    "SELECT 1, (SELECT messages FROM q), (SELECT j FROM th), false, "
+    "(SELECT j FROM ins WHERE role = 'user'), "
+    "(SELECT j FROM ins WHERE role = 'assistant'), NULL, $8::int";
+
+/* A turn that crashed left its message in progress: closed here. */
+static const char thread_claim_sql[] =
+    "WITH cl AS (SELECT id FROM threads WHERE id = $2 AND user_id = $1 AND "
+    "deleted_at IS NULL AND (turn_started_at IS NULL OR turn_started_at < "
+    "now() - make_interval(secs => $3::int)) FOR UPDATE), "
+    THREAD_QUOTA_CTE("SELECT $1, (now() AT TIME ZONE 'UTC')::date, 1 "
+    "WHERE EXISTS (SELECT 1 FROM cl)") ", "
+    "c AS (UPDATE threads AS t SET turn_started_at = now(), "
+    "item_seq = t.item_seq + 2, message_count = t.message_count + 2, "
+    "last_message_at = now(), updated_at = now() "
+    "WHERE t.id = $2 AND t.user_id = $1 AND EXISTS (SELECT 1 FROM cl) AND "
+    "EXISTS (SELECT 1 FROM q) "
+    "RETURNING t.item_seq, t.title IS NOT NULL AS titled), "
+    "s AS (UPDATE items SET status = 'incomplete', updated_at = now() "
+    "WHERE user_id = $1 AND thread_id = $2 AND status = 'in_progress' AND "
+    "EXISTS (SELECT 1 FROM c)), "
+    THREAD_ITEMS_CTE("c,", "c.item_seq - v.back") ", "
+    "h AS (SELECT id, role, content, status, tool_calls, seq FROM items "
+    "WHERE user_id = $1 AND thread_id = $2 AND deleted_at IS NULL AND "
+    "EXISTS (SELECT 1 FROM c) ORDER BY seq DESC LIMIT $8) "
+    "SELECT (SELECT count(*) FROM cl), (SELECT messages FROM q), NULL, "
+    "(SELECT titled FROM c), "
+    "(SELECT j FROM ins WHERE role = 'user'), "
+    "(SELECT j FROM ins WHERE role = 'assistant'), "
+    "(SELECT json_agg(json_build_array(id, role, content, status, "
+    "tool_calls) ORDER BY seq) FROM h)";
+
+/* The history's JSON [[id, role, content, status, tool_calls], ...]. */
 static enum app_err
-thread_turn_claim(PGconn *c, struct arena *ar, const char *user_id,
-    const char *thread_id, int stale_s, struct thread_turn *t,
-    int64_t *seq)
+thread_history(struct arena *ar, const char *json, struct thread_turn *t)
 {
-	/* A turn that crashed left its message in progress: closed here. */
-	static const char claim[] =
-	    "WITH c AS (UPDATE threads SET turn_started_at = now(), "
-	    "item_seq = item_seq + 2, message_count = message_count + 2, "
-	    "last_message_at = now(), updated_at = now() "
-	    "WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL AND "
-	    "(turn_started_at IS NULL OR "
-	    "turn_started_at < now() - make_interval(secs => $3::int)) "
-	    "RETURNING item_seq, title IS NOT NULL AS titled), "
-	    "s AS (UPDATE items SET status = 'incomplete', updated_at = now() "
-	    "WHERE user_id = $1 AND thread_id = $2 AND status = 'in_progress' "
-	    "AND EXISTS (SELECT 1 FROM c)) "
-	    "SELECT item_seq, titled FROM c";
-	static const char exists[] =
-	    "SELECT 1 FROM threads WHERE id = $2 AND user_id = $1 AND "
-	    "deleted_at IS NULL";
-	const char	*p[3];
-	char		 s[16];
-	PGresult	*r;
-	enum app_err	 e;
+	struct json_object	*a, *it, *v;
+	const char		*why;
+	size_t			 i, n;
+	enum app_err		 e;
 
-	snprintf(s, sizeof(s), "%d", stale_s);
-	p[0] = user_id;
-	p[1] = thread_id;
-	p[2] = s;
-	if ((e = db_query(c, claim, 3, p, &r)) != APP_OK)
-		return e;
-	if (PQntuples(r) == 1) {
-		*seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		t->titled = db_bool(r, 0, 1);
-		PQclear(r);
-		if ((t->thread_id = arena_strdup(ar, thread_id)) == NULL)
-			return APP_ENOMEM;
-		return APP_OK;
-	}
-	PQclear(r);
-	if ((e = db_query(c, exists, 2, p, &r)) != APP_OK)
-		return e;
-	e = PQntuples(r) == 1 ? APP_ECONFLICT : APP_ENOTFOUND;
-	PQclear(r);
-	return e;
-}
-
-static enum app_err
-thread_turn_create(PGconn *c, struct arena *ar, const char *user_id,
-    const char *title, struct thread_turn *t, int64_t *seq)
-{
-	static const char sql[] =
-	    "INSERT INTO threads AS t (id, user_id, title, turn_started_at, "
-	    "item_seq, message_count, last_message_at) "
-	    "VALUES ($1, $2, $3, now(), 2, 2, now()) RETURNING api_thread(t)";
-	char		 id[THREAD_ID_SIZE];
-	const char	*p[3];
-	PGresult	*r;
-	enum app_err	 e;
-
-	threads_new_id("thr_", id);
-	p[0] = id;
-	p[1] = user_id;
-	p[2] = title;
-	if ((e = db_query(c, sql, 3, p, &r)) != APP_OK)
-		return e;
-	t->thread_json = db_value(ar, r, 0, 0);
-	PQclear(r);
-	if (t->thread_json == NULL ||
-	    (t->thread_id = arena_strdup(ar, id)) == NULL)
-		return APP_ENOMEM;
-	t->titled = title != NULL;
-	*seq = 2;
-	return APP_OK;
-}
-
-/* The user's message (seq - 1) and the answer in progress (seq). */
-static enum app_err
-thread_items_insert(PGconn *c, struct arena *ar, const char *user_id,
-    int64_t seq, const char *message, struct thread_turn *t)
-{
-	static const char sql[] =
-	    "INSERT INTO items AS i (id, user_id, thread_id, seq, role, "
-	    "content, status) VALUES "
-	    "($1, $3, $4, $5::bigint - 1, 'user', $6, 'completed'), "
-	    "($2, $3, $4, $5::bigint, 'assistant', '', 'in_progress') "
-	    "RETURNING i.role, api_item(i)";
-	char		 uid[THREAD_ID_SIZE], aid[THREAD_ID_SIZE], sseq[24];
-	const char	*p[6], *json;
-	PGresult	*r;
-	enum app_err	 e;
-	int		 i;
-
-	threads_new_id("msg_", uid);
-	threads_new_id("msg_", aid);
-	snprintf(sseq, sizeof(sseq), "%" PRId64, seq);
-	p[0] = uid;
-	p[1] = aid;
-	p[2] = user_id;
-	p[3] = t->thread_id;
-	p[4] = sseq;
-	p[5] = message;
-	if ((e = db_query(c, sql, 6, p, &r)) != APP_OK)
-		return e;
-	for (i = 0; i < PQntuples(r); i++) {
-		if ((json = db_value(ar, r, i, 1)) == NULL) {
-			PQclear(r);
-			return APP_ENOMEM;
-		}
-		if (strcmp(PQgetvalue(r, i, 0), "user") == 0)
-			t->user_item_json = json;
-		else
-			t->assistant_json = json;
-	}
-	PQclear(r);
-	if (t->user_item_json == NULL || t->assistant_json == NULL)
+	if ((e = jsonx_parse(json, strlen(json), &a, &why)) != APP_OK)
+		return e == APP_ENOMEM ? e : APP_EINTERNAL;
+	if (!json_object_is_type(a, json_type_array)) {
+		json_object_put(a);
 		return APP_EINTERNAL;
-	if ((t->assistant_id = arena_strdup(ar, aid)) == NULL)
-		return APP_ENOMEM;
-	return APP_OK;
-}
-
-/* The THREAD_HISTORY items before seq, oldest first. */
-static enum app_err
-thread_history(PGconn *c, struct arena *ar, const char *user_id,
-    const char *thread_id, int64_t seq, struct thread_turn *t)
-{
-	static const char sql[] =
-	    "SELECT id, role, content, status, tool_calls FROM ("
-	    "SELECT id, role, content, status, tool_calls, seq FROM items "
-	    "WHERE user_id = $1 AND thread_id = $2 AND seq < $3 AND "
-	    "deleted_at IS NULL ORDER BY seq DESC LIMIT $4) h ORDER BY seq";
-	const char	*p[4];
-	char		 sseq[24], slim[16];
-	PGresult	*r;
-	enum app_err	 e;
-	int		 i, n;
-
-	snprintf(sseq, sizeof(sseq), "%" PRId64, seq);
-	snprintf(slim, sizeof(slim), "%d", THREAD_HISTORY);
-	p[0] = user_id;
-	p[1] = thread_id;
-	p[2] = sseq;
-	p[3] = slim;
-	if ((e = db_query(c, sql, 4, p, &r)) != APP_OK)
-		return e;
-	n = PQntuples(r);
-	t->nhistory = 0;
-	if (n > 0 && (t->history = arena_calloc(ar, (size_t)n,
+	}
+	n = json_object_array_length(a);
+	if ((t->history = arena_calloc(ar, n == 0 ? 1 : n,
 	    sizeof(*t->history))) == NULL) {
-		PQclear(r);
+		json_object_put(a);
 		return APP_ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		struct thread_item	*it = &t->history[i];
+		struct thread_item	*h = &t->history[i];
 
-		it->id = db_value(ar, r, i, 0);
-		it->role = db_value(ar, r, i, 1);
-		it->content = db_value(ar, r, i, 2);
-		it->status = db_value(ar, r, i, 3);
-		it->tool_calls = PQgetisnull(r, i, 4) ? NULL :
-		    db_value(ar, r, i, 4);
-		if (it->id == NULL || it->role == NULL ||
-		    it->content == NULL || it->status == NULL) {
-			PQclear(r);
-			return APP_ENOMEM;
+		it = json_object_array_get_idx(a, i);
+		if (json_object_array_length(it) != 5) {
+			e = APP_EINTERNAL;
+			break;
+		}
+		h->id = arena_strdup(ar, json_object_get_string(
+		    json_object_array_get_idx(it, 0)));
+		h->role = arena_strdup(ar, json_object_get_string(
+		    json_object_array_get_idx(it, 1)));
+		h->content = arena_strdup(ar, json_object_get_string(
+		    json_object_array_get_idx(it, 2)));
+		h->status = arena_strdup(ar, json_object_get_string(
+		    json_object_array_get_idx(it, 3)));
+		v = json_object_array_get_idx(it, 4);
+		h->tool_calls = v == NULL ? NULL : arena_strdup(ar,
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		if (h->id == NULL || h->role == NULL || h->content == NULL ||
+		    h->status == NULL || (v != NULL && h->tool_calls == NULL)) {
+			e = APP_ENOMEM;
+			break;
 		}
 	}
-	t->nhistory = (size_t)n;
-	PQclear(r);
-	return APP_OK;
+	json_object_put(a);
+	if (e == APP_OK)
+		t->nhistory = n;
+	return e;
+}
+
+/* Why a thread could not be claimed: not the user's, or busy. */
+static enum app_err
+thread_unclaimed(struct db_pool *pool, struct arena *ar, const char *user_id,
+    const char *thread_id)
+{
+	static const char sql[] =
+	    "SELECT 1 FROM threads WHERE id = $2 AND user_id = $1 AND "
+	    "deleted_at IS NULL";
+	const char	*p[2];
+	char		*one;
+	enum app_err	 e;
+
+	p[0] = user_id;
+	p[1] = thread_id;
+	e = db_one(pool, ar, sql, 2, p, &one);
+	return e == APP_OK ? APP_ECONFLICT : e;
 }
 
 enum app_err
-threads_turn_begin(PGconn *c, struct arena *ar, const char *user_id,
-    const char *thread_id, const char *title, const char *message,
-    int stale_s, struct thread_turn *t)
+threads_turn_begin(struct db_pool *pool, struct arena *ar,
+    const char *user_id, const char *thread_id, const char *title,
+    const char *message, int stale_s, struct quota *q,
+    struct thread_turn *t)
 {
-	int64_t		 seq;
+	char		 tid[THREAD_ID_SIZE], uid[THREAD_ID_SIZE];
+	char		 aid[THREAD_ID_SIZE], s3[16], s4[16], s8[16];
+	const char	*p[8];
+	PGresult	*r;
+	long		 used;
 	enum app_err	 e;
 
 	memset(t, 0, sizeof(*t));
-	if (thread_id == NULL)
-		e = thread_turn_create(c, ar, user_id, title, t, &seq);
-	else
-		e = thread_turn_claim(c, ar, user_id, thread_id, stale_s, t,
-		    &seq);
-	if (e != APP_OK)
+	if (thread_id == NULL) {
+		threads_new_id("thr_", tid);
+		thread_id = tid;
+	}
+	threads_new_id("msg_", uid);
+	threads_new_id("msg_", aid);
+	snprintf(s3, sizeof(s3), "%d", stale_s);
+	snprintf(s4, sizeof(s4), "%d", q->limit);
+	snprintf(s8, sizeof(s8), "%d", THREAD_HISTORY);
+	p[0] = user_id;
+	p[1] = thread_id;
+	p[2] = thread_id == tid ? title : s3;
+	p[3] = s4;
+	p[4] = uid;
+	p[5] = aid;
+	p[6] = message;
+	p[7] = s8;
+	if ((e = db_run(pool, thread_id == tid ? thread_create_sql :
+	    thread_claim_sql, 8, p, &r)) != APP_OK)
 		return e;
-	if ((e = thread_items_insert(c, ar, user_id, seq, message, t)) !=
-	    APP_OK)
-		return e;
-	/* A new thread has no history to read. */
-	if (thread_id == NULL)
-		return APP_OK;
-	return thread_history(c, ar, user_id, t->thread_id, seq - 1, t);
+	if (strcmp(PQgetvalue(r, 0, 0), "0") == 0) {
+		PQclear(r);
+		return thread_unclaimed(pool, ar, user_id, thread_id);
+	}
+	if (PQgetisnull(r, 0, 1)) {
+		PQclear(r);
+		quota_set(q, q->limit, q->limit, true);
+		return APP_ERATE;
+	}
+	used = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+	quota_set(q, q->limit, used, false);
+	t->titled = db_bool(r, 0, 3) || (thread_id == tid && title != NULL);
+	t->thread_id = arena_strdup(ar, thread_id);
+	t->assistant_id = arena_strdup(ar, aid);
+	t->thread_json = PQgetisnull(r, 0, 2) ? NULL : db_value(ar, r, 0, 2);
+	t->user_item_json = db_value(ar, r, 0, 4);
+	t->assistant_json = db_value(ar, r, 0, 5);
+	if (t->thread_id == NULL || t->assistant_id == NULL ||
+	    t->user_item_json == NULL || t->assistant_json == NULL ||
+	    (!PQgetisnull(r, 0, 2) && t->thread_json == NULL))
+		e = APP_ENOMEM;
+	else if (!PQgetisnull(r, 0, 6))
+		e = thread_history(ar, PQgetvalue(r, 0, 6), t);
+	PQclear(r);
+	return e;
 }
 
 enum app_err

@@ -59,17 +59,20 @@ struct thread_turn {
 };
 
 /*
- * Inside the caller's transaction on `c': creates the thread (thread_id
- * NULL, with `title' or none) or claims the user's thread for one turn,
- * then stores the user message and the assistant's, in progress, and
- * reads the history. APP_ENOTFOUND: no such thread; APP_ECONFLICT:
- * another turn runs in it (one older than `stale_s' seconds is taken
- * as crashed: its message is marked incomplete and the turn goes on).
+ * Starts a turn, in one statement: counts the message against the
+ * quota (q->limit, 0: none; *q is filled), creates the thread (thread_id
+ * NULL, named `title' or not) or claims the user's thread for one turn,
+ * stores the user message and the assistant's, in progress, and reads
+ * the history. APP_ERATE: the quota is used up; APP_ENOTFOUND: no such
+ * thread; APP_ECONFLICT: another turn runs in it (one older than
+ * `stale_s' seconds is taken as crashed: its message is marked
+ * incomplete and the turn goes on). Nothing is stored unless APP_OK.
  */
-enum app_err	 threads_turn_begin(PGconn *c, struct arena *,
+struct quota;
+enum app_err	 threads_turn_begin(struct db_pool *, struct arena *,
 		    const char *user_id, const char *thread_id,
 		    const char *title, const char *message, int stale_s,
-		    struct thread_turn *out) MUSTCHECK;
+		    struct quota *q, struct thread_turn *out) MUSTCHECK;
 
 /* How a turn ended, for threads_turn_finish(). */
 struct thread_outcome {
