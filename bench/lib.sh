@@ -103,3 +103,15 @@ tree_ticks() {
 		print ""
 	}'
 }
+
+# The configuration quipu-fcgi runs with: quipu.conf and the QUIPU_*
+# environment, as `quipu-fcgi -t -v' prints it (secrets masked).
+conf_effective() {
+	CONF_DUMP=$(env "${DEV_ONLY_ENV[@]}" "$QUIPU_FCGI" -f "$VAR/quipu.conf" \
+	    -t -v) || die "quipu-fcgi -t -v failed"
+}
+
+conf_value() {
+	awk -v k="$1" '$1 == k && $2 == "=" { $1 = ""; $2 = ""; sub(/^  /, ""); print }' \
+	    <<<"$CONF_DUMP"
+}
