@@ -732,6 +732,41 @@ test_isolation(void **state)
 	harness_resp_free(&r);
 }
 
+/* The tools act as the turn's user: another user's task is not found. */
+static void
+test_tools_isolation(void **state)
+{
+	struct harness_auth	 a, b;
+	struct harness_resp	 r;
+	char			 before[2048], after[2048], msg[64];
+	const char		*id;
+
+	(void)state;
+	user("thr-tools-a", &a);
+	user("thr-tools-b", &b);
+	turn(&a, NULL, "add file the taxes", &r);
+	harness_want(&H, &r, 201);
+	harness_resp_free(&r);
+	task_row(&a, "file the taxes", before, sizeof(before));
+	assert_true(before[0] != '\0');
+	id = strstr(before, "\"id\":");
+	assert_non_null(id);
+	snprintf(msg, sizeof(msg), "delete %ld", atol(id + 5));
+	turn(&b, NULL, msg, &r);
+	harness_want(&H, &r, 201);
+	assert_non_null(strstr(harness_resp_str(&r,
+	    "assistant_message.content"), "not found"));
+	assert_non_null(strstr(r.body, "\"code\":\"not_found\""));
+	harness_resp_free(&r);
+	snprintf(msg, sizeof(msg), "mark %ld done", atol(id + 5));
+	turn(&b, NULL, msg, &r);
+	harness_want(&H, &r, 201);
+	harness_resp_free(&r);
+	task_row(&a, "file the taxes", after, sizeof(after));
+	assert_string_equal(before, after);
+	assert_int_equal(rows("tasks", &b), 0);
+}
+
 int
 main(void)
 {
@@ -745,6 +780,7 @@ main(void)
 		cmocka_unit_test(test_one_turn_at_a_time),
 		cmocka_unit_test(test_disconnect),
 		cmocka_unit_test(test_isolation),
+		cmocka_unit_test(test_tools_isolation),
 	};
 	static const struct harness_group group = {
 		"test_threads", EXTRA, true, NULL, NULL
