@@ -219,9 +219,13 @@ agent_prompt(struct agent_turn *t, time_t now, struct agent_msgs *m)
 struct agent_run {
 	struct agent_turn	*t;
 	struct arena_str	 text;		/* the answer so far */
-	struct json_object	*calls;		/* the tool calls' array */
+	/* The tool calls as stored: [{"id","name","arguments","result"},
+	 * ...] without its closing bracket, NULL while there are none. */
+	struct arena_str	 calls;
 	int64_t			 prompt_tokens;
 	int64_t			 completion_tokens;
+	uint64_t		 deadline_ns;	/* of the whole turn */
+	bool			 timed_out;
 	bool			 gone;		/* the client left */
 };
 
@@ -258,8 +262,8 @@ agent_tick(void *ctx)
 	struct agent_run	*r = ctx;
 	struct agent_turn	*t = r->t;
 
-	if (clock_now_ns() >= t->deadline_ns) {
-		t->timed_out = true;
+	if (clock_now_ns() >= r->deadline_ns) {
+		r->timed_out = true;
 		return true;
 	}
 	if (t->sink->tick != NULL && t->sink->tick(t->sink->ctx)) {
@@ -276,6 +280,32 @@ agent_client_fd(void *ctx)
 	const struct agent_sink	*sink = r->t->sink;
 
 	return sink->client_fd != NULL ? sink->client_fd(sink->ctx) : -1;
+}
+
+/*
+ * Adds a call to the stored array as {"id","name","arguments","result"}:
+ * the arguments as the model wrote them, the result as the tool gave it.
+ */
+static int
+agent_call_add(struct agent_run *r, const struct llm_tool_call *tc,
+    const char *result)
+{
+	struct arena		*ar = r->t->arena;
+	struct arena_str	*b = &r->calls;
+
+	if (arena_str_add(ar, b, b->p == NULL ? "[" : ",", 1) == -1 ||
+	    arena_str_add(ar, b, "{\"id\":", 6) == -1 ||
+	    jsonx_str_quote(ar, b, tc->id, strlen(tc->id)) == -1 ||
+	    arena_str_add(ar, b, ",\"name\":", 8) == -1 ||
+	    jsonx_str_quote(ar, b, tc->name, strlen(tc->name)) == -1 ||
+	    arena_str_add(ar, b, ",\"arguments\":", 13) == -1 ||
+	    jsonx_str_quote(ar, b, tc->arguments, strlen(tc->arguments)) ==
+	    -1 ||
+	    arena_str_add(ar, b, ",\"result\":", 10) == -1 ||
+	    arena_str_add(ar, b, result, strlen(result)) == -1 ||
+	    arena_str_add(ar, b, "}", 1) == -1)
+		return -1;
+	return 0;
 }
 
 /* Runs one round's tool calls, adding them and their results. */
@@ -296,10 +326,7 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 	msg->ntool_calls = res->ntool_calls;
 	for (i = 0; i < res->ntool_calls; i++) {
 		const struct llm_tool_call	*tc = &res->tool_calls[i];
-		struct json_object		*o, *v;
 		char				*result = NULL;
-		const char			*why;
-		bool				 changed;
 
 		memset(&ev, 0, sizeof(ev));
 		ev.type = AGENT_TOOL_CALL;
@@ -312,7 +339,7 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 			return APP_EHUP;
 		}
 		if ((e = tools_run(t->app->db, t->arena, t->user_id, tc->name,
-		    tc->arguments, &result, &changed)) != APP_OK)
+		    tc->arguments, &result)) != APP_OK)
 			return e;
 		memset(&ev, 0, sizeof(ev));
 		ev.type = AGENT_TOOL_RESULT;
@@ -325,17 +352,7 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 		if ((msg = agent_msg_add(m, "tool", result)) == NULL)
 			return APP_ENOMEM;
 		msg->tool_call_id = tc->id;
-		/* Kept as {"id","name","arguments","result"}. */
-		if ((o = json_object_new_object()) == NULL ||
-		    jsonx_append(r->calls, o) != APP_OK)
-			return APP_ENOMEM;
-		if (jsonx_add_string(o, "id", tc->id) != APP_OK ||
-		    jsonx_add_string(o, "name", tc->name) != APP_OK ||
-		    jsonx_add_string(o, "arguments", tc->arguments) != APP_OK)
-			return APP_ENOMEM;
-		if (jsonx_parse(result, strlen(result), &v, &why) != APP_OK)
-			return APP_EINTERNAL;
-		if (jsonx_add(o, "result", v) != APP_OK)
+		if (agent_call_add(r, tc, result) == -1)
 			return APP_ENOMEM;
 	}
 	return APP_OK;
@@ -437,19 +454,13 @@ agent_title(struct agent_turn *t, struct agent_run *r, time_t now)
 }
 
 static const char *
-agent_status(struct agent_turn *t, struct agent_run *r, enum app_err e)
+agent_status(const struct agent_run *r, enum app_err e)
 {
 	if (e == APP_OK)
 		return "completed";
-	if (r->gone || t->timed_out || e == APP_EHUP || e == APP_ETIMEOUT)
+	if (r->gone || r->timed_out || e == APP_EHUP || e == APP_ETIMEOUT)
 		return "incomplete";
 	return "error";
-}
-
-static void
-agent_json_put(void *obj)
-{
-	json_object_put(obj);
 }
 
 enum app_err
@@ -464,16 +475,10 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	enum app_err		 e, fe;
 
 	t->sink = sink;
-	t->deadline_ns = clock_now_ns() +
-	    (uint64_t)t->app->conf->llm_timeout * 1000000000ull;
 	memset(&r, 0, sizeof(r));
 	r.t = t;
-	if ((r.calls = json_object_new_array()) == NULL)
-		return APP_ENOMEM;
-	if (arena_cleanup_add(t->arena, agent_json_put, r.calls) == -1) {
-		json_object_put(r.calls);
-		return APP_ENOMEM;
-	}
+	r.deadline_ns = clock_now_ns() +
+	    (uint64_t)t->app->conf->llm_timeout * 1000000000ull;
 	if ((t->stored.thread_json != NULL && agent_emit_json(t,
 	    AGENT_THREAD_CREATED, t->stored.thread_json) != 0) ||
 	    agent_emit_json(t, AGENT_ITEM_CREATED,
@@ -487,25 +492,26 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 		e = agent_loop(&r, &m, now);
 	if (r.gone)
 		e = APP_EHUP;
-	else if (t->timed_out) {
+	else if (r.timed_out) {
 		e = APP_ETIMEOUT;
 		t->error = arena_printf(t->arena, "the model did not finish "
 		    "within %d s", t->app->conf->llm_timeout);
 	}
 	t->err = e;
-	t->status = agent_status(t, &r, e);
+	t->status = agent_status(&r, e);
 	if (e != APP_OK && t->error == NULL)
 		t->error = app_strerror(e);
 	if (e != APP_OK && e != APP_EHUP)
 		log_warnx("turn in %s ended: %s", t->stored.thread_id,
 		    t->error);
-	t->tool_calls = json_object_to_json_string_ext(r.calls,
-	    JSON_C_TO_STRING_PLAIN);
+	if (r.calls.p != NULL && arena_str_add(t->arena, &r.calls, "]", 1) ==
+	    -1)
+		return APP_ENOMEM;
+	t->tool_calls = r.calls.p != NULL ? r.calls.p : "[]";
 	memset(&o, 0, sizeof(o));
 	o.content = r.text.p != NULL ? r.text.p : "";
 	o.status = t->status;
-	o.tool_calls = json_object_array_length(r.calls) > 0 ? t->tool_calls :
-	    NULL;
+	o.tool_calls = r.calls.p;
 	o.error = e == APP_OK ? NULL : t->error;
 	o.title = t->stored.titled ? NULL : agent_title(t, &r, now);
 	o.prompt_tokens = r.prompt_tokens;

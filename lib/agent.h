@@ -29,7 +29,6 @@ struct arena;
 enum agent_event_type {
 	AGENT_THREAD_CREATED,	/* json: the thread */
 	AGENT_ITEM_CREATED,	/* json: the user's message, then the assistant's */
-	AGENT_MEMORY_USED,	/* json: the memories' array */
 	AGENT_TEXT_DELTA,	/* item_id, text, len */
 	AGENT_TOOL_CALL,	/* item_id, call_id, name, arguments */
 	AGENT_TOOL_RESULT,	/* call_id, result (JSON text) */
@@ -75,16 +74,13 @@ struct agent_turn {
 	struct quota		 quota;
 	struct thread_turn	 stored;
 	/* Filled by agent_run(). */
-	const char		*tool_calls;	/* JSON array text */
+	const char		*tool_calls;	/* JSON array text, "[]" for none */
 	const char		*item_json;	/* the answer as stored */
 	const char		*thread_json;	/* when the title changed */
 	const char		*status;	/* completed, incomplete, error */
 	enum app_err		 err;		/* why it failed, or APP_OK */
 	const char		*error;		/* a sentence for the user */
-	/* Private to agent.c. */
-	uint64_t		 deadline_ns;
-	bool			 timed_out;
-	const struct agent_sink	*sink;
+	const struct agent_sink	*sink;		/* set by agent_run() */
 };
 
 /*

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,25 +38,39 @@ struct chat_stream {
 	bool			 sse;
 };
 
-/* s[0..len) as a JSON string literal, in the arena. */
-static char *
-chat_quote(struct arena *ar, const char *s, size_t len)
+/* Appends raw JSON text; false on ENOMEM. */
+static bool
+chat_raw(struct arena *ar, struct arena_str *b, const char *s)
 {
-	struct json_object	*o;
-	char			*q;
-
-	if ((o = jsonx_new_string_len(s, len)) == NULL)
-		return NULL;
-	q = arena_strdup(ar, json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return q;
+	return arena_str_add(ar, b, s, strlen(s)) == 0;
 }
 
-static char *
-chat_q(struct arena *ar, const char *s)
+/* Appends a JSON string (NULL as ""); false on ENOMEM. */
+static bool
+chat_str(struct arena *ar, struct arena_str *b, const char *s, size_t len)
 {
-	return chat_quote(ar, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+	if (s == NULL)
+		s = "";
+	return jsonx_str_quote(ar, b, s, len == SIZE_MAX ? strlen(s) : len) ==
+	    0;
+}
+
+/* How a failed turn is named to the client: a model that ran out of time
+ * failed like any other. */
+static enum app_err
+chat_public_err(enum app_err e)
+{
+	return e == APP_ETIMEOUT ? APP_EUPSTREAM : e;
+}
+
+/* {"key":JSON}, for the events that carry one stored object. */
+static bool
+chat_wrap(struct arena *ar, struct arena_str *b, const char *key,
+    const char *json)
+{
+	return chat_raw(ar, b, "{\"") && chat_raw(ar, b, key) &&
+	    chat_raw(ar, b, "\":") && chat_raw(ar, b, json) &&
+	    chat_raw(ar, b, "}");
 }
 
 /* The event's SSE name and data, in the arena; NULL on ENOMEM. */
@@ -63,55 +78,63 @@ static char *
 chat_event_data(struct arena *ar, const struct agent_event *ev,
     const char **name)
 {
-	char	*a, *b, *c, *d;
+	struct arena_str	 b;
+	bool			 ok = false;
 
+	memset(&b, 0, sizeof(b));
 	switch (ev->type) {
 	case AGENT_THREAD_CREATED:
 		*name = "thread_created";
-		return arena_printf(ar, "{\"thread\":%s}", ev->json);
+		ok = chat_wrap(ar, &b, "thread", ev->json);
+		break;
 	case AGENT_ITEM_CREATED:
 		*name = "message_created";
-		return arena_printf(ar, "{\"message\":%s}", ev->json);
-	case AGENT_MEMORY_USED:
-		*name = "memory_used";
-		return arena_printf(ar, "{\"memories\":%s}", ev->json);
+		ok = chat_wrap(ar, &b, "message", ev->json);
+		break;
 	case AGENT_TEXT_DELTA:
 		*name = "message_delta";
-		if ((a = chat_q(ar, ev->item_id)) == NULL ||
-		    (b = chat_quote(ar, ev->text, ev->len)) == NULL)
-			return NULL;
-		return arena_printf(ar, "{\"message_id\":%s,\"text\":%s}", a,
-		    b);
+		ok = chat_raw(ar, &b, "{\"message_id\":") &&
+		    chat_str(ar, &b, ev->item_id, SIZE_MAX) &&
+		    chat_raw(ar, &b, ",\"text\":") &&
+		    chat_str(ar, &b, ev->text, ev->len) && chat_raw(ar, &b, "}");
+		break;
 	case AGENT_TOOL_CALL:
 		*name = "tool_call";
-		if ((a = chat_q(ar, ev->item_id)) == NULL ||
-		    (b = chat_q(ar, ev->call_id)) == NULL ||
-		    (c = chat_q(ar, ev->name)) == NULL ||
-		    (d = chat_q(ar, ev->arguments)) == NULL)
-			return NULL;
-		return arena_printf(ar, "{\"message_id\":%s,\"call_id\":%s,"
-		    "\"name\":%s,\"arguments\":%s}", a, b, c, d);
+		ok = chat_raw(ar, &b, "{\"message_id\":") &&
+		    chat_str(ar, &b, ev->item_id, SIZE_MAX) &&
+		    chat_raw(ar, &b, ",\"call_id\":") &&
+		    chat_str(ar, &b, ev->call_id, SIZE_MAX) &&
+		    chat_raw(ar, &b, ",\"name\":") &&
+		    chat_str(ar, &b, ev->name, SIZE_MAX) &&
+		    chat_raw(ar, &b, ",\"arguments\":") &&
+		    chat_str(ar, &b, ev->arguments, SIZE_MAX) &&
+		    chat_raw(ar, &b, "}");
+		break;
 	case AGENT_TOOL_RESULT:
 		*name = "tool_result";
-		if ((a = chat_q(ar, ev->call_id)) == NULL)
-			return NULL;
-		return arena_printf(ar, "{\"call_id\":%s,\"result\":%s}", a,
-		    ev->result);
+		ok = chat_raw(ar, &b, "{\"call_id\":") &&
+		    chat_str(ar, &b, ev->call_id, SIZE_MAX) &&
+		    chat_raw(ar, &b, ",\"result\":") &&
+		    chat_raw(ar, &b, ev->result) && chat_raw(ar, &b, "}");
+		break;
 	case AGENT_ITEM_DONE:
 		*name = "message_done";
-		return arena_printf(ar, "{\"message\":%s}", ev->json);
+		ok = chat_wrap(ar, &b, "message", ev->json);
+		break;
 	case AGENT_THREAD_UPDATED:
 		*name = "thread_updated";
-		return arena_printf(ar, "{\"thread\":%s}", ev->json);
+		ok = chat_wrap(ar, &b, "thread", ev->json);
+		break;
 	case AGENT_ERROR:
 		*name = "error";
-		if ((a = chat_q(ar, ev->message)) == NULL)
-			return NULL;
-		return arena_printf(ar, "{\"error\":{\"code\":\"%s\","
-		    "\"message\":%s}}", app_err_code(ev->err ==
-		    APP_ETIMEOUT ? APP_EUPSTREAM : ev->err), a);
+		ok = chat_raw(ar, &b, "{\"error\":{\"code\":\"") &&
+		    chat_raw(ar, &b, app_err_code(chat_public_err(ev->err))) &&
+		    chat_raw(ar, &b, "\",\"message\":") &&
+		    chat_str(ar, &b, ev->message, SIZE_MAX) &&
+		    chat_raw(ar, &b, "}}");
+		break;
 	}
-	return NULL;
+	return ok ? b.p : NULL;
 }
 
 static int
@@ -121,8 +144,9 @@ chat_emit(void *ctx, const struct agent_event *ev)
 	const char		*name = NULL;
 	char			*data;
 
+	/* Without a stream only the tick probes (at most every 200 ms). */
 	if (!cs->sse)
-		return http_client_gone(cs->res) ? -1 : 0;
+		return cs->res->gone ? -1 : 0;
 	if ((data = chat_event_data(cs->res->req->arena, ev, &name)) == NULL)
 		return -1;
 	if (sse_event(cs->res, name, data, strlen(data)) != APP_OK)
@@ -202,8 +226,8 @@ chat_body(struct http_request *req, struct http_response *res, bool create,
 
 /* The refusals of agent_begin(), answered. */
 static enum app_err
-chat_refused(struct http_request *req, struct http_response *res,
-    const struct agent_turn *t, const char *thread_id, enum app_err e)
+chat_refused(struct http_response *res, const struct agent_turn *t,
+    const char *thread_id, enum app_err e)
 {
 	switch (e) {
 	case APP_ERATE:
@@ -222,7 +246,6 @@ chat_refused(struct http_request *req, struct http_response *res,
 		    "written in this thread; wait for it to finish");
 		return e;
 	default:
-		(void)req;
 		return e;
 	}
 }
@@ -248,7 +271,7 @@ chat_json(struct http_response *res, struct agent_turn *t, bool created)
 			json_object_put(d);
 			return APP_ENOMEM;
 		}
-		e = t->err == APP_ETIMEOUT ? APP_EUPSTREAM : t->err;
+		e = chat_public_err(t->err);
 		(void)http_send_error(res, e, d, "%s", t->error);
 		json_object_put(d);
 		return e;
@@ -278,7 +301,7 @@ chat_turn(struct http_request *req, struct http_response *res,
 	e = agent_begin(req->app, req->arena, req->user_id, thread_id, title,
 	    message, &t);
 	if (e != APP_OK)
-		return chat_refused(req, res, &t, thread_id, e);
+		return chat_refused(res, &t, thread_id, e);
 	if ((e = quota_headers(res, &t.quota)) != APP_OK)
 		return e;
 	if (thread_id == NULL) {

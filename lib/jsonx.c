@@ -1002,3 +1002,47 @@ jsonx_param_text(struct http_request *req, const char *key, size_t max,
 	}
 	return v;
 }
+
+/* ------------------------------------------------------------ writing */
+
+int
+jsonx_str_quote(struct arena *ar, struct arena_str *out, const char *s,
+    size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+	size_t			 i, run = 0;
+	unsigned char		 c;
+
+	if (arena_str_add(ar, out, "\"", 1) == -1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		/* The plain run before it, then the escape. */
+		if (arena_str_add(ar, out, s + run, i - run) == -1)
+			return -1;
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			if (arena_str_add(ar, out, esc, 2) == -1)
+				return -1;
+			esc[1] = 'u';
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+			if (arena_str_add(ar, out, esc, 2) == -1)
+				return -1;
+			esc[1] = 'u';
+		} else {
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			if (arena_str_add(ar, out, esc, 6) == -1)
+				return -1;
+		}
+	}
+	if (arena_str_add(ar, out, s + run, len - run) == -1 ||
+	    arena_str_add(ar, out, "\"", 1) == -1)
+		return -1;
+	return 0;
+}

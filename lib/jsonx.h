@@ -232,6 +232,14 @@ bool		 jsonx_is_null(struct json_object *obj, const char *key);
 
 /* ------------------------------------------------------------ builders */
 
+/*
+ * Appends s[0..len), valid UTF-8, as a JSON string literal (quotes,
+ * backslashes and control characters escaped) to `out'. -1 on ENOMEM.
+ * For answers put together as text, without a json_object per value.
+ */
+struct arena_str;
+int		 jsonx_str_quote(struct arena *, struct arena_str *out,
+		    const char *s, size_t len);
 /* A string object from s[0..len) (NUL bytes kept). NULL on ENOMEM. */
 struct json_object *jsonx_new_string_len(const char *s, size_t len);
 /*

@@ -267,20 +267,20 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	/* One statement, so one round trip, and all or nothing. */
 	static const char sql[] =
 	    "WITH it AS (UPDATE items AS i SET content = $3, status = $4, "
-	    "tool_calls = $5::json, memories_used = $6::json, error = $7, "
-	    "prompt_tokens = $8, completion_tokens = $9, updated_at = now() "
+	    "tool_calls = $5::json, error = $6, prompt_tokens = $7, "
+	    "completion_tokens = $8, updated_at = now() "
 	    "WHERE user_id = $1 AND id = $2 RETURNING api_item(i) AS j), "
 	    "th AS (UPDATE threads AS t SET turn_started_at = NULL, "
-	    "title = coalesce(t.title, $11), updated_at = now() "
-	    "WHERE user_id = $1 AND id = $10 RETURNING t.deleted_at IS NULL "
-	    "AND $11::text IS NOT NULL AND t.title = $11 AS named, "
+	    "title = coalesce(t.title, $10), updated_at = now() "
+	    "WHERE user_id = $1 AND id = $9 RETURNING t.deleted_at IS NULL "
+	    "AND $10::text IS NOT NULL AND t.title = $10 AS named, "
 	    "api_thread(t) AS j), "
 	    "u AS (INSERT INTO usage (user_id, day, tokens) "
-	    "SELECT $1, (now() AT TIME ZONE 'UTC')::date, $12::bigint "
-	    "WHERE $12::bigint > 0 ON CONFLICT (user_id, day) DO UPDATE "
+	    "SELECT $1, (now() AT TIME ZONE 'UTC')::date, $11::bigint "
+	    "WHERE $11::bigint > 0 ON CONFLICT (user_id, day) DO UPDATE "
 	    "SET tokens = usage.tokens + excluded.tokens) "
 	    "SELECT (SELECT j FROM it), (SELECT j FROM th WHERE named)";
-	const char	*p[12];
+	const char	*p[11];
 	char		 pt[24], ct[24], tot[24];
 	PGresult	*r;
 	enum app_err	 e;
@@ -296,14 +296,13 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	p[2] = o->content;
 	p[3] = o->status;
 	p[4] = o->tool_calls;
-	p[5] = o->memories_used;
-	p[6] = o->error;
-	p[7] = pt;
-	p[8] = ct;
-	p[9] = t->thread_id;
-	p[10] = t->titled ? NULL : o->title;
-	p[11] = tot;
-	if ((e = db_run(pool, sql, 12, p, &r)) != APP_OK)
+	p[5] = o->error;
+	p[6] = pt;
+	p[7] = ct;
+	p[8] = t->thread_id;
+	p[9] = t->titled ? NULL : o->title;
+	p[10] = tot;
+	if ((e = db_run(pool, sql, 11, p, &r)) != APP_OK)
 		return e;
 	if ((!PQgetisnull(r, 0, 0) &&
 	    (*item_json = (char *)db_value(ar, r, 0, 0)) == NULL) ||
@@ -341,24 +340,26 @@ thread_db(const struct http_request *req)
 	return req->app->db;
 }
 
-/* The thread id of the path, or a 404 answered. */
-static enum app_err
-thread_path_id(struct http_request *req, struct http_response *res,
-    const char **id)
-{
-	*id = req->params[0];
-	if (!thread_id_ok(*id, "thr_"))
-		return http_send_error(res, APP_ENOTFOUND, NULL,
-		    "thread not found");
-	return APP_OK;
-}
-
 static enum app_err
 thread_not_found(struct http_response *res, const char *id)
 {
 	(void)http_send_error(res, APP_ENOTFOUND, NULL,
 	    "thread %s not found", id);
 	return APP_ENOTFOUND;
+}
+
+/*
+ * The thread id of the path; one that cannot be an id is answered 404,
+ * as a missing thread is, and the handler stops there.
+ */
+static enum app_err
+thread_path_id(struct http_request *req, struct http_response *res,
+    const char **id)
+{
+	*id = req->params[0];
+	if (!thread_id_ok(*id, "thr_"))
+		return thread_not_found(res, *id);
+	return APP_OK;
 }
 
 /* {"items":I,"total":T,"limit":L,"offset":O,"has_more":B} */

@@ -79,7 +79,6 @@ struct thread_outcome {
 	const char	*content;
 	const char	*status;	/* completed, incomplete, error */
 	const char	*tool_calls;	/* JSON array text, or NULL */
-	const char	*memories_used;	/* JSON array text, or NULL */
 	const char	*error;		/* why it failed, or NULL */
 	const char	*title;		/* a title for an untitled thread, or NULL */
 	int64_t		 prompt_tokens;

@@ -273,17 +273,53 @@ tool_list(struct db_pool *pool, struct arena *ar, const char *user,
 	return tool_outcome(ar, e, 0, json, result);
 }
 
+static enum app_err
+tool_bulk_complete(struct db_pool *pool, struct arena *ar, const char *user,
+    struct json_object *args, char **result)
+{
+	return tool_bulk(pool, ar, user, args, false, result);
+}
+
+static enum app_err
+tool_bulk_delete(struct db_pool *pool, struct arena *ar, const char *user,
+    struct json_object *args, char **result)
+{
+	return tool_bulk(pool, ar, user, args, true, result);
+}
+
+/* The tools by name, in the order of tool_defs. */
+static const struct {
+	const char	*name;
+	enum app_err	(*run)(struct db_pool *, struct arena *, const char *,
+			    struct json_object *, char **);
+} tool_table[] = {
+	{ "create_task", tool_create },
+	{ "list_tasks", tool_list },
+	{ "update_task", tool_update },
+	{ "complete_task", tool_complete },
+	{ "delete_task", tool_delete },
+	{ "bulk_complete_tasks", tool_bulk_complete },
+	{ "bulk_delete_tasks", tool_bulk_delete },
+};
+
 enum app_err
 tools_run(struct db_pool *pool, struct arena *ar, const char *user,
-    const char *name, const char *arguments, char **result, bool *changed)
+    const char *name, const char *arguments, char **result)
 {
 	struct json_object	*args;
 	const char		*why;
 	char			 msg[96];
+	size_t			 i;
 	enum app_err		 e;
 
-	*changed = false;
 	*result = NULL;
+	for (i = 0; i < sizeof(tool_table) / sizeof(tool_table[0]); i++)
+		if (strcmp(name, tool_table[i].name) == 0)
+			break;
+	if (i == sizeof(tool_table) / sizeof(tool_table[0])) {
+		snprintf(msg, sizeof(msg), "no tool named %.40s", name);
+		return tool_error(ar, APP_ENOTFOUND, msg, NULL, result);
+	}
 	if (arguments == NULL || arguments[0] == '\0')
 		arguments = "{}";
 	if ((e = jsonx_parse_object(arguments, strlen(arguments), &args,
@@ -293,31 +329,7 @@ tools_run(struct db_pool *pool, struct arena *ar, const char *user,
 		snprintf(msg, sizeof(msg), "arguments: %s", why);
 		return tool_error(ar, APP_EINVAL, msg, NULL, result);
 	}
-	if (strcmp(name, "list_tasks") == 0)
-		e = tool_list(pool, ar, user, args, result);
-	else {
-		*changed = true;
-		if (strcmp(name, "create_task") == 0)
-			e = tool_create(pool, ar, user, args, result);
-		else if (strcmp(name, "update_task") == 0)
-			e = tool_update(pool, ar, user, args, result);
-		else if (strcmp(name, "complete_task") == 0)
-			e = tool_complete(pool, ar, user, args, result);
-		else if (strcmp(name, "delete_task") == 0)
-			e = tool_delete(pool, ar, user, args, result);
-		else if (strcmp(name, "bulk_complete_tasks") == 0)
-			e = tool_bulk(pool, ar, user, args, false, result);
-		else if (strcmp(name, "bulk_delete_tasks") == 0)
-			e = tool_bulk(pool, ar, user, args, true, result);
-		else {
-			*changed = false;
-			snprintf(msg, sizeof(msg), "no tool named %.40s", name);
-			e = tool_error(ar, APP_ENOTFOUND, msg, NULL, result);
-		}
-	}
+	e = tool_table[i].run(pool, ar, user, args, result);
 	json_object_put(args);
-	if (e == APP_OK && *result != NULL &&
-	    strncmp(*result, "{\"error\"", 8) == 0)
-		*changed = false;
 	return e;
 }

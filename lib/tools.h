@@ -9,8 +9,6 @@
 #ifndef QUIPU_TOOLS_H
 #define QUIPU_TOOLS_H
 
-#include <stdbool.h>
-
 #include "apperr.h"
 
 struct arena;
@@ -23,12 +21,11 @@ const char	*tools_definitions(void);
  * Runs tool `name' with `arguments' (the model's JSON text). Whatever
  * happens becomes *result, JSON text for the model: the outcome, or
  * {"error":{"code","message","details"?}} for an unknown tool, bad
- * arguments or a task that is not the user's. *changed tells whether
- * tasks changed. APP_OK unless memory ran out.
+ * arguments or a task that is not the user's. APP_OK unless memory ran
+ * out.
  */
 enum app_err	 tools_run(struct db_pool *, struct arena *,
 		    const char *user_id, const char *name,
-		    const char *arguments, char **result, bool *changed)
-		    MUSTCHECK;
+		    const char *arguments, char **result) MUSTCHECK;
 
 #endif

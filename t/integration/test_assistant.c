@@ -313,6 +313,33 @@ test_tool_calls(void **state)
 	    "'assistant'", A.user_id), 2);
 }
 
+/* Tool calls that cannot be done answer the model, not the client. */
+static void
+test_tool_errors(void **state)
+{
+	struct harness_sse	 s;
+	char			 text[2048];
+	int			 i;
+
+	(void)state;
+	setup_user();
+	turn_sse("fake:call no_such_tool {} fake:call create_task "
+	    "{\"title\":\"\",\"colour\":1} fake:call complete_task "
+	    "{\"id\":999999999}", 0, &s);
+	deltas(&s, text, sizeof(text));
+	assert_non_null(strstr(text, "call_fake_0={\"error\":{\"code\":"
+	    "\"not_found\""));
+	assert_non_null(strstr(text, "call_fake_1={\"error\":{\"code\":"
+	    "\"validation_failed\""));
+	assert_non_null(strstr(text, "call_fake_2={\"error\":{\"code\":"
+	    "\"not_found\",\"message\":\"task 999999999 not found\""));
+	assert_true((i = find_ev(&s, "message_done")) > 0);
+	assert_non_null(strstr(s.ev[i].data, "\"status\":\"completed\""));
+	harness_sse_free(&s);
+	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM tasks "
+	    "WHERE user_id = $1::uuid", A.user_id), 0);
+}
+
 /* A 429 before the first token is retried after its Retry-After. */
 static void
 test_retry(void **state)
@@ -547,6 +574,7 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_tool_calls),
+		cmocka_unit_test(test_tool_errors),
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_server_error),
 		cmocka_unit_test(test_cut),

@@ -717,6 +717,30 @@ test_time_parse(void **state)
 	assert_int_equal(jsonx_time_parse("+2026-11-22T10:30:00Z", &ts), -1);
 }
 
+/* A quoted string parses back to the very bytes, escapes where needed. */
+static void
+test_str_quote(void **state)
+{
+	static const char in[] = "say \"hi\"\\ \n\t\r\x01\x1f caf\xc3\xa9 /";
+	struct arena		*a;
+	struct arena_str	 b;
+	struct json_object	*o;
+
+	(void)state;
+	assert_non_null(a = arena_create(256));
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(jsonx_str_quote(a, &b, in, sizeof(in) - 1), 0);
+	assert_string_equal(b.p, "\"say \\\"hi\\\"\\\\ \\n\\t\\r"
+	    "\\u0001\\u001f caf\xc3\xa9 /\"");
+	assert_int_equal(jsonx_parse(b.p, b.len, &o, NULL), APP_OK);
+	assert_string_equal(json_object_get_string(o), in);
+	json_object_put(o);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(jsonx_str_quote(a, &b, "", 0), 0);
+	assert_string_equal(b.p, "\"\"");
+	arena_destroy(a);
+}
+
 int
 main(void)
 {
@@ -743,6 +767,7 @@ main(void)
 		cmocka_unit_test(test_new_string_len),
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_str_quote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
