@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "app.h"
+#include "attachments.h"
 #include "arena.h"
 #include "builtin.h"
 #include "clock.h"
@@ -33,18 +34,30 @@
 
 enum app_err
 agent_begin(struct app *app, struct arena *ar, const char *user_id,
-    const char *thread_id, const char *title, const char *message,
-    struct agent_turn *t)
+    const struct thread_start *st, struct agent_turn *t)
 {
+	enum app_err	 e;
+	size_t		 i;
+
 	memset(t, 0, sizeof(*t));
 	t->app = app;
 	t->arena = ar;
 	t->user_id = user_id;
-	t->message = message;
+	t->message = st->message;
 	t->quota.limit = app->conf->messages_per_day;
-	return threads_turn_begin(app->db, ar, user_id, thread_id, title,
-	    message, app->conf->llm_timeout + AGENT_STALE_SLACK, &t->quota,
-	    &t->stored);
+	e = threads_turn_begin(app->db, ar, user_id, st,
+	    app->conf->llm_timeout + AGENT_STALE_SLACK, &t->quota, &t->stored);
+	/* Answered again, a message is the last of the history. */
+	if (e == APP_OK && st->retry_id != NULL) {
+		for (i = t->stored.nhistory; i > 0; i--)
+			if (strcmp(t->stored.history[i - 1].role, "user") == 0)
+				break;
+		if (i > 0) {
+			t->message = t->stored.history[i - 1].content;
+			t->stored.nhistory = i - 1;
+		}
+	}
+	return e;
 }
 
 /* ------------------------------------------------------------ events */
@@ -57,13 +70,15 @@ agent_emit(struct agent_turn *t, const struct agent_event *ev)
 
 static int
 agent_emit_json(struct agent_turn *t, enum agent_event_type type,
-    const char *json)
+    const char *role, const char *json, const char *ck)
 {
 	struct agent_event	ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.type = type;
+	ev.role = role;
 	ev.json = json;
+	ev.ck = ck;
 	return agent_emit(t, &ev);
 }
 
@@ -185,6 +200,93 @@ out:
 	return e;
 }
 
+/*
+ * A client tool call the browser answered, as the model made it: the
+ * call, then its output. data is {"call_id","name","arguments"}. One
+ * never answered is left out (a call without its result is refused).
+ */
+static enum app_err
+agent_history_client(struct agent_msgs *m, const struct thread_item *it)
+{
+	struct json_object	*d = NULL, *v;
+	struct llm_tool_call	*call;
+	struct llm_message	*msg;
+	enum app_err		 e = APP_OK;
+
+	if (strcmp(it->status, "completed") != 0 || it->data == NULL ||
+	    jsonx_parse(it->data, strlen(it->data), &d, NULL) != APP_OK)
+		return APP_OK;
+	if ((call = arena_calloc(m->arena, 1, sizeof(*call))) == NULL) {
+		e = APP_ENOMEM;
+		goto out;
+	}
+	call->id = json_object_object_get_ex(d, "call_id", &v) ?
+	    arena_strdup(m->arena, json_object_get_string(v)) : "";
+	call->name = json_object_object_get_ex(d, "name", &v) ?
+	    arena_strdup(m->arena, json_object_get_string(v)) : "";
+	call->arguments = json_object_object_get_ex(d, "arguments", &v) ?
+	    arena_strdup(m->arena, json_object_to_json_string_ext(v,
+	    JSON_C_TO_STRING_PLAIN)) : "{}";
+	if (call->id == NULL || call->name == NULL ||
+	    call->arguments == NULL ||
+	    (msg = agent_msg_add(m, "assistant", NULL)) == NULL) {
+		e = APP_ENOMEM;
+		goto out;
+	}
+	msg->tool_calls = call;
+	msg->ntool_calls = 1;
+	if ((msg = agent_msg_add(m, "tool", it->output != NULL ? it->output :
+	    "null")) == NULL) {
+		e = APP_ENOMEM;
+		goto out;
+	}
+	msg->tool_call_id = call->id;
+out:
+	json_object_put(d);
+	return e;
+}
+
+/*
+ * The user's new message, with its attachments as parts for a remote
+ * model (images only when it sees them).
+ */
+static enum app_err
+agent_user_message(struct agent_turn *t, struct agent_msgs *m)
+{
+	static const char	 text_part[] = "[{\"type\":\"text\",\"text\":";
+	struct llm_message	*msg;
+	struct arena_str	 b;
+	char			*parts = NULL, *note = NULL;
+	bool			 vision;
+	enum app_err		 e;
+
+	if ((msg = agent_msg_add(m, "user", t->message)) == NULL)
+		return APP_ENOMEM;
+	if (t->nattachments == 0 || llm_provider(t->app->llm) == LLM_BUILTIN)
+		return APP_OK;
+	vision = t->app->conf->llm_vision;
+	if ((e = attachments_model_input(t->app->db, t->arena, t->user_id,
+	    t->attachments, t->nattachments, vision, &parts, &note)) != APP_OK)
+		return e;
+	if (parts == NULL)
+		return APP_OK;
+	/* [{"type":"text","text":message}, the attachments' parts...] */
+	memset(&b, 0, sizeof(b));
+	if (arena_str_add(t->arena, &b, text_part, sizeof(text_part) - 1) ==
+	    -1 || jsonx_str_quote(t->arena, &b, t->message,
+	    strlen(t->message)) == -1 || arena_str_add(t->arena, &b, "}", 1) ==
+	    -1)
+		return APP_ENOMEM;
+	if (strcmp(parts, "[]") != 0 && (arena_str_add(t->arena, &b, ",", 1) ==
+	    -1 || arena_str_add(t->arena, &b, parts + 1, strlen(parts) - 2) ==
+	    -1))
+		return APP_ENOMEM;
+	if (arena_str_add(t->arena, &b, "]", 1) == -1)
+		return APP_ENOMEM;
+	msg->parts = b.p;
+	return APP_OK;
+}
+
 static enum app_err
 agent_prompt(struct agent_turn *t, time_t now, struct agent_msgs *m)
 {
@@ -200,16 +302,23 @@ agent_prompt(struct agent_turn *t, time_t now, struct agent_msgs *m)
 	for (i = 0; i < t->stored.nhistory; i++) {
 		const struct thread_item	*it = &t->stored.history[i];
 
-		if (strcmp(it->role, "user") == 0) {
-			if (agent_msg_add(m, "user", it->content) == NULL)
-				return APP_ENOMEM;
-		} else if (strcmp(it->role, "assistant") == 0) {
-			if ((e = agent_history_answer(m, it)) != APP_OK)
-				return e;
-		}
+		if (strcmp(it->role, "user") == 0)
+			e = agent_msg_add(m, "user", it->content) == NULL ?
+			    APP_ENOMEM : APP_OK;
+		else if (strcmp(it->role, "assistant") == 0)
+			e = agent_history_answer(m, it);
+		else if (strcmp(it->role, "client_tool_call") == 0)
+			e = agent_history_client(m, it);
+		else if (strcmp(it->role, "hidden") == 0)
+			e = agent_msg_add(m, "system", it->content) == NULL ?
+			    APP_ENOMEM : APP_OK;
+		else
+			e = APP_OK;	/* widgets: their tool calls are there */
+		if (e != APP_OK)
+			return e;
 	}
-	if (agent_msg_add(m, "user", t->message) == NULL)
-		return APP_ENOMEM;
+	if (t->message != NULL)
+		return agent_user_message(t, m);
 	return APP_OK;
 }
 
@@ -224,6 +333,8 @@ struct agent_run {
 	struct arena_str	 calls;
 	int64_t			 prompt_tokens;
 	int64_t			 completion_tokens;
+	/* A client tool the model called: the turn ends on it. */
+	const struct llm_tool_call *client;
 	uint64_t		 deadline_ns;	/* of the whole turn */
 	bool			 timed_out;
 	bool			 gone;		/* the client left */
@@ -328,6 +439,13 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 		const struct llm_tool_call	*tc = &res->tool_calls[i];
 		char				*result = NULL;
 
+		/* The browser runs it; its output starts the next turn. */
+		if (t->sink->client_tools &&
+		    tools_is_client(t->app->conf->client_tools, tc->name)) {
+			r->client = tc;
+			return APP_OK;
+		}
+
 		memset(&ev, 0, sizeof(ev));
 		ev.type = AGENT_TOOL_CALL;
 		ev.item_id = t->stored.assistant_id;
@@ -344,6 +462,7 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 		memset(&ev, 0, sizeof(ev));
 		ev.type = AGENT_TOOL_RESULT;
 		ev.call_id = tc->id;
+		ev.name = tc->name;
 		ev.result = result;
 		if (agent_emit(t, &ev) != 0) {
 			r->gone = true;
@@ -366,8 +485,12 @@ agent_loop(struct agent_run *r, struct agent_msgs *m, time_t now)
 	struct llm_result	 res;
 	struct llm_callbacks	 cb;
 	int			 round, rounds = t->app->conf->max_tool_rounds;
+	const char		*tools = tools_definitions();
 	enum app_err		 e;
 
+	if (t->sink->client_tools && (tools = tools_definitions_with(t->arena,
+	    t->app->conf->client_tools)) == NULL)
+		return APP_ENOMEM;
 	memset(&cb, 0, sizeof(cb));
 	cb.on_delta = agent_on_delta;
 	cb.tick = agent_tick;
@@ -377,7 +500,7 @@ agent_loop(struct agent_run *r, struct agent_msgs *m, time_t now)
 		memset(&req, 0, sizeof(req));
 		req.messages = m->v;
 		req.nmessages = m->n;
-		req.tools = round < rounds ? tools_definitions() : NULL;
+		req.tools = round < rounds ? tools : NULL;
 		/*
 		 * A remote model always streams: its pieces show a departed
 		 * client at once. The builtin one paces its words only for a
@@ -401,6 +524,8 @@ agent_loop(struct agent_run *r, struct agent_msgs *m, time_t now)
 			return APP_OK;
 		if ((e = agent_tools(r, &res, m)) != APP_OK)
 			return e;
+		if (r->client != NULL)
+			return APP_OK;
 	}
 }
 
@@ -463,14 +588,73 @@ agent_status(const struct agent_run *r, enum app_err e)
 	return "error";
 }
 
+/* The text ChatKit's reference server leaves for the model when the
+ * user stops an answer. */
+#define AGENT_CANCELLED	"The user cancelled the stream. Stop responding to " \
+	"the prior request."
+
+/* A client tool call, stored pending: {"call_id","name","arguments"}. */
+static enum app_err
+agent_client_call(struct agent_turn *t, const struct llm_tool_call *tc,
+    char **ck)
+{
+	struct thread_extra	 x;
+	struct json_object	*args = NULL;
+	struct arena_str	 b;
+	const char		*a = "{}";
+	char			*id;
+	enum app_err		 e;
+
+	if (jsonx_parse(tc->arguments, strlen(tc->arguments), &args, NULL) ==
+	    APP_OK && json_object_is_type(args, json_type_object))
+		a = json_object_to_json_string_ext(args,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	memset(&b, 0, sizeof(b));
+	if (arena_str_add(t->arena, &b, "{\"call_id\":", 11) == -1 ||
+	    jsonx_str_quote(t->arena, &b, tc->id, strlen(tc->id)) == -1 ||
+	    arena_str_add(t->arena, &b, ",\"name\":", 8) == -1 ||
+	    jsonx_str_quote(t->arena, &b, tc->name, strlen(tc->name)) == -1 ||
+	    arena_str_add(t->arena, &b, ",\"arguments\":", 13) == -1 ||
+	    arena_str_add(t->arena, &b, a, strlen(a)) == -1 ||
+	    arena_str_add(t->arena, &b, "}", 1) == -1) {
+		json_object_put(args);
+		return APP_ENOMEM;
+	}
+	json_object_put(args);
+	memset(&x, 0, sizeof(x));
+	x.role = "client_tool_call";
+	x.status = "pending";
+	x.data = b.p;
+	e = threads_item_add(t->app->db, t->arena, t->user_id,
+	    t->stored.thread_id, &x, &id, ck);
+	return e;
+}
+
+/* After a cancelled answer: a note for the model's next turn. */
+static void
+agent_cancelled(struct agent_turn *t)
+{
+	struct thread_extra	 x;
+	char			*id, *ck;
+
+	memset(&x, 0, sizeof(x));
+	x.role = "hidden";
+	x.content = AGENT_CANCELLED;
+	if (threads_item_add(t->app->db, t->arena, t->user_id,
+	    t->stored.thread_id, &x, &id, &ck) != APP_OK)
+		log_warnx("turn in %s: the cancel note was not stored",
+		    t->stored.thread_id);
+}
+
 enum app_err
 agent_run(struct agent_turn *t, const struct agent_sink *sink)
 {
 	struct thread_outcome	 o;
+	struct thread_finished	 fin;
 	struct agent_msgs	 m;
 	struct agent_run	 r;
 	struct agent_event	 ev;
-	char			*item = NULL, *thread = NULL;
+	char			*call = NULL;
 	time_t			 now = time(NULL);
 	enum app_err		 e, fe;
 
@@ -480,11 +664,13 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	r.deadline_ns = clock_now_ns() +
 	    (uint64_t)t->app->conf->llm_timeout * 1000000000ull;
 	if ((t->stored.thread_json != NULL && agent_emit_json(t,
-	    AGENT_THREAD_CREATED, t->stored.thread_json) != 0) ||
-	    agent_emit_json(t, AGENT_ITEM_CREATED,
-	    t->stored.user_item_json) != 0 ||
-	    agent_emit_json(t, AGENT_ITEM_CREATED,
-	    t->stored.assistant_json) != 0)
+	    AGENT_THREAD_CREATED, NULL, t->stored.thread_json,
+	    t->stored.ck_thread) != 0) ||
+	    (t->stored.user_item_json != NULL && agent_emit_json(t,
+	    AGENT_ITEM_CREATED, "user", t->stored.user_item_json,
+	    t->stored.ck_user_item) != 0) ||
+	    agent_emit_json(t, AGENT_ITEM_CREATED, "assistant",
+	    t->stored.assistant_json, t->stored.ck_assistant) != 0)
 		r.gone = true;
 	if (r.gone)
 		e = APP_EHUP;
@@ -513,12 +699,18 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	o.status = t->status;
 	o.tool_calls = r.calls.p;
 	o.error = e == APP_OK ? NULL : t->error;
-	o.title = t->stored.titled ? NULL : agent_title(t, &r, now);
+	o.title = t->stored.titled || t->message == NULL ? NULL :
+	    agent_title(t, &r, now);
 	o.prompt_tokens = r.prompt_tokens;
 	o.completion_tokens = r.completion_tokens;
 	/* Stored whatever happened: the partial answer is kept. */
 	if ((fe = threads_turn_finish(t->app->db, t->arena, t->user_id,
-	    &t->stored, &o, &item, &thread)) != APP_OK) {
+	    &t->stored, &o, &fin)) == APP_OK && e == APP_OK &&
+	    r.client != NULL) {
+		fe = agent_client_call(t, r.client, &call);
+		t->client_call = fe == APP_OK;
+	}
+	if (fe != APP_OK) {
 		log_warnx("turn in %s not stored: %s", t->stored.thread_id,
 		    app_strerror(fe));
 		if (e == APP_OK) {
@@ -526,14 +718,20 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 			t->error = "the answer could not be stored";
 		}
 	}
-	t->item_json = item;
-	t->thread_json = thread;
+	if (r.gone)
+		agent_cancelled(t);
+	t->item_json = fin.item_json;
+	t->thread_json = fin.thread_json;
 	if (e == APP_EHUP)
 		return e;
-	if (item != NULL && agent_emit_json(t, AGENT_ITEM_DONE, item) != 0)
+	if (fin.item_json != NULL && agent_emit_json(t, AGENT_ITEM_DONE,
+	    "assistant", fin.item_json, fin.ck_item) != 0)
 		return APP_EHUP;
-	if (thread != NULL &&
-	    agent_emit_json(t, AGENT_THREAD_UPDATED, thread) != 0)
+	if (call != NULL && agent_emit_json(t, AGENT_CLIENT_CALL,
+	    "client_tool_call", NULL, call) != 0)
+		return APP_EHUP;
+	if (fin.thread_json != NULL && agent_emit_json(t,
+	    AGENT_THREAD_UPDATED, NULL, fin.thread_json, fin.ck_thread) != 0)
 		return APP_EHUP;
 	if (e != APP_OK) {
 		memset(&ev, 0, sizeof(ev));

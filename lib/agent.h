@@ -26,20 +26,29 @@
 struct app;
 struct arena;
 
+/*
+ * Events carry stored objects twice: `json' as the native API writes
+ * them, `ck' as ChatKit does.
+ */
 enum agent_event_type {
-	AGENT_THREAD_CREATED,	/* json: the thread */
-	AGENT_ITEM_CREATED,	/* json: the user's message, then the assistant's */
+	AGENT_THREAD_CREATED,	/* json, ck: the thread */
+	AGENT_ITEM_CREATED,	/* json, ck: the user's message (role "user";
+				   none when the turn answers what is there),
+				   then the assistant's ("assistant") */
 	AGENT_TEXT_DELTA,	/* item_id, text, len */
 	AGENT_TOOL_CALL,	/* item_id, call_id, name, arguments */
-	AGENT_TOOL_RESULT,	/* call_id, result (JSON text) */
-	AGENT_ITEM_DONE,	/* json: the assistant's message as stored */
-	AGENT_THREAD_UPDATED,	/* json: the thread (its new title) */
+	AGENT_TOOL_RESULT,	/* call_id, name, result (JSON text) */
+	AGENT_ITEM_DONE,	/* json, ck: the assistant's message as stored */
+	AGENT_CLIENT_CALL,	/* ck: a client tool call, pending */
+	AGENT_THREAD_UPDATED,	/* json, ck: the thread (its new title) */
 	AGENT_ERROR		/* err, message: the turn failed */
 };
 
 struct agent_event {
 	enum agent_event_type	 type;
 	const char		*json;
+	const char		*ck;
+	const char		*role;
 	const char		*item_id;
 	const char		*text;
 	size_t			 len;
@@ -63,6 +72,8 @@ struct agent_sink {
 	/* The client reads the answer as it is written (pieces of text are
 	 * worth sending one by one). */
 	bool	 stream;
+	/* The client runs the tools named in client_tools (ChatKit). */
+	bool	 client_tools;
 };
 
 /* A turn in progress. Everything lives in the request's arena. */
@@ -70,13 +81,18 @@ struct agent_turn {
 	struct app		*app;
 	struct arena		*arena;
 	const char		*user_id;
-	const char		*message;
+	const char		*message;	/* NULL: answers what is there */
+	/* The message's attachments (ids), set by the caller before
+	 * agent_run(): the model is shown them. */
+	const char *const	*attachments;
+	size_t			 nattachments;
 	struct quota		 quota;
 	struct thread_turn	 stored;
 	/* Filled by agent_run(). */
 	const char		*tool_calls;	/* JSON array text, "[]" for none */
 	const char		*item_json;	/* the answer as stored */
 	const char		*thread_json;	/* when the title changed */
+	bool			 client_call;	/* ended on a client tool call */
 	const char		*status;	/* completed, incomplete, error */
 	enum app_err		 err;		/* why it failed, or APP_OK */
 	const char		*error;		/* a sentence for the user */
@@ -84,14 +100,14 @@ struct agent_turn {
 };
 
 /*
- * Starts a turn in `thread_id' (NULL: a new thread named `title', which
- * may be NULL). APP_ERATE: the quota is used up (t->quota says until
- * when); APP_ENOTFOUND: no such thread of the user's; APP_ECONFLICT:
- * another turn runs in it. Nothing is stored unless APP_OK.
+ * Starts a turn as `st' says (threads_turn_begin()). APP_ERATE: the quota
+ * is used up (t->quota says until when); APP_ENOTFOUND: no such thread of
+ * the user's; APP_ECONFLICT: another turn runs in it. Nothing is stored
+ * unless APP_OK.
  */
 enum app_err	 agent_begin(struct app *, struct arena *, const char *user_id,
-		    const char *thread_id, const char *title,
-		    const char *message, struct agent_turn *t) MUSTCHECK;
+		    const struct thread_start *st, struct agent_turn *t)
+		    MUSTCHECK;
 
 /*
  * Runs the turn to its end, emitting events, and stores the answer.

@@ -12,10 +12,12 @@
 
 #include "app.h"
 #include "arena.h"
+#include "attachments.h"
 #include "auth.h"
 #include "clock.h"
 #include "conf.h"
 #include "chat.h"
+#include "chatkit.h"
 #include "cors.h"
 #include "db.h"
 #include "health.h"
@@ -97,6 +99,14 @@ const struct route app_routes[] = {
 	    "threads.turn", ROUTE_AUTH },
 	{ "POST", "/api/v1/threads/{id}/messages/{item}/feedback",
 	    threads_http_feedback, "threads.feedback", ROUTE_AUTH },
+	{ "POST", "/api/chatkit", chatkit_http, "chatkit", ROUTE_AUTH },
+	{ "POST", "/api/v1/chatkit", chatkit_http, "chatkit", ROUTE_AUTH },
+	{ "PUT", "/api/chatkit/attachments/{id}/upload",
+	    attachments_http_upload, "chatkit.upload", 0 },
+	{ "POST", "/api/chatkit/attachments/{id}/upload",
+	    attachments_http_upload, "chatkit.upload", 0 },
+	{ "GET", "/api/chatkit/attachments/{id}/preview",
+	    attachments_http_preview, "chatkit.preview", 0 },
 	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
 	    ROUTE_TEST },
 	{ "GET", "/api/v1/_test/sleep", testroute_sleep, "test.sleep",

@@ -19,7 +19,6 @@
 #include "app.h"
 #include "arena.h"
 #include "chat.h"
-#include "clock.h"
 #include "conf.h"
 #include "http.h"
 #include "jsonx.h"
@@ -27,14 +26,9 @@
 #include "sse.h"
 #include "threads.h"
 
-/* A departed client is probed for at most this often (it costs a poll). */
-#define CHAT_PROBE_NS	200000000ull
-
 struct chat_stream {
 	struct http_response	*res;
-	uint64_t		 last_ns;	/* the last write */
-	uint64_t		 probe_ns;	/* the last probe */
-	uint64_t		 heartbeat_ns;
+	struct sse_watch	 watch;
 	bool			 sse;
 };
 
@@ -121,6 +115,10 @@ chat_event_data(struct arena *ar, const struct agent_event *ev,
 		*name = "message_done";
 		ok = chat_wrap(ar, &b, "message", ev->json);
 		break;
+	case AGENT_CLIENT_CALL:		/* not offered: sink.client_tools */
+		*name = "client_tool_call";
+		ok = chat_raw(ar, &b, "{}");
+		break;
 	case AGENT_THREAD_UPDATED:
 		*name = "thread_updated";
 		ok = chat_wrap(ar, &b, "thread", ev->json);
@@ -151,7 +149,7 @@ chat_emit(void *ctx, const struct agent_event *ev)
 		return -1;
 	if (sse_event(cs->res, name, data, strlen(data)) != APP_OK)
 		return -1;
-	cs->last_ns = clock_now_ns();
+	sse_watch_wrote(&cs->watch);
 	return 0;
 }
 
@@ -160,23 +158,8 @@ static bool
 chat_tick(void *ctx)
 {
 	struct chat_stream	*cs = ctx;
-	uint64_t		 now = clock_now_ns();
 
-	if (cs->res->gone)
-		return true;
-	if (now - cs->probe_ns >= CHAT_PROBE_NS) {
-		cs->probe_ns = now;
-		if (http_client_gone(cs->res))
-			return true;
-	}
-	if (!cs->sse)
-		return false;
-	if (now - cs->last_ns < cs->heartbeat_ns)
-		return false;
-	if (sse_comment(cs->res, "ping") != APP_OK)
-		return true;
-	cs->last_ns = now;
-	return false;
+	return sse_watch_tick(&cs->watch);
 }
 
 static int
@@ -224,8 +207,7 @@ chat_body(struct http_request *req, struct http_response *res, bool create,
 	return APP_OK;
 }
 
-/* The refusals of agent_begin(), answered. */
-static enum app_err
+enum app_err
 chat_refused(struct http_response *res, const struct agent_turn *t,
     const char *thread_id, enum app_err e)
 {
@@ -295,11 +277,16 @@ chat_turn(struct http_request *req, struct http_response *res,
 	struct chat_stream	 cs;
 	struct agent_sink	 sink;
 	struct agent_turn	 t;
+	struct thread_start	 st;
 	char			*loc;
 	enum app_err		 e;
 
-	e = agent_begin(req->app, req->arena, req->user_id, thread_id, title,
-	    message, &t);
+	memset(&st, 0, sizeof(st));
+	st.thread_id = thread_id;
+	st.create = thread_id == NULL;
+	st.title = title;
+	st.message = message;
+	e = agent_begin(req->app, req->arena, req->user_id, &st, &t);
 	if (e != APP_OK)
 		return chat_refused(res, &t, thread_id, e);
 	if ((e = quota_headers(res, &t.quota)) != APP_OK)
@@ -313,16 +300,13 @@ chat_turn(struct http_request *req, struct http_response *res,
 	memset(&cs, 0, sizeof(cs));
 	cs.res = res;
 	cs.sse = http_wants_sse(req);
-	cs.heartbeat_ns = (uint64_t)req->app->conf->sse_heartbeat *
-	    1000000000ull;
-	cs.last_ns = clock_now_ns();
+	sse_watch_init(&cs.watch, res, req->app->conf->sse_heartbeat, cs.sse);
 	memset(&sink, 0, sizeof(sink));
 	sink.emit = chat_emit;
 	sink.tick = chat_tick;
 	sink.client_fd = chat_client_fd;
 	sink.ctx = &cs;
 	sink.stream = cs.sse;
-	cs.probe_ns = cs.last_ns;
 	if (!cs.sse) {
 		app_thread_state(req, SB_T_UPSTREAM);
 		(void)agent_run(&t, &sink);

@@ -8,8 +8,14 @@
 
 #include "apperr.h"
 
+struct agent_turn;
 struct http_request;
 struct http_response;
+
+/* Answers a refusal of agent_begin() (429 with the quota's headers, 404,
+ * 409) and returns it; other errors are returned unanswered. */
+enum app_err	 chat_refused(struct http_response *, const struct agent_turn *,
+		    const char *thread_id, enum app_err);
 
 /* {"title"?, "message"?}: a new thread, and its first turn when a
  * message is given. */

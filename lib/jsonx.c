@@ -1046,3 +1046,110 @@ jsonx_str_quote(struct arena *ar, struct arena_str *out, const char *s,
 		return -1;
 	return 0;
 }
+
+/* ------------------------------------------------------------ raw text */
+
+/* Past the white space at s; never past end. */
+static const char *
+jsonx_raw_ws(const char *s, const char *end)
+{
+	while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' ||
+	    *s == '\r'))
+		s++;
+	return s;
+}
+
+/* Past the string starting at s (on its quote). */
+static const char *
+jsonx_raw_string(const char *s, const char *end)
+{
+	for (s++; s < end && *s != '"'; s++)
+		if (*s == '\\' && s + 1 < end)
+			s++;
+	return s < end ? s + 1 : end;
+}
+
+/* Past the value starting at s (no white space before it). */
+static const char *
+jsonx_raw_value(const char *s, const char *end)
+{
+	int	 depth = 0;
+
+	if (s < end && *s == '"')
+		return jsonx_raw_string(s, end);
+	if (s < end && *s != '{' && *s != '[') {
+		while (s < end && *s != ',' && *s != '}' && *s != ']' &&
+		    *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			s++;
+		return s;
+	}
+	for (; s < end; s++) {
+		if (*s == '"') {
+			s = jsonx_raw_string(s, end) - 1;
+			continue;
+		}
+		if (*s == '{' || *s == '[')
+			depth++;
+		else if ((*s == '}' || *s == ']') && --depth == 0)
+			return s + 1;
+	}
+	return end;
+}
+
+const char *
+jsonx_raw_member(const char *obj, size_t len, const char *key, size_t *vlen)
+{
+	const char	*s = obj, *end = obj + len, *k, *v, *found = NULL;
+	size_t		 klen = strlen(key);
+
+	s = jsonx_raw_ws(s, end);
+	if (s == end || *s != '{')
+		return NULL;
+	s = jsonx_raw_ws(s + 1, end);
+	while (s < end && *s == '"') {
+		k = s + 1;
+		s = jsonx_raw_string(s, end);
+		/* A key written with escapes is not one of ours. */
+		s = jsonx_raw_ws(s, end);
+		if (s == end || *s != ':')
+			return NULL;
+		v = jsonx_raw_ws(s + 1, end);
+		s = jsonx_raw_value(v, end);
+		/* The last one, as json-c keeps it. */
+		if ((size_t)(s - k) >= klen + 1 && k[klen] == '"' &&
+		    memcmp(k, key, klen) == 0) {
+			found = v;
+			*vlen = (size_t)(s - v);
+		}
+		s = jsonx_raw_ws(s, end);
+		if (s < end && *s == ',')
+			s = jsonx_raw_ws(s + 1, end);
+	}
+	return found;
+}
+
+char *
+jsonx_compact(struct arena *ar, const char *s, size_t len)
+{
+	const char	*end = s + len, *run = s, *q;
+	struct arena_str b;
+
+	memset(&b, 0, sizeof(b));
+	while (s < end) {
+		if (*s == '"') {
+			s = jsonx_raw_string(s, end);
+			continue;
+		}
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+			q = jsonx_raw_ws(s, end);
+			if (arena_str_add(ar, &b, run, (size_t)(s - run)) == -1)
+				return NULL;
+			run = s = q;
+			continue;
+		}
+		s++;
+	}
+	if (arena_str_add(ar, &b, run, (size_t)(end - run)) == -1)
+		return NULL;
+	return b.p != NULL ? b.p : arena_strdup(ar, "");
+}

@@ -274,4 +274,18 @@ enum app_err	 jsonx_append(struct json_object *arr, struct json_object *val)
  */
 int		 jsonx_time_parse(const char *s, struct timespec *out);
 
+/* ------------------------------------------------------------ raw text */
+
+/*
+ * For JSON passed on byte for byte (ChatKit's free-form values), on text
+ * that jsonx_parse() has accepted: the text of member `key' (a plain
+ * key, no escapes) of the object `obj', the last one when repeated, as
+ * json-c keeps it; NULL when absent. *vlen is its length.
+ */
+const char	*jsonx_raw_member(const char *obj, size_t len, const char *key,
+		    size_t *vlen);
+/* Accepted JSON text without the white space between tokens (strings
+ * and numbers untouched), in the arena; NULL on ENOMEM. */
+char		*jsonx_compact(struct arena *, const char *s, size_t len);
+
 #endif

@@ -677,6 +677,22 @@ llm_json_tool_calls(struct json_object *m, const struct llm_message *msg)
 	return APP_OK;
 }
 
+/* Content given as parts (JSON text), added as they are. */
+static enum app_err
+llm_json_parts(struct json_object *m, const char *parts)
+{
+	struct json_object	*v = NULL;
+	enum app_err		 e;
+
+	if ((e = jsonx_parse(parts, strlen(parts), &v, NULL)) != APP_OK)
+		return e == APP_ENOMEM ? e : APP_EINVAL;
+	if (!json_object_is_type(v, json_type_array)) {
+		json_object_put(v);
+		return APP_EINVAL;
+	}
+	return jsonx_add(m, "content", v);
+}
+
 static enum app_err
 llm_json_message(struct json_object *arr, const struct llm_message *msg)
 {
@@ -692,6 +708,8 @@ llm_json_message(struct json_object *arr, const struct llm_message *msg)
 	    jsonx_add_string(m, "tool_call_id", msg->tool_call_id != NULL ?
 	    msg->tool_call_id : "") != APP_OK)
 		return APP_ENOMEM;
+	if (msg->parts != NULL)
+		return llm_json_parts(m, msg->parts);
 	/* Only an assistant's tool-call message may have null content. */
 	if (jsonx_add_string(m, "content", msg->content != NULL ?
 	    msg->content : calls ? NULL : "") != APP_OK)
@@ -716,8 +734,9 @@ llm_body(struct llm *l, struct arena *a, const struct llm_request *req,
 	    jsonx_add(root, "messages", arr) != APP_OK)
 		goto out;
 	for (i = 0; i < req->nmessages; i++)
-		if (llm_json_message(arr, &req->messages[i]) != APP_OK)
+		if ((rc = llm_json_message(arr, &req->messages[i])) != APP_OK)
 			goto out;
+	rc = APP_ENOMEM;
 	if (jsonx_add_bool(root, "stream", req->stream) != APP_OK)
 		goto out;
 	if (req->stream && ((opts = json_object_new_object()) == NULL ||

@@ -67,6 +67,9 @@ struct llm_message {
 	const struct llm_tool_call	*tool_calls;	/* assistant only */
 	size_t				 ntool_calls;
 	const char			*tool_call_id;	/* tool only */
+	/* A user message's content as a JSON array of parts (text and
+	 * image_url), sent instead of `content' by remote models; or NULL. */
+	const char			*parts;
 };
 
 struct llm_request {

@@ -10,8 +10,12 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "clock.h"
 #include "http.h"
 #include "sse.h"
+
+/* A departed client is probed for at most this often. */
+#define SSE_PROBE_NS	200000000ull
 
 /* Any failure to get bytes out means the client is gone. */
 static enum app_err
@@ -108,4 +112,41 @@ sse_comment(struct http_response *resp, const char *text)
 		return rc;
 	/* A comment dispatches nothing, so no blank line is needed. */
 	return sse_flush(resp);
+}
+
+void
+sse_watch_init(struct sse_watch *w, struct http_response *res,
+    int heartbeat_s, bool heartbeat)
+{
+	memset(w, 0, sizeof(*w));
+	w->res = res;
+	w->heartbeat_ns = (uint64_t)heartbeat_s * 1000000000ull;
+	w->heartbeat = heartbeat;
+	w->last_ns = w->probe_ns = clock_now_ns();
+}
+
+bool
+sse_watch_tick(struct sse_watch *w)
+{
+	uint64_t	 now = clock_now_ns();
+
+	if (w->res->gone)
+		return true;
+	if (now - w->probe_ns >= SSE_PROBE_NS) {
+		w->probe_ns = now;
+		if (http_client_gone(w->res))
+			return true;
+	}
+	if (!w->heartbeat || now - w->last_ns < w->heartbeat_ns)
+		return false;
+	if (sse_comment(w->res, "ping") != APP_OK)
+		return true;
+	w->last_ns = now;
+	return false;
+}
+
+void
+sse_watch_wrote(struct sse_watch *w)
+{
+	w->last_ns = clock_now_ns();
 }

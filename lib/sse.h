@@ -10,7 +10,9 @@
 #ifndef QUIPU_SSE_H
 #define QUIPU_SSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apperr.h"
 
@@ -22,5 +24,26 @@ enum app_err	 sse_event(struct http_response *, const char *event,
 		    const char *data, size_t len) MUSTCHECK;
 /* A comment line (": text"), e.g. the heartbeat. */
 enum app_err	 sse_comment(struct http_response *, const char *text) MUSTCHECK;
+
+/*
+ * A long answer's watch over its client: sse_watch_tick(), called at
+ * least once a second while the answer waits, probes for a departed
+ * client (at most every 200 ms: a probe costs a poll) and, when
+ * `heartbeat' is set, sends a comment after heartbeat_s silent seconds,
+ * so proxies keep the stream open. sse_watch_wrote() notes an event.
+ */
+struct sse_watch {
+	struct http_response	*res;
+	uint64_t		 last_ns;	/* the last write */
+	uint64_t		 probe_ns;	/* the last probe */
+	uint64_t		 heartbeat_ns;
+	bool			 heartbeat;
+};
+
+void		 sse_watch_init(struct sse_watch *, struct http_response *,
+		    int heartbeat_s, bool heartbeat);
+/* True when the client is gone. */
+bool		 sse_watch_tick(struct sse_watch *);
+void		 sse_watch_wrote(struct sse_watch *);
 
 #endif

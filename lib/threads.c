@@ -24,6 +24,10 @@
 #include "quota.h"
 #include "threads.h"
 
+/* The items the native API shows: messages; widgets, client tool calls
+ * and hidden context are ChatKit's (lib/chatkit.c). */
+#define THREAD_NATIVE_ROLES	"role IN ('user', 'assistant')"
+
 /* ------------------------------------------------------------ ids */
 
 void
@@ -49,8 +53,8 @@ threads_new_id(const char *prefix, char out[THREAD_ID_SIZE])
 }
 
 /* An id from a path: the prefix and 16 base32 characters, nothing else. */
-static bool
-thread_id_ok(const char *s, const char *prefix)
+bool
+threads_id_ok(const char *s, const char *prefix)
 {
 	size_t	 n = strlen(prefix), i;
 
@@ -76,7 +80,8 @@ thread_id_ok(const char *s, const char *prefix)
  * before the new messages.
  *
  * $1 user, $2 thread id, $3 title or stale seconds, $4 the quota (0:
- * none), $5 and $6 the messages' ids, $7 the message, $8 history length.
+ * none), $5 and $6 the messages' ids, $7 the message, $8 history length,
+ * $9 the message's ChatKit fields.
  */
 #define THREAD_QUOTA_CTE(src) \
 	"q AS (INSERT INTO usage AS u (user_id, day, messages) " src \
@@ -84,10 +89,18 @@ thread_id_ok(const char *s, const char *prefix)
 	"WHERE $4::int = 0 OR u.messages < $4::int RETURNING u.messages)"
 #define THREAD_ITEMS_CTE(from, seq) \
 	"ins AS (INSERT INTO items AS i (id, user_id, thread_id, seq, role, " \
-	"content, status) SELECT v.id, $1, $2, " seq ", v.role, v.content, " \
-	"v.status FROM " from " (VALUES ($5, 1, 'user', $7, 'completed'), " \
-	"($6, 0, 'assistant', '', 'in_progress')) " \
-	"v(id, back, role, content, status) RETURNING i.role, api_item(i) AS j)"
+	"content, status, data) SELECT v.id, $1, $2, " seq ", v.role, " \
+	"v.content, v.status, v.data FROM " from " (VALUES " \
+	"($5, 1, 'user', $7, 'completed', $9::json), " \
+	"($6, 0, 'assistant', '', 'in_progress', NULL::json)) " \
+	"v(id, back, role, content, status, data) " \
+	"RETURNING i.role, api_item(i) AS j, chatkit_item(i) AS k)"
+/* The history, oldest first: [[id, role, content, status, tool_calls,
+ * data, output], ...] */
+#define THREAD_HISTORY_SELECT \
+	"(SELECT json_agg(json_build_array(id, role, content, status, " \
+	"tool_calls, data, output) ORDER BY seq) FROM h)"
+#define THREAD_EMPTY_PAGE	"'{\"data\":[],\"has_more\":false}'"
 
 static const char thread_create_sql[] =
     "WITH " THREAD_QUOTA_CTE(
@@ -95,46 +108,124 @@ static const char thread_create_sql[] =
     "th AS (INSERT INTO threads AS t (id, user_id, title, turn_started_at, "
     "item_seq, message_count, last_message_at) SELECT $2, $1, $3, now(), "
     "2, 2, now() WHERE EXISTS (SELECT 1 FROM q) "
-    "RETURNING api_thread(t) AS j), "
+    "RETURNING api_thread(t) AS j, chatkit_thread(t, " THREAD_EMPTY_PAGE
+    ") AS k), "
     THREAD_ITEMS_CTE("th,", "2 - v.back") " "
     "SELECT 1, (SELECT messages FROM q), (SELECT j FROM th), false, "
     "(SELECT j FROM ins WHERE role = 'user'), "
-    "(SELECT j FROM ins WHERE role = 'assistant'), NULL, $8::int";
+    "(SELECT j FROM ins WHERE role = 'assistant'), NULL, $8::int, "
+    "(SELECT k FROM th), (SELECT k FROM ins WHERE role = 'user'), "
+    "(SELECT k FROM ins WHERE role = 'assistant'), 1";
 
-/* A turn that crashed left its message in progress: closed here. */
+/* A thread claimed for a turn; a turn that crashed left its message in
+ * progress: closed here. */
+#define THREAD_CLAIM_CTE \
+	"cl AS (SELECT id FROM threads WHERE id = $2 AND user_id = $1 AND " \
+	"deleted_at IS NULL AND (turn_started_at IS NULL OR " \
+	"turn_started_at < now() - make_interval(secs => $3::int)) " \
+	"FOR UPDATE)"
+#define THREAD_CLAIMED_CTE(n) \
+	"c AS (UPDATE threads AS t SET turn_started_at = now(), " \
+	"item_seq = t.item_seq + " n ", message_count = t.message_count + " \
+	n ", last_message_at = now(), updated_at = now() " \
+	"WHERE t.id = $2 AND t.user_id = $1 AND EXISTS (SELECT 1 FROM ok) " \
+	"AND EXISTS (SELECT 1 FROM q) " \
+	"RETURNING t.item_seq, t.title IS NOT NULL AS titled)"
+
 static const char thread_claim_sql[] =
-    "WITH cl AS (SELECT id FROM threads WHERE id = $2 AND user_id = $1 AND "
-    "deleted_at IS NULL AND (turn_started_at IS NULL OR turn_started_at < "
-    "now() - make_interval(secs => $3::int)) FOR UPDATE), "
+    "WITH " THREAD_CLAIM_CTE ", ok AS (SELECT 1 FROM cl), "
     THREAD_QUOTA_CTE("SELECT $1, (now() AT TIME ZONE 'UTC')::date, 1 "
-    "WHERE EXISTS (SELECT 1 FROM cl)") ", "
-    "c AS (UPDATE threads AS t SET turn_started_at = now(), "
-    "item_seq = t.item_seq + 2, message_count = t.message_count + 2, "
-    "last_message_at = now(), updated_at = now() "
-    "WHERE t.id = $2 AND t.user_id = $1 AND EXISTS (SELECT 1 FROM cl) AND "
-    "EXISTS (SELECT 1 FROM q) "
-    "RETURNING t.item_seq, t.title IS NOT NULL AS titled), "
+    "WHERE EXISTS (SELECT 1 FROM ok)") ", "
+    THREAD_CLAIMED_CTE("2") ", "
     "s AS (UPDATE items SET status = 'incomplete', updated_at = now() "
     "WHERE user_id = $1 AND thread_id = $2 AND status = 'in_progress' AND "
     "EXISTS (SELECT 1 FROM c)), "
     THREAD_ITEMS_CTE("c,", "c.item_seq - v.back") ", "
-    "h AS (SELECT id, role, content, status, tool_calls, seq FROM items "
-    "WHERE user_id = $1 AND thread_id = $2 AND deleted_at IS NULL AND "
-    "EXISTS (SELECT 1 FROM c) ORDER BY seq DESC LIMIT $8) "
+    "h AS (SELECT * FROM (SELECT * FROM items WHERE user_id = $1 AND "
+    "thread_id = $2 AND deleted_at IS NULL AND EXISTS (SELECT 1 FROM c) "
+    "ORDER BY seq DESC LIMIT $8) x) "
     "SELECT (SELECT count(*) FROM cl), (SELECT messages FROM q), NULL, "
     "(SELECT titled FROM c), "
     "(SELECT j FROM ins WHERE role = 'user'), "
     "(SELECT j FROM ins WHERE role = 'assistant'), "
-    "(SELECT json_agg(json_build_array(id, role, content, status, "
-    "tool_calls) ORDER BY seq) FROM h)";
+    THREAD_HISTORY_SELECT ", NULL, NULL, "
+    "(SELECT k FROM ins WHERE role = 'user'), "
+    "(SELECT k FROM ins WHERE role = 'assistant'), "
+    "(SELECT count(*) FROM ok)";
 
-/* The history's JSON [[id, role, content, status, tool_calls], ...]. */
+/*
+ * A turn without a new message: the answer to a user message again
+ * ($5, its id: the items after it are removed) or, $5 NULL, to what is
+ * there (a client tool's output). $6 the answer's id, $7 the history
+ * length.
+ */
+static const char thread_answer_sql[] =
+    "WITH " THREAD_CLAIM_CTE ", "
+    "rt AS (SELECT seq FROM items WHERE user_id = $1 AND thread_id = $2 "
+    "AND id = $5 AND role = 'user' AND deleted_at IS NULL), "
+    "ok AS (SELECT 1 FROM cl WHERE $5::text IS NULL OR "
+    "EXISTS (SELECT 1 FROM rt)), "
+    THREAD_QUOTA_CTE("SELECT $1, (now() AT TIME ZONE 'UTC')::date, 1 "
+    "WHERE EXISTS (SELECT 1 FROM ok)") ", "
+    THREAD_CLAIMED_CTE("1") ", "
+    "d AS (UPDATE items SET deleted_at = now(), status = CASE status WHEN "
+    "'in_progress' THEN 'incomplete' ELSE status END "
+    "WHERE user_id = $1 AND thread_id = $2 AND deleted_at IS NULL AND "
+    "seq > (SELECT seq FROM rt) AND EXISTS (SELECT 1 FROM c)), "
+    "s AS (UPDATE items SET status = 'incomplete', updated_at = now() "
+    "WHERE user_id = $1 AND thread_id = $2 AND status = 'in_progress' AND "
+    "($5::text IS NULL OR seq <= (SELECT seq FROM rt)) AND "
+    "EXISTS (SELECT 1 FROM c)), "
+    "ins AS (INSERT INTO items AS i (id, user_id, thread_id, seq, role, "
+    "content, status) SELECT $6, $1, $2, c.item_seq, 'assistant', '', "
+    "'in_progress' FROM c RETURNING api_item(i) AS j, chatkit_item(i) AS k), "
+    "h AS (SELECT * FROM (SELECT * FROM items WHERE user_id = $1 AND "
+    "thread_id = $2 AND deleted_at IS NULL AND EXISTS (SELECT 1 FROM c) "
+    "AND ($5::text IS NULL OR seq <= (SELECT seq FROM rt)) "
+    "ORDER BY seq DESC LIMIT $7) x) "
+    "SELECT (SELECT count(*) FROM cl), (SELECT messages FROM q), NULL, "
+    "(SELECT titled FROM c), NULL, (SELECT j FROM ins), "
+    THREAD_HISTORY_SELECT ", NULL, NULL, NULL, (SELECT k FROM ins), "
+    "(SELECT count(*) FROM ok)";
+
+/* A JSON value as compact text in the arena; NULL for null or ENOMEM
+ * (*oom tells which). */
+static const char *
+thread_json_text(struct arena *ar, struct json_object *v, bool *oom)
+{
+	const char	*s;
+
+	if (v == NULL)
+		return NULL;
+	if ((s = arena_strdup(ar, json_object_to_json_string_ext(v,
+	    JSON_C_TO_STRING_PLAIN))) == NULL)
+		*oom = true;
+	return s;
+}
+
+/* A string member of the history's row, in the arena. */
+static const char *
+thread_json_str(struct arena *ar, struct json_object *row, size_t i,
+    bool *oom)
+{
+	const char	*s;
+
+	s = arena_strdup(ar, json_object_get_string(
+	    json_object_array_get_idx(row, i)));
+	if (s == NULL)
+		*oom = true;
+	return s;
+}
+
+/* The history's JSON [[id, role, content, status, tool_calls, data,
+ * output], ...]. */
 static enum app_err
 thread_history(struct arena *ar, const char *json, struct thread_turn *t)
 {
-	struct json_object	*a, *it, *v;
+	struct json_object	*a, *it;
 	const char		*why;
 	size_t			 i, n;
+	bool			 oom = false;
 	enum app_err		 e;
 
 	if ((e = jsonx_parse(json, strlen(json), &a, &why)) != APP_OK)
@@ -149,32 +240,28 @@ thread_history(struct arena *ar, const char *json, struct thread_turn *t)
 		json_object_put(a);
 		return APP_ENOMEM;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !oom; i++) {
 		struct thread_item	*h = &t->history[i];
 
 		it = json_object_array_get_idx(a, i);
-		if (json_object_array_length(it) != 5) {
+		if (json_object_array_length(it) != 7) {
 			e = APP_EINTERNAL;
 			break;
 		}
-		h->id = arena_strdup(ar, json_object_get_string(
-		    json_object_array_get_idx(it, 0)));
-		h->role = arena_strdup(ar, json_object_get_string(
-		    json_object_array_get_idx(it, 1)));
-		h->content = arena_strdup(ar, json_object_get_string(
-		    json_object_array_get_idx(it, 2)));
-		h->status = arena_strdup(ar, json_object_get_string(
-		    json_object_array_get_idx(it, 3)));
-		v = json_object_array_get_idx(it, 4);
-		h->tool_calls = v == NULL ? NULL : arena_strdup(ar,
-		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-		if (h->id == NULL || h->role == NULL || h->content == NULL ||
-		    h->status == NULL || (v != NULL && h->tool_calls == NULL)) {
-			e = APP_ENOMEM;
-			break;
-		}
+		h->id = thread_json_str(ar, it, 0, &oom);
+		h->role = thread_json_str(ar, it, 1, &oom);
+		h->content = thread_json_str(ar, it, 2, &oom);
+		h->status = thread_json_str(ar, it, 3, &oom);
+		h->tool_calls = thread_json_text(ar,
+		    json_object_array_get_idx(it, 4), &oom);
+		h->data = thread_json_text(ar, json_object_array_get_idx(it, 5),
+		    &oom);
+		h->output = thread_json_text(ar,
+		    json_object_array_get_idx(it, 6), &oom);
 	}
 	json_object_put(a);
+	if (oom)
+		return APP_ENOMEM;
 	if (e == APP_OK)
 		t->nhistory = n;
 	return e;
@@ -198,21 +285,31 @@ thread_unclaimed(struct db_pool *pool, struct arena *ar, const char *user_id,
 	return e == APP_OK ? APP_ECONFLICT : e;
 }
 
+/* A nullable text column of row 0, in the arena; false on ENOMEM. */
+static bool
+thread_col(struct arena *ar, PGresult *r, int col, const char **out)
+{
+	*out = NULL;
+	if (PQgetisnull(r, 0, col))
+		return true;
+	return (*out = db_value(ar, r, 0, col)) != NULL;
+}
+
 enum app_err
 threads_turn_begin(struct db_pool *pool, struct arena *ar,
-    const char *user_id, const char *thread_id, const char *title,
-    const char *message, int stale_s, struct quota *q,
-    struct thread_turn *t)
+    const char *user_id, const struct thread_start *st, int stale_s,
+    struct quota *q, struct thread_turn *t)
 {
 	char		 tid[THREAD_ID_SIZE], uid[THREAD_ID_SIZE];
 	char		 aid[THREAD_ID_SIZE], s3[16], s4[16], s8[16];
-	const char	*p[8];
+	const char	*p[9], *sql, *thread_id = st->thread_id;
 	PGresult	*r;
 	long		 used;
+	int		 np;
 	enum app_err	 e;
 
 	memset(t, 0, sizeof(*t));
-	if (thread_id == NULL) {
+	if (st->create && thread_id == NULL) {
 		threads_new_id("thr_", tid);
 		thread_id = tid;
 	}
@@ -223,18 +320,33 @@ threads_turn_begin(struct db_pool *pool, struct arena *ar,
 	snprintf(s8, sizeof(s8), "%d", THREAD_HISTORY);
 	p[0] = user_id;
 	p[1] = thread_id;
-	p[2] = thread_id == tid ? title : s3;
+	p[2] = st->create ? st->title : s3;
 	p[3] = s4;
 	p[4] = uid;
 	p[5] = aid;
-	p[6] = message;
+	p[6] = st->message;
 	p[7] = s8;
-	if ((e = db_run(pool, thread_id == tid ? thread_create_sql :
-	    thread_claim_sql, 8, p, &r)) != APP_OK)
+	p[8] = st->data;
+	np = 9;
+	if (st->create)
+		sql = thread_create_sql;
+	else if (st->message != NULL)
+		sql = thread_claim_sql;
+	else {
+		sql = thread_answer_sql;
+		p[4] = st->retry_id;
+		p[6] = s8;
+		np = 7;
+	}
+	if ((e = db_run(pool, sql, np, p, &r)) != APP_OK)
 		return e;
 	if (strcmp(PQgetvalue(r, 0, 0), "0") == 0) {
 		PQclear(r);
 		return thread_unclaimed(pool, ar, user_id, thread_id);
+	}
+	if (strcmp(PQgetvalue(r, 0, 11), "0") == 0) {
+		PQclear(r);
+		return APP_ENOTFOUND;
 	}
 	if (PQgetisnull(r, 0, 1)) {
 		PQclear(r);
@@ -243,16 +355,19 @@ threads_turn_begin(struct db_pool *pool, struct arena *ar,
 	}
 	used = strtol(PQgetvalue(r, 0, 1), NULL, 10);
 	quota_set(q, q->limit, used, false);
-	t->titled = db_bool(r, 0, 3) || (thread_id == tid && title != NULL);
+	t->titled = db_bool(r, 0, 3) || (st->create && st->title != NULL);
 	t->thread_id = arena_strdup(ar, thread_id);
 	t->assistant_id = arena_strdup(ar, aid);
-	t->thread_json = PQgetisnull(r, 0, 2) ? NULL : db_value(ar, r, 0, 2);
-	t->user_item_json = db_value(ar, r, 0, 4);
-	t->assistant_json = db_value(ar, r, 0, 5);
 	if (t->thread_id == NULL || t->assistant_id == NULL ||
-	    t->user_item_json == NULL || t->assistant_json == NULL ||
-	    (!PQgetisnull(r, 0, 2) && t->thread_json == NULL))
+	    !thread_col(ar, r, 2, &t->thread_json) ||
+	    !thread_col(ar, r, 4, &t->user_item_json) ||
+	    !thread_col(ar, r, 5, &t->assistant_json) ||
+	    !thread_col(ar, r, 8, &t->ck_thread) ||
+	    !thread_col(ar, r, 9, &t->ck_user_item) ||
+	    !thread_col(ar, r, 10, &t->ck_assistant))
 		e = APP_ENOMEM;
+	else if (t->assistant_json == NULL || t->ck_assistant == NULL)
+		e = APP_EINTERNAL;
 	else if (!PQgetisnull(r, 0, 6))
 		e = thread_history(ar, PQgetvalue(r, 0, 6), t);
 	PQclear(r);
@@ -262,31 +377,33 @@ threads_turn_begin(struct db_pool *pool, struct arena *ar,
 enum app_err
 threads_turn_finish(struct db_pool *pool, struct arena *ar,
     const char *user_id, const struct thread_turn *t,
-    const struct thread_outcome *o, char **item_json, char **thread_json)
+    const struct thread_outcome *o, struct thread_finished *out)
 {
 	/* One statement, so one round trip, and all or nothing. */
 	static const char sql[] =
 	    "WITH it AS (UPDATE items AS i SET content = $3, status = $4, "
 	    "tool_calls = $5::json, error = $6, prompt_tokens = $7, "
 	    "completion_tokens = $8, updated_at = now() "
-	    "WHERE user_id = $1 AND id = $2 RETURNING api_item(i) AS j), "
+	    "WHERE user_id = $1 AND id = $2 "
+	    "RETURNING api_item(i) AS j, chatkit_item(i) AS k), "
 	    "th AS (UPDATE threads AS t SET turn_started_at = NULL, "
 	    "title = coalesce(t.title, $10), updated_at = now() "
 	    "WHERE user_id = $1 AND id = $9 RETURNING t.deleted_at IS NULL "
 	    "AND $10::text IS NOT NULL AND t.title = $10 AS named, "
-	    "api_thread(t) AS j), "
+	    "api_thread(t) AS j, chatkit_thread(t, " THREAD_EMPTY_PAGE
+	    ") AS k), "
 	    "u AS (INSERT INTO usage (user_id, day, tokens) "
 	    "SELECT $1, (now() AT TIME ZONE 'UTC')::date, $11::bigint "
 	    "WHERE $11::bigint > 0 ON CONFLICT (user_id, day) DO UPDATE "
 	    "SET tokens = usage.tokens + excluded.tokens) "
-	    "SELECT (SELECT j FROM it), (SELECT j FROM th WHERE named)";
+	    "SELECT (SELECT j FROM it), (SELECT j FROM th WHERE named), "
+	    "(SELECT k FROM it), (SELECT k FROM th WHERE named)";
 	const char	*p[11];
 	char		 pt[24], ct[24], tot[24];
 	PGresult	*r;
 	enum app_err	 e;
 
-	*item_json = NULL;
-	*thread_json = NULL;
+	memset(out, 0, sizeof(*out));
 	snprintf(pt, sizeof(pt), "%" PRId64, o->prompt_tokens);
 	snprintf(ct, sizeof(ct), "%" PRId64, o->completion_tokens);
 	snprintf(tot, sizeof(tot), "%" PRId64,
@@ -304,13 +421,50 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	p[10] = tot;
 	if ((e = db_run(pool, sql, 11, p, &r)) != APP_OK)
 		return e;
-	if ((!PQgetisnull(r, 0, 0) &&
-	    (*item_json = (char *)db_value(ar, r, 0, 0)) == NULL) ||
-	    (!PQgetisnull(r, 0, 1) &&
-	    (*thread_json = (char *)db_value(ar, r, 0, 1)) == NULL))
+	if (!thread_col(ar, r, 0, (const char **)&out->item_json) ||
+	    !thread_col(ar, r, 1, (const char **)&out->thread_json) ||
+	    !thread_col(ar, r, 2, (const char **)&out->ck_item) ||
+	    !thread_col(ar, r, 3, (const char **)&out->ck_thread))
 		e = APP_ENOMEM;
 	PQclear(r);
 	return e;
+}
+
+enum app_err
+threads_item_add(struct db_pool *pool, struct arena *ar, const char *user_id,
+    const char *thread_id, const struct thread_extra *x, char **id,
+    char **ck)
+{
+	static const char sql[] =
+	    "WITH th AS (UPDATE threads SET item_seq = item_seq + 1 "
+	    "WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL "
+	    "RETURNING item_seq) "
+	    "INSERT INTO items AS i (id, user_id, thread_id, seq, role, "
+	    "content, status, data, task_ids) SELECT $3, $1, $2, th.item_seq, "
+	    "$4, coalesce($5, ''), coalesce($6, 'completed'), $7::json, "
+	    "$8::bigint[] FROM th RETURNING coalesce(chatkit_item(i), '')";
+	char		 iid[THREAD_ID_SIZE];
+	const char	*p[8];
+	char		*json;
+	enum app_err	 e;
+
+	*id = NULL;
+	*ck = NULL;
+	threads_new_id("msg_", iid);
+	p[0] = user_id;
+	p[1] = thread_id;
+	p[2] = iid;
+	p[3] = x->role;
+	p[4] = x->content;
+	p[5] = x->status;
+	p[6] = x->data;
+	p[7] = x->task_ids;
+	if ((e = db_one(pool, ar, sql, 8, p, &json)) != APP_OK)
+		return e;
+	if ((*id = arena_strdup(ar, iid)) == NULL)
+		return APP_ENOMEM;
+	*ck = json[0] != '\0' ? json : NULL;
+	return APP_OK;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -357,7 +511,7 @@ thread_path_id(struct http_request *req, struct http_response *res,
     const char **id)
 {
 	*id = req->params[0];
-	if (!thread_id_ok(*id, "thr_"))
+	if (!threads_id_ok(*id, "thr_"))
 		return thread_not_found(res, *id);
 	return APP_OK;
 }
@@ -394,7 +548,8 @@ threads_http_list(struct http_request *req, struct http_response *res)
 	    "AND ($6::tsquery IS NULL OR "
 	    "to_tsvector('simple'::regconfig, coalesce(t.title, '')) @@ $6 OR "
 	    "EXISTS (SELECT 1 FROM items i WHERE i.user_id = $1 AND "
-	    "i.thread_id = t.id AND i.deleted_at IS NULL AND i.words @@ $6))) "
+	    "i.thread_id = t.id AND i.deleted_at IS NULL AND "
+	    "i.role IN ('user', 'assistant') AND i.words @@ $6))) "
 	    "SELECT (SELECT count(*) FROM f), "
 	    "(SELECT coalesce(json_agg(api_thread(p.t) ORDER BY "
 	    "coalesce((p.t).last_message_at, (p.t).created_at) DESC, "
@@ -455,7 +610,8 @@ threads_http_get(struct http_request *req, struct http_response *res)
 	static const char sql[] =
 	    "SELECT api_thread(t)::text, (SELECT coalesce(json_agg(api_item(i) "
 	    "ORDER BY i.seq), '[]') FROM (SELECT * FROM items WHERE "
-	    "user_id = $1 AND thread_id = t.id AND deleted_at IS NULL "
+	    "user_id = $1 AND thread_id = t.id AND deleted_at IS NULL AND "
+	    THREAD_NATIVE_ROLES " "
 	    "ORDER BY seq DESC LIMIT $3) i) "
 	    "FROM threads t WHERE t.user_id = $1 AND t.id = $2 AND "
 	    "t.deleted_at IS NULL";
@@ -661,7 +817,8 @@ threads_http_messages(struct http_request *req, struct http_response *res)
 	    "cur AS (SELECT seq FROM items WHERE user_id = $1 AND "
 	    "thread_id = $2 AND id = $5 AND deleted_at IS NULL), "
 	    "live AS (SELECT * FROM items WHERE user_id = $1 AND thread_id = "
-	    "(SELECT id FROM th) AND deleted_at IS NULL), "
+	    "(SELECT id FROM th) AND deleted_at IS NULL AND "
+	    THREAD_NATIVE_ROLES "), "
 	    "sel AS (SELECT * FROM live WHERE "
 	    "CASE $4 WHEN 'after' THEN seq > (SELECT seq FROM cur) "
 	    "WHEN 'before' THEN seq < (SELECT seq FROM cur) ELSE true END), "
@@ -749,7 +906,7 @@ threads_http_feedback(struct http_request *req, struct http_response *res)
 	if ((e = thread_path_id(req, res, &id)) != APP_OK)
 		return e;
 	item = req->params[1];
-	if (!thread_id_ok(item, "msg_"))
+	if (!threads_id_ok(item, "msg_"))
 		return http_send_error(res, APP_ENOTFOUND, NULL,
 		    "message not found");
 	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)

@@ -40,39 +40,60 @@ void		 threads_new_id(const char *prefix, char out[THREAD_ID_SIZE]);
 /* One earlier item, as the model is shown it. */
 struct thread_item {
 	const char	*id;
-	const char	*role;		/* "user", "assistant" */
+	const char	*role;		/* user, assistant, client_tool_call, hidden */
 	const char	*content;
 	const char	*status;
 	const char	*tool_calls;	/* JSON array text, or NULL */
+	const char	*data;		/* JSON object text, or NULL */
+	const char	*output;	/* JSON text, or NULL */
 };
 
-/* What threads_turn_begin() stored and read. Strings are arena copies. */
+/* How a turn starts. */
+struct thread_start {
+	const char	*thread_id;	/* with `create', the new thread's id
+					   (NULL: one is made) */
+	bool		 create;
+	const char	*title;		/* of a new thread, or NULL */
+	const char	*message;	/* the user's new message, or NULL: an
+					   answer to what is there (retry_id,
+					   or a client tool's output) */
+	const char	*data;		/* the message's ChatKit fields (a JSON
+					   object), or NULL */
+	const char	*retry_id;	/* a user message answered again: the
+					   items after it are removed */
+};
+
+/* What threads_turn_begin() stored and read. Strings are arena copies;
+ * the ck_ fields are the same objects as ChatKit writes them. */
 struct thread_turn {
 	const char		*thread_id;
 	const char		*thread_json;	/* the thread when created, else NULL */
+	const char		*ck_thread;
 	bool			 titled;	/* it already has a title */
-	const char		*user_item_json;
+	const char		*user_item_json;	/* NULL without a message */
+	const char		*ck_user_item;
 	const char		*assistant_id;
 	const char		*assistant_json;	/* status in_progress */
+	const char		*ck_assistant;
 	struct thread_item	*history;	/* before the new message, oldest first */
 	size_t			 nhistory;
 };
 
 /*
  * Starts a turn, in one statement: counts the message against the
- * quota (q->limit, 0: none; *q is filled), creates the thread (thread_id
- * NULL, named `title' or not) or claims the user's thread for one turn,
- * stores the user message and the assistant's, in progress, and reads
- * the history. APP_ERATE: the quota is used up; APP_ENOTFOUND: no such
- * thread; APP_ECONFLICT: another turn runs in it (one older than
- * `stale_s' seconds is taken as crashed: its message is marked
+ * quota (q->limit, 0: none; *q is filled), creates the thread or claims
+ * the user's thread for one turn, stores the user message (if any) and
+ * the assistant's, in progress, and reads the history. APP_ERATE: the
+ * quota is used up; APP_ENOTFOUND: no such thread (or retry_id is not a
+ * user message of it); APP_ECONFLICT: another turn runs in it (one older
+ * than `stale_s' seconds is taken as crashed: its message is marked
  * incomplete and the turn goes on). Nothing is stored unless APP_OK.
  */
 struct quota;
 enum app_err	 threads_turn_begin(struct db_pool *, struct arena *,
-		    const char *user_id, const char *thread_id,
-		    const char *title, const char *message, int stale_s,
-		    struct quota *q, struct thread_turn *out) MUSTCHECK;
+		    const char *user_id, const struct thread_start *,
+		    int stale_s, struct quota *q, struct thread_turn *out)
+		    MUSTCHECK;
 
 /* How a turn ended, for threads_turn_finish(). */
 struct thread_outcome {
@@ -85,16 +106,43 @@ struct thread_outcome {
 	int64_t		 completion_tokens;
 };
 
+/* What threads_turn_finish() stored: the answer, and the thread when its
+ * title changed (else NULL), native and ChatKit. */
+struct thread_finished {
+	char	*item_json;
+	char	*ck_item;
+	char	*thread_json;
+	char	*ck_thread;
+};
+
 /*
- * In one transaction: stores the assistant message as it ended, ends the
+ * In one statement: stores the assistant message as it ended, ends the
  * turn, names an untitled thread, adds the tokens to the day's usage.
- * *item_json is the message; *thread_json the thread when its title
- * changed, else NULL.
  */
 enum app_err	 threads_turn_finish(struct db_pool *, struct arena *,
 		    const char *user_id, const struct thread_turn *,
-		    const struct thread_outcome *, char **item_json,
-		    char **thread_json) MUSTCHECK;
+		    const struct thread_outcome *, struct thread_finished *)
+		    MUSTCHECK;
+
+/* An item added after a turn's answer (widget, client tool call, hidden
+ * context); strings may be NULL but role. */
+struct thread_extra {
+	const char	*role;
+	const char	*content;
+	const char	*status;	/* NULL: completed */
+	const char	*data;		/* JSON object text */
+	const char	*task_ids;	/* PostgreSQL array text, "{1,2}" */
+};
+
+/* Appends an item to the user's thread: *id its id, *ck its ChatKit JSON
+ * (NULL for hidden items). APP_ENOTFOUND: no such thread. */
+enum app_err	 threads_item_add(struct db_pool *, struct arena *,
+		    const char *user_id, const char *thread_id,
+		    const struct thread_extra *, char **id, char **ck)
+		    MUSTCHECK;
+
+/* Whether `s' is an id of this form: `prefix' and 16 base32 letters. */
+bool		 threads_id_ok(const char *s, const char *prefix);
 
 /* Creates an empty thread: *id is its id, *json the thread. */
 enum app_err	 threads_create(struct db_pool *, struct arena *,

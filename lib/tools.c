@@ -73,6 +73,69 @@ tools_definitions(void)
 	return tool_defs;
 }
 
+/* The client tools quipu knows, with their definitions. */
+static const struct {
+	const char	*name;
+	const char	*def;
+} client_tools[] = {
+	{ "get_local_time", TOOL_FN("get_local_time", "Ask the user's "
+	    "device for its time zone and local time, to place relative "
+	    "dates like tomorrow or tonight.", "", "") },
+};
+
+#define NCLIENT_TOOLS	(sizeof(client_tools) / sizeof(client_tools[0]))
+
+/* Whether `name' is an item of the comma-separated `list'. */
+static bool
+tool_listed(const char *list, const char *name)
+{
+	size_t	 n = strlen(name), len;
+
+	while (list != NULL && *list != '\0') {
+		while (*list == ' ' || *list == ',')
+			list++;
+		len = strcspn(list, ", ");
+		if (len == n && len > 0 && strncmp(list, name, n) == 0)
+			return true;
+		list += len;
+	}
+	return false;
+}
+
+bool
+tools_is_client(const char *list, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NCLIENT_TOOLS; i++)
+		if (strcmp(client_tools[i].name, name) == 0)
+			return tool_listed(list, name);
+	return false;
+}
+
+const char *
+tools_definitions_with(struct arena *ar, const char *list)
+{
+	struct arena_str	 b;
+	size_t			 i;
+
+	memset(&b, 0, sizeof(b));
+	/* The task tools without their closing bracket. */
+	if (arena_str_add(ar, &b, tool_defs, sizeof(tool_defs) - 2) == -1)
+		return NULL;
+	for (i = 0; i < NCLIENT_TOOLS; i++) {
+		if (!tool_listed(list, client_tools[i].name))
+			continue;
+		if (arena_str_add(ar, &b, ",", 1) == -1 ||
+		    arena_str_add(ar, &b, client_tools[i].def,
+		    strlen(client_tools[i].def)) == -1)
+			return NULL;
+	}
+	if (arena_str_add(ar, &b, "]", 1) == -1)
+		return NULL;
+	return b.p;
+}
+
 /* {"error":{"code","message","details"?}} for the model. */
 static enum app_err
 tool_error(struct arena *ar, enum app_err err, const char *message,

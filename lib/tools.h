@@ -9,6 +9,8 @@
 #ifndef QUIPU_TOOLS_H
 #define QUIPU_TOOLS_H
 
+#include <stdbool.h>
+
 #include "apperr.h"
 
 struct arena;
@@ -16,6 +18,16 @@ struct db_pool;
 
 /* The JSON array of the tool definitions (static text). */
 const char	*tools_definitions(void);
+
+/*
+ * Client tools run in the browser (ChatKit's onClientTool): the model's
+ * call ends the turn and the browser's output starts the next. quipu
+ * knows get_local_time (no arguments; the browser answers its time zone
+ * and local time). `list' is the client_tools setting, comma-separated.
+ */
+bool		 tools_is_client(const char *list, const char *name);
+/* The task tools and the known client tools of `list'; NULL on ENOMEM. */
+const char	*tools_definitions_with(struct arena *, const char *list);
 
 /*
  * Runs tool `name' with `arguments' (the model's JSON text). Whatever
