@@ -274,14 +274,14 @@ agent_user_message(struct agent_turn *t, struct agent_msgs *m)
 	memset(&b, 0, sizeof(b));
 	if (arena_str_add(t->arena, &b, text_part, sizeof(text_part) - 1) ==
 	    -1 || jsonx_str_quote(t->arena, &b, t->message,
-	    strlen(t->message)) == -1 || arena_str_add(t->arena, &b, "}", 1) ==
+	    strlen(t->message)) == -1 || ARENA_STR_LIT(t->arena, &b, "}") ==
 	    -1)
 		return APP_ENOMEM;
-	if (strcmp(parts, "[]") != 0 && (arena_str_add(t->arena, &b, ",", 1) ==
+	if (strcmp(parts, "[]") != 0 && (ARENA_STR_LIT(t->arena, &b, ",") ==
 	    -1 || arena_str_add(t->arena, &b, parts + 1, strlen(parts) - 2) ==
 	    -1))
 		return APP_ENOMEM;
-	if (arena_str_add(t->arena, &b, "]", 1) == -1)
+	if (ARENA_STR_LIT(t->arena, &b, "]") == -1)
 		return APP_ENOMEM;
 	msg->parts = b.p;
 	return APP_OK;
@@ -405,16 +405,16 @@ agent_call_add(struct agent_run *r, const struct llm_tool_call *tc,
 	struct arena_str	*b = &r->calls;
 
 	if (arena_str_add(ar, b, b->p == NULL ? "[" : ",", 1) == -1 ||
-	    arena_str_add(ar, b, "{\"id\":", 6) == -1 ||
+	    ARENA_STR_LIT(ar, b, "{\"id\":") == -1 ||
 	    jsonx_str_quote(ar, b, tc->id, strlen(tc->id)) == -1 ||
-	    arena_str_add(ar, b, ",\"name\":", 8) == -1 ||
+	    ARENA_STR_LIT(ar, b, ",\"name\":") == -1 ||
 	    jsonx_str_quote(ar, b, tc->name, strlen(tc->name)) == -1 ||
-	    arena_str_add(ar, b, ",\"arguments\":", 13) == -1 ||
+	    ARENA_STR_LIT(ar, b, ",\"arguments\":") == -1 ||
 	    jsonx_str_quote(ar, b, tc->arguments, strlen(tc->arguments)) ==
 	    -1 ||
-	    arena_str_add(ar, b, ",\"result\":", 10) == -1 ||
+	    ARENA_STR_LIT(ar, b, ",\"result\":") == -1 ||
 	    arena_str_add(ar, b, result, strlen(result)) == -1 ||
-	    arena_str_add(ar, b, "}", 1) == -1)
+	    ARENA_STR_LIT(ar, b, "}") == -1)
 		return -1;
 	return 0;
 }
@@ -610,13 +610,13 @@ agent_client_call(struct agent_turn *t, const struct llm_tool_call *tc,
 		a = json_object_to_json_string_ext(args,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	memset(&b, 0, sizeof(b));
-	if (arena_str_add(t->arena, &b, "{\"call_id\":", 11) == -1 ||
+	if (ARENA_STR_LIT(t->arena, &b, "{\"call_id\":") == -1 ||
 	    jsonx_str_quote(t->arena, &b, tc->id, strlen(tc->id)) == -1 ||
-	    arena_str_add(t->arena, &b, ",\"name\":", 8) == -1 ||
+	    ARENA_STR_LIT(t->arena, &b, ",\"name\":") == -1 ||
 	    jsonx_str_quote(t->arena, &b, tc->name, strlen(tc->name)) == -1 ||
-	    arena_str_add(t->arena, &b, ",\"arguments\":", 13) == -1 ||
+	    ARENA_STR_LIT(t->arena, &b, ",\"arguments\":") == -1 ||
 	    arena_str_add(t->arena, &b, a, strlen(a)) == -1 ||
-	    arena_str_add(t->arena, &b, "}", 1) == -1) {
+	    ARENA_STR_LIT(t->arena, &b, "}") == -1) {
 		json_object_put(args);
 		return APP_ENOMEM;
 	}
@@ -690,7 +690,7 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	if (e != APP_OK && e != APP_EHUP)
 		log_warnx("turn in %s ended: %s", t->stored.thread_id,
 		    t->error);
-	if (r.calls.p != NULL && arena_str_add(t->arena, &r.calls, "]", 1) ==
+	if (r.calls.p != NULL && ARENA_STR_LIT(t->arena, &r.calls, "]") ==
 	    -1)
 		return APP_ENOMEM;
 	t->tool_calls = r.calls.p != NULL ? r.calls.p : "[]";

@@ -49,6 +49,9 @@ struct arena_str {
 /* Appends s[0..n). -1 on ENOMEM, and the string is unchanged. */
 int		 arena_str_add(struct arena *, struct arena_str *, const char *s,
 		    size_t n);
+/* Appends a string literal (its length counted by the compiler). */
+#define ARENA_STR_LIT(ar, b, lit) \
+	arena_str_add((ar), (b), "" lit, sizeof(lit) - 1)
 /* Call fn(arg) when the arena is reset or destroyed. -1 on ENOMEM. */
 int		 arena_cleanup_add(struct arena *, void (*fn)(void *), void *arg);
 

@@ -386,13 +386,13 @@ ck_id_array(struct arena *ar, const char *const *ids, size_t n)
 	size_t			 i;
 
 	memset(&b, 0, sizeof(b));
-	if (arena_str_add(ar, &b, "{", 1) == -1)
+	if (ARENA_STR_LIT(ar, &b, "{") == -1)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if ((i > 0 && arena_str_add(ar, &b, ",", 1) == -1) ||
+		if ((i > 0 && ARENA_STR_LIT(ar, &b, ",") == -1) ||
 		    arena_str_add(ar, &b, ids[i], strlen(ids[i])) == -1)
 			return NULL;
-	if (arena_str_add(ar, &b, "}", 1) == -1)
+	if (ARENA_STR_LIT(ar, &b, "}") == -1)
 		return NULL;
 	return b.p;
 }
@@ -530,9 +530,9 @@ ck_transcribe(struct ck *c)
 		return e;
 	}
 	memset(&b, 0, sizeof(b));
-	if (arena_str_add(c->ar, &b, "{\"text\":", 8) == -1 ||
+	if (ARENA_STR_LIT(c->ar, &b, "{\"text\":") == -1 ||
 	    jsonx_str_quote(c->ar, &b, text, strlen(text)) == -1 ||
-	    arena_str_add(c->ar, &b, "}", 1) == -1)
+	    ARENA_STR_LIT(c->ar, &b, "}") == -1)
 		return APP_ENOMEM;
 	return ck_json(c, b.p);
 }
@@ -608,10 +608,10 @@ ck_output_text(struct arena *ar, const char *text, size_t len)
 	struct arena_str	 b;
 
 	memset(&b, 0, sizeof(b));
-	if (arena_str_add(ar, &b, "\"content\":{\"type\":\"output_text\","
-	    "\"text\":", 37) == -1 ||
+	if (ARENA_STR_LIT(ar, &b, "\"content\":{\"type\":\"output_text\","
+	    "\"text\":") == -1 ||
 	    jsonx_str_quote(ar, &b, text != NULL ? text : "", len) == -1 ||
-	    arena_str_add(ar, &b, ",\"annotations\":[]}", 18) == -1)
+	    ARENA_STR_LIT(ar, &b, ",\"annotations\":[]}") == -1)
 		return NULL;
 	return b.p;
 }
@@ -630,7 +630,7 @@ ck_delta(struct ck_stream *s, const char *text, size_t len)
 	if (arena_str_add(ar, &s->text, text, len) == -1)
 		return -1;
 	memset(&b, 0, sizeof(b));
-	if (arena_str_add(ar, &b, "\"delta\":", 8) == -1 ||
+	if (ARENA_STR_LIT(ar, &b, "\"delta\":") == -1 ||
 	    jsonx_str_quote(ar, &b, text, len) == -1)
 		return -1;
 	return ck_update_frame(s, "text_delta", b.p);
@@ -712,11 +712,11 @@ ck_widget_data(struct arena *ar, const char *widget, const char *copy)
 	struct arena_str	 b;
 
 	memset(&b, 0, sizeof(b));
-	if (arena_str_add(ar, &b, "{\"widget\":", 10) == -1 ||
+	if (ARENA_STR_LIT(ar, &b, "{\"widget\":") == -1 ||
 	    arena_str_add(ar, &b, widget, strlen(widget)) == -1 ||
-	    arena_str_add(ar, &b, ",\"copy_text\":", 13) == -1 ||
+	    ARENA_STR_LIT(ar, &b, ",\"copy_text\":") == -1 ||
 	    jsonx_str_quote(ar, &b, copy, strlen(copy)) == -1 ||
-	    arena_str_add(ar, &b, "}", 1) == -1)
+	    ARENA_STR_LIT(ar, &b, "}") == -1)
 		return NULL;
 	return b.p;
 }
@@ -739,7 +739,7 @@ ck_widget(struct ck_stream *s, const char *thread_id)
 	    s->tasks.v, s->tasks.n, &widget, &copy)) != APP_OK)
 		return e;
 	memset(&ids, 0, sizeof(ids));
-	if (arena_str_add(ar, &ids, "{", 1) == -1)
+	if (ARENA_STR_LIT(ar, &ids, "{") == -1)
 		return APP_ENOMEM;
 	for (i = 0; i < s->tasks.n; i++) {
 		char	 n[24];
@@ -749,7 +749,7 @@ ck_widget(struct ck_stream *s, const char *thread_id)
 		if (arena_str_add(ar, &ids, n, strlen(n)) == -1)
 			return APP_ENOMEM;
 	}
-	if (arena_str_add(ar, &ids, "}", 1) == -1)
+	if (ARENA_STR_LIT(ar, &ids, "}") == -1)
 		return APP_ENOMEM;
 	if ((data = ck_widget_data(ar, widget, copy)) == NULL)
 		return APP_ENOMEM;
@@ -787,10 +787,10 @@ ck_custom_error(struct ck_stream *s, const char *message)
 	struct arena_str	 b;
 
 	memset(&b, 0, sizeof(b));
-	if (arena_str_add(s->c->ar, &b, "{\"type\":\"error\",\"code\":"
-	    "\"custom\",\"message\":", 41) == -1 ||
+	if (ARENA_STR_LIT(s->c->ar, &b, "{\"type\":\"error\",\"code\":"
+	    "\"custom\",\"message\":") == -1 ||
 	    jsonx_str_quote(s->c->ar, &b, message, strlen(message)) == -1 ||
-	    arena_str_add(s->c->ar, &b, ",\"allow_retry\":false}", 21) == -1)
+	    ARENA_STR_LIT(s->c->ar, &b, ",\"allow_retry\":false}") == -1)
 		return -1;
 	return ck_frame(s, b.p, b.len);
 }
@@ -917,7 +917,7 @@ ck_input_text(struct ck *c, struct json_object *content,
 		    THREAD_MESSAGE_MAX, &s, &c->errs) != APP_OK || s == NULL)
 			continue;
 		if (text->len > 0 && s[0] != '\0' &&
-		    arena_str_add(c->ar, text, " ", 1) == -1)
+		    ARENA_STR_LIT(c->ar, text, " ") == -1)
 			(void)jsonx_errors_fatal(&c->errs, APP_ENOMEM, key);
 		if (arena_str_add(c->ar, text, s, strlen(s)) == -1)
 			(void)jsonx_errors_fatal(&c->errs, APP_ENOMEM, key);
@@ -1013,16 +1013,15 @@ ck_input(struct ck *c, const char *thread_id, struct ck_input *in)
 	if (oom || rc == NULL)
 		return APP_ENOMEM;
 	memset(&data, 0, sizeof(data));
-	if (arena_str_add(c->ar, &data, "{\"content\":", 11) == -1 ||
+	if (ARENA_STR_LIT(c->ar, &data, "{\"content\":") == -1 ||
 	    arena_str_add(c->ar, &data, rc, strlen(rc)) == -1 ||
-	    arena_str_add(c->ar, &data, ",\"attachments\":", 15) == -1 ||
+	    ARENA_STR_LIT(c->ar, &data, ",\"attachments\":") == -1 ||
 	    arena_str_add(c->ar, &data, atts_json, strlen(atts_json)) == -1 ||
-	    (rq != NULL && (arena_str_add(c->ar, &data, ",\"quoted_text\":",
-	    15) == -1 || arena_str_add(c->ar, &data, rq, strlen(rq)) == -1)) ||
-	    arena_str_add(c->ar, &data, ",\"inference_options\":", 21) == -1 ||
+	    (rq != NULL && (ARENA_STR_LIT(c->ar, &data, ",\"quoted_text\":") == -1 || arena_str_add(c->ar, &data, rq, strlen(rq)) == -1)) ||
+	    ARENA_STR_LIT(c->ar, &data, ",\"inference_options\":") == -1 ||
 	    arena_str_add(c->ar, &data, ro != NULL ? ro : "{}",
 	    ro != NULL ? strlen(ro) : 2) == -1 ||
-	    arena_str_add(c->ar, &data, "}", 1) == -1)
+	    ARENA_STR_LIT(c->ar, &data, "}") == -1)
 		return APP_ENOMEM;
 	in->data = data.p;
 	return APP_OK;

@@ -13,7 +13,10 @@
  *  - what json-c prints back from an accepted body is accepted again
  *    (a handler echoing a body must not produce invalid JSON);
  *  - a string from jsonx_get_string() is valid UTF-8 within its bounds;
- *  - an error envelope is a parseable JSON document.
+ *  - an error envelope is a parseable JSON document;
+ *  - jsonx_compact() of an accepted body is the same JSON, and
+ *    jsonx_raw_member() finds each member's own text (ChatKit passes
+ *    these on byte for byte).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -174,6 +177,48 @@ fuzz_object(struct arena *a, struct json_object *obj)
 	}
 }
 
+/* Two values that must be the same JSON. */
+static void
+fuzz_same(struct json_object *o, const char *s, size_t len)
+{
+	struct json_object	*again = NULL;
+
+	/* json-c's null is NULL, and jsonx_parse() takes none at the top. */
+	if (o == NULL) {
+		if (len != 4 || memcmp(s, "null", 4) != 0)
+			abort();
+		return;
+	}
+	if (jsonx_parse(s, len, &again, NULL) != APP_OK)
+		abort();
+	if (!json_object_equal(o, again))
+		abort();
+	json_object_put(again);
+}
+
+/* The raw-text helpers on an accepted body. */
+static void
+fuzz_raw(struct arena *a, const char *buf, size_t size,
+    struct json_object *any, struct json_object *obj)
+{
+	const char	*v;
+	char		*c;
+	size_t		 n, nkeys = 0;
+
+	if ((c = jsonx_compact(a, buf, size)) != NULL)
+		fuzz_same(any, c, strlen(c));
+	/* Escaped keys are not looked up (they are never ChatKit's). */
+	if (obj == NULL || memchr(buf, '\\', size) != NULL)
+		return;
+	json_object_object_foreach(obj, key, val) {
+		if (nkeys++ == FUZZ_MAX_KEYS)
+			break;
+		if ((v = jsonx_raw_member(buf, size, key, &n)) == NULL)
+			abort();
+		fuzz_same(val, v, n);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -197,8 +242,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (any != NULL)
 		fuzz_roundtrip(any);
-	if (obj != NULL && (a = arena_create(4096)) != NULL)
-		fuzz_object(a, obj);
+	if (any != NULL && (a = arena_create(4096)) != NULL) {
+		fuzz_raw(a, buf, size, any, obj);
+		if (obj != NULL)
+			fuzz_object(a, obj);
+	}
 	/* The getters' strings are arena copies: `obj' may go first. */
 	json_object_put(obj);
 	json_object_put(any);
