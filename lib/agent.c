@@ -179,7 +179,8 @@ agent_history_answer(struct agent_msgs *m, const struct thread_item *it)
 			    json_object_get_string(v)) : "{}";
 			res = json_object_object_get_ex(c, "result", &v) ?
 			    json_object_to_json_string_ext(v,
-			    JSON_C_TO_STRING_PLAIN) : "null";
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE) : "null";
 			if (calls[i].id == NULL || calls[i].name == NULL ||
 			    calls[i].arguments == NULL ||
 			    (msg = agent_msg_add(m, "tool",
@@ -226,7 +227,8 @@ agent_history_client(struct agent_msgs *m, const struct thread_item *it)
 	    arena_strdup(m->arena, json_object_get_string(v)) : "";
 	call->arguments = json_object_object_get_ex(d, "arguments", &v) ?
 	    arena_strdup(m->arena, json_object_to_json_string_ext(v,
-	    JSON_C_TO_STRING_PLAIN)) : "{}";
+	    JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) : "{}";
 	if (call->id == NULL || call->name == NULL ||
 	    call->arguments == NULL ||
 	    (msg = agent_msg_add(m, "assistant", NULL)) == NULL) {

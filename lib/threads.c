@@ -198,7 +198,7 @@ thread_json_text(struct arena *ar, struct json_object *v, bool *oom)
 	if (v == NULL)
 		return NULL;
 	if ((s = arena_strdup(ar, json_object_to_json_string_ext(v,
-	    JSON_C_TO_STRING_PLAIN))) == NULL)
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE))) == NULL)
 		*oom = true;
 	return s;
 }
@@ -704,7 +704,7 @@ thread_metadata(struct json_object *obj, struct jsonx_errors *errs)
 		}
 	}
 	return arena_strdup(errs->arena, json_object_to_json_string_ext(m,
-	    JSON_C_TO_STRING_PLAIN));
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /* {"title"?, "metadata"?}: a null or blank title removes it. */
