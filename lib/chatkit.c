@@ -1098,6 +1098,22 @@ ck_item(struct ck *c, const char *thread_id, const char *item_id,
 	return *role == NULL || *status == NULL ? APP_ENOMEM : APP_OK;
 }
 
+/* thread_id and item_id: the user's thread and one of its items. */
+static enum app_err
+ck_item_params(struct ck *c, const char **id, const char **item,
+    const char **role, const char **status)
+{
+	enum app_err	 e;
+
+	ck_id_param(c, "thread_id", id);
+	ck_id_param(c, "item_id", item);
+	if ((e = ck_checked(c)) != APP_OK)
+		return e;
+	if ((e = ck_thread(c, *id)) != APP_OK)
+		return e;
+	return ck_item(c, *id, *item, role, status);
+}
+
 static enum app_err
 ck_retry(struct ck *c)
 {
@@ -1105,12 +1121,7 @@ ck_retry(struct ck *c)
 	const char		*id, *item, *role, *status;
 	enum app_err		 e;
 
-	ck_id_param(c, "thread_id", &id);
-	ck_id_param(c, "item_id", &item);
-	if ((e = ck_checked(c)) != APP_OK)
-		return e;
-	if ((e = ck_thread(c, id)) != APP_OK ||
-	    (e = ck_item(c, id, item, &role, &status)) != APP_OK)
+	if ((e = ck_item_params(c, &id, &item, &role, &status)) != APP_OK)
 		return e;
 	if (strcmp(role, "user") != 0) {
 		jsonx_errors_add(&c->errs, "item_id", "must be a user message");
@@ -1177,12 +1188,7 @@ ck_structured_input(struct ck *c)
 	const char	*id, *item, *role, *status;
 	enum app_err	 e;
 
-	ck_id_param(c, "thread_id", &id);
-	ck_id_param(c, "item_id", &item);
-	if ((e = ck_checked(c)) != APP_OK)
-		return e;
-	if ((e = ck_thread(c, id)) != APP_OK ||
-	    (e = ck_item(c, id, item, &role, &status)) != APP_OK)
+	if ((e = ck_item_params(c, &id, &item, &role, &status)) != APP_OK)
 		return e;
 	/* quipu asks no structured questions: no item is one. */
 	(void)http_send_error(c->res, APP_ENOTFOUND, NULL, "item %s is not a "
