@@ -10,7 +10,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "app.h"
 #include "arena.h"
 #include "conf.h"
 #include "http.h"
@@ -189,6 +191,7 @@ request_body(struct http_request *req, struct arena *a, FCGX_Request *fr,
 	long		 len, got = 0;
 	int		 n;
 
+	req->body_max = app_body_max(conf, req);
 	cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
 	if (cl == NULL || cl[0] == '\0')
 		return APP_OK;
@@ -196,7 +199,7 @@ request_body(struct http_request *req, struct arena *a, FCGX_Request *fr,
 	len = strtol(cl, &end, 10);
 	if (errno || *end != '\0' || len < 0)
 		return APP_OK;	/* app_handle sees no body */
-	if (len > conf->max_body) {
+	if (len > req->body_max) {
 		req->body_too_large = true;
 		request_discard(fr, len);
 		return APP_OK;
@@ -254,5 +257,11 @@ request_fill(struct http_request *req, struct arena *a, FCGX_Request *fr,
 		return APP_ENOMEM;
 	if ((rc = request_headers(req, a, fr->envp)) != APP_OK)
 		return rc;
+	/* nginx's fastcgi_params: "HTTPS $https if_not_empty" ("on"). */
+	q = FCGX_GetParam("HTTPS", fr->envp);
+	req->https = q != NULL && strcasecmp(q, "on") == 0;
+	if ((req->server_port = request_param(a, fr, "SERVER_PORT", "")) ==
+	    NULL)
+		return APP_ENOMEM;
 	return request_body(req, a, fr, conf);
 }

@@ -31,7 +31,8 @@ extern const struct http_transport	request_transport;
 /*
  * Copies every parameter of `fr' into `req' (strings in `a'), since
  * libfcgi frees them at FCGX_Finish_r, and reads the body: up to
- * conf->max_body bytes, else sets body_too_large and discards it.
+ * app_body_max() bytes (req->body_max), else sets body_too_large and
+ * discards it.
  * APP_ENOMEM when the arena is exhausted; APP_EHUP when the body cannot
  * be read in full.
  */

@@ -102,9 +102,9 @@ const struct route app_routes[] = {
 	{ "POST", "/api/chatkit", chatkit_http, "chatkit", ROUTE_AUTH },
 	{ "POST", "/api/v1/chatkit", chatkit_http, "chatkit", ROUTE_AUTH },
 	{ "PUT", "/api/chatkit/attachments/{id}/upload",
-	    attachments_http_upload, "chatkit.upload", 0 },
+	    attachments_http_upload, "chatkit.upload", ROUTE_ANY_BODY },
 	{ "POST", "/api/chatkit/attachments/{id}/upload",
-	    attachments_http_upload, "chatkit.upload", 0 },
+	    attachments_http_upload, "chatkit.upload", ROUTE_ANY_BODY },
 	{ "GET", "/api/chatkit/attachments/{id}/preview",
 	    attachments_http_preview, "chatkit.preview", 0 },
 	{ "GET", "/api/v1/_test/stream", testroute_stream, "test.stream",
@@ -252,6 +252,19 @@ app_thread_state(struct http_request *req, int state)
 		atomic_store_explicit(&t->state, state, memory_order_release);
 }
 
+long
+app_body_max(const struct conf *conf, struct http_request *req)
+{
+	const struct route	*r;
+	char			 allow[64];
+
+	if (conf->attachment_max > conf->max_body &&
+	    router_match(app_routes, app_nroutes, req, &r, allow,
+	    sizeof(allow)) == ROUTER_FOUND && (r->flags & ROUTE_ANY_BODY))
+		return conf->attachment_max;
+	return conf->max_body;
+}
+
 void
 app_stream_count(struct http_request *req, bool open)
 {
@@ -301,8 +314,9 @@ app_dispatch(struct app *app, struct http_request *req,
 	}
 	if (req->body_too_large)
 		return http_send_error(res, APP_ETOOBIG, NULL,
-		    "request body exceeds %ld bytes", app->conf->max_body);
-	if (req->body_len > 0 && !http_is_json(req))
+		    "request body exceeds %ld bytes", req->body_max);
+	if (req->body_len > 0 && !http_is_json(req) &&
+	    !(r->flags & ROUTE_ANY_BODY))
 		return http_send_error(res, APP_EMEDIA, NULL, NULL);
 	if ((t = app_slot(app, req)) != NULL)
 		atomic_store_explicit(&t->route, req->route_index,

@@ -65,6 +65,12 @@ void		 app_thread_state(struct http_request *, int state);
 /* Counts an event stream opening (and marks the thread streaming until
  * the request ends) or closing. */
 void		 app_stream_count(struct http_request *, bool open);
+/*
+ * The body `req' (method and path set) may send: max_body, or
+ * attachment_max for a route that takes uploads (ROUTE_ANY_BODY). The
+ * body is read before routing, so its route is looked up here.
+ */
+long		 app_body_max(const struct conf *, struct http_request *req);
 /* quipu's version string. */
 const char	*app_version(void);
 

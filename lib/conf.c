@@ -139,6 +139,17 @@ const struct conf_key conf_keys[] = {
 	    "(a streamed token takes about 150)" },
 	{ "llm_builtin_delay", CONF_INT, OFF(llm_builtin_delay), "15", 0, 1000,
 	    0, "milliseconds between the builtin model's streamed words" },
+	{ "llm_vision", CONF_BOOL, OFF(llm_vision), "yes", 0, 0, 0,
+	    "whether the model reads images: images attached to a ChatKit "
+	    "message then reach it as image_url parts (data: URLs); off for a "
+	    "model that takes only text, which is told each image's name, type "
+	    "and size instead (text files are inlined either way)" },
+	{ "transcribe_model", CONF_STR, OFF(transcribe_model), "", 0, 0, 0,
+	    "model that turns ChatKit's voice input (input.transcribe) into "
+	    "text, through <llm_base_url>/audio/transcriptions with the API "
+	    "key of llm_api_key (e.g. whisper-1 or gpt-4o-mini-transcribe); "
+	    "empty: voice input answers 503 \"transcription is not "
+	    "configured\"" },
 	{ "sse_heartbeat", CONF_INT, OFF(sse_heartbeat), "15", 1, 300, 0,
 	    "seconds of silence before a stream sends a heartbeat comment" },
 	{ "max_tool_rounds", CONF_INT, OFF(max_tool_rounds), "5", 0, 50, 0,
@@ -149,6 +160,26 @@ const struct conf_key conf_keys[] = {
 	    "text-embedding-3-small", 0, 0, 0, "embedding model name" },
 	{ "messages_per_day", CONF_INT, OFF(messages_per_day), "100", 0,
 	    INT_MAX, 0, "per-user daily message quota; 0 disables" },
+	/* ChatKit: attachments and the browser's tools. */
+	{ "public_url", CONF_STR, OFF(public_url), "", 0, 0, 0,
+	    "quipu's address as browsers reach it, e.g. https://app.example.com "
+	    "or https://example.com/todo (scheme, host, optional port and "
+	    "path), from which the absolute upload and preview URLs of ChatKit "
+	    "attachments are made; empty: each request's Host header, scheme "
+	    "(the HTTPS param or X-Forwarded-Proto) and nginx's port, which a "
+	    "client can forge and a proxy in front can hide, so set it in "
+	    "production" },
+	{ "attachment_max", CONF_LONG, OFF(attachment_max), "10485760", 1,
+	    1073741824L, 0, "largest ChatKit attachment, bytes (a bigger "
+	    "upload is refused with 413), and largest voice recording to "
+	    "transcribe (it arrives inside a JSON request, so max_body caps it "
+	    "first); nginx's client_max_body_size for /api/chatkit/attachments/ "
+	    "(nginx/locations.conf) must allow it" },
+	{ "client_tools", CONF_STR, OFF(client_tools), "", 0, 0, 0,
+	    "comma-separated names of the tools the ChatKit browser client runs "
+	    "itself (its onClientTool handler), offered to the model beside "
+	    "quipu's own; quipu knows get_local_time (the browser's time zone "
+	    "and clock); empty: none" },
 	/* Development and tests. */
 	{ "test_routes", CONF_BOOL, OFF(test_routes), "off", 0, 0, 0,
 	    "serve /api/v1/_test/* (tests and benchmarks only; never in production)" },
@@ -611,6 +642,62 @@ conf_load_keys(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * public_url: empty, or "http(s)://host[:port][/path]" with nothing a
+ * URL made from it could not carry (no query, fragment or blank).
+ */
+static int
+conf_check_public_url(const char *url, char *err, size_t errlen)
+{
+	const char	*host, *p;
+
+	if (url[0] == '\0')
+		return 0;
+	host = strncmp(url, "http://", 7) == 0 ? url + 7 :
+	    strncmp(url, "https://", 8) == 0 ? url + 8 : NULL;
+	if (host != NULL && *host != '\0' && *host != '/') {
+		for (p = host; *p != '\0'; p++)
+			if (*p <= ' ' || *p >= 0x7f || *p == '?' || *p == '#' ||
+			    *p == '"' || *p == '\\')
+				break;
+		if (*p == '\0')
+			return 0;
+	}
+	snprintf(err, errlen, "public_url: \"%.200s\" is not a URL like "
+	    "https://app.example.com (no query or fragment)", url);
+	return -1;
+}
+
+/* client_tools: names of letters, digits, '_' and '-', comma-separated. */
+static int
+conf_check_tools(const char *list, char *err, size_t errlen)
+{
+	const char	*p = list;
+	size_t		 n;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' && p == list)
+			return 0;
+		for (n = 0; isalnum((unsigned char)p[n]) || p[n] == '_' ||
+		    p[n] == '-'; n++)
+			continue;
+		if (n == 0 || n > 64)
+			break;
+		p += n;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 0;
+		if (*p++ != ',')
+			break;
+	}
+	snprintf(err, errlen, "client_tools: \"%.200s\" is not a comma-"
+	    "separated list of tool names (letters, digits, _ and -)", list);
+	return -1;
+}
+
 /* Rules that span keys or need more than a range. */
 static int
 conf_check(const struct conf *c, char *err, size_t errlen)
@@ -632,7 +719,9 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (conf_check_conninfo(c->database_url, err, errlen) == -1 ||
-	    conf_check_origins(c->allowed_origins, err, errlen) == -1)
+	    conf_check_origins(c->allowed_origins, err, errlen) == -1 ||
+	    conf_check_public_url(c->public_url, err, errlen) == -1 ||
+	    conf_check_tools(c->client_tools, err, errlen) == -1)
 		return -1;
 	if (c->listen[0] == '\0') {
 		snprintf(err, errlen, "listen: must not be empty");
@@ -708,6 +797,40 @@ conf_dump(const struct conf *c, FILE *f)
 	}
 }
 
+/*
+ * Writes `doc' and `tail' as "# " comment lines of at most
+ * CONF_EXAMPLE_WIDTH columns, broken at spaces (a longer word stands
+ * alone), so that a key's paragraph reads well in an editor.
+ */
+#define CONF_EXAMPLE_WIDTH	78
+
+static void
+conf_write_comment(FILE *f, const char *doc, const char *tail)
+{
+	char	 text[2048];
+	size_t	 col, n;
+	char	*p, *w;
+
+	snprintf(text, sizeof(text), "%s%s", doc, tail);
+	fputs("#", f);
+	col = 1;
+	for (p = text; *p != '\0'; p += n) {
+		while (*p == ' ')
+			p++;
+		w = p;
+		n = strcspn(w, " ");
+		if (n == 0)
+			break;
+		if (col > 1 && col + 1 + n > CONF_EXAMPLE_WIDTH) {
+			fputs("\n#", f);
+			col = 1;
+		}
+		fprintf(f, " %.*s", (int)n, w);
+		col += 1 + n;
+	}
+	fputc('\n', f);
+}
+
 void
 conf_write_example(FILE *f)
 {
@@ -724,7 +847,8 @@ conf_write_example(FILE *f)
 	for (i = 0; i < conf_nkeys; i++) {
 		const struct conf_key *k = &conf_keys[i];
 
-		fprintf(f, "\n# %s%s\n", k->doc,
+		fputc('\n', f);
+		conf_write_comment(f, k->doc,
 		    (k->flags & CONF_RESTART) ? " [restart]" : "");
 		fprintf(f, "#%s = %s\n", k->name, k->def ? k->def : "");
 	}

@@ -66,11 +66,17 @@ struct conf {
 	int	 llm_retries;
 	int	 llm_max_response;
 	int	 llm_builtin_delay;
+	bool	 llm_vision;		/* the model reads images */
+	char	*transcribe_model;	/* "" = no input.transcribe */
 	int	 sse_heartbeat;
 	int	 max_tool_rounds;
 	char	*embedding_provider;
 	char	*embedding_model;
 	int	 messages_per_day;
+	/* ChatKit: attachments and the browser's tools. */
+	char	*public_url;		/* "" = from the request's Host */
+	long	 attachment_max;	/* bytes */
+	char	*client_tools;		/* comma-separated tool names */
 	/* Development and tests. */
 	bool	 test_routes;
 	/*

@@ -39,7 +39,20 @@ struct http_request {
 	const char		*request_id;	/* always set by app_handle() */
 	const char		*body;		/* NUL-terminated copy, or NULL */
 	size_t			 body_len;
-	bool			 body_too_large;	/* over max_body: answer 413 */
+	bool			 body_too_large;	/* over body_max: answer 413 */
+	/*
+	 * The body limit that applied: max_body, or attachment_max for a
+	 * ChatKit attachment upload (fcgi/request.c); 0 when unset (tests).
+	 */
+	long			 body_max;
+	/*
+	 * Where the client reached nginx, for absolute URLs (ChatKit
+	 * attachments): over TLS (FastCGI param HTTPS=on), and the port
+	 * (SERVER_PORT; "" if unknown), which Debian's fastcgi_params leave
+	 * out of HTTP_HOST.
+	 */
+	bool			 https;
+	const char		*server_port;
 	struct http_header	*headers;
 	size_t			 nheaders;
 	/* Filled by the router. */

@@ -21,6 +21,7 @@ typedef enum app_err (*http_handler)(struct http_request *,
 #define ROUTE_TEST	0x01	/* exists only when test_routes = on */
 #define ROUTE_AUTH	0x02	/* needs the caller: auth_require() first */
 #define ROUTE_USER_PATH	0x04	/* "/api/{user_id}/...": auth_require_path_user() */
+#define ROUTE_ANY_BODY	0x08	/* takes a body of any type (an upload) */
 
 struct route {
 	const char	*method;

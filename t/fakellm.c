@@ -17,11 +17,18 @@
  * Endpoints (API paths match by suffix, so /v1/chat/completions works):
  *	POST .../chat/completions	the chat answers below
  *	POST .../embeddings		64 floats per input, from its words
+ *	POST .../audio/transcriptions	multipart/form-data with a "file"
+ *					part (and "model"): {"text":
+ *					"transcript of N bytes of TYPE"},
+ *					TYPE the part's Content-Type, else
+ *					its filename; 400 without the part
  *	GET  .../models			one model, "fake-model"
  *	GET  /_fake/stats		{"requests", "streams", "completed",
  *					 "aborted", "open", "last_abort_ms"}
  *	GET  /_fake/last		{"authorization": bool, "body": the last
- *					 chat request body}
+ *					 chat request body, or for a
+ *					 transcription {"model","file_bytes",
+ *					 "filename","content_type"}}
  *	POST /_fake/reset		zeroes the counters and the xN state
  *
  * Chat answers, by precedence:
@@ -35,6 +42,8 @@
  *				streamed pieces interleave.
  *	otherwise		"Hello from fake. You said: ..." cut into tokens
  *				at spaces ("Echo: ..." when not streamed);
+ *				content given as parts is their text joined,
+ *				and image_url parts add " [images: N]";
  *				fake:tokens=N gives "tok1 " .. "tokN ", fake:stamp
  *				makes each token the CLOCK_REALTIME microseconds of
  *				its sending, fake:bigtoken=N one token of N 'x'.
@@ -112,6 +121,7 @@ struct request {
 	bool	 continued;	/* ... and "100 Continue" was sent */
 	bool	 bearer;	/* an Authorization: Bearer header came */
 	bool	 key_ok;	/* ... and it carried the key of -k */
+	char	 boundary[72];	/* of a multipart/form-data body, or "" */
 };
 
 /* Where the token chunks of a stream come from. */
@@ -212,6 +222,7 @@ struct chat {
 	bool		 stream;
 	bool		 include_usage;
 	char		*user;		/* the last user message's text */
+	size_t		 images;	/* its image_url parts */
 	char		*tools;		/* "Tool results: ..." or NULL */
 	size_t		 body_len;
 };
@@ -1082,6 +1093,33 @@ connection_tokens(struct request *r, const char *v, size_t len)
 	}
 }
 
+/* The boundary of a multipart/form-data Content-Type, quoted or not. */
+static void
+content_type(struct request *r, const char *v, size_t len)
+{
+	const char	*end = v + len, *b;
+	size_t		 n = 0;
+
+	r->boundary[0] = '\0';
+	if (len < 19 || strncasecmp(v, "multipart/form-data", 19) != 0)
+		return;
+	for (b = v; b + 9 <= end; b++)
+		if (strncasecmp(b, "boundary=", 9) == 0)
+			break;
+	if (b + 9 > end)
+		return;
+	b += 9;
+	if (b < end && *b == '"') {
+		for (b++; b < end && *b != '"' && n + 1 < sizeof(r->boundary);
+		    b++)
+			r->boundary[n++] = *b;
+	} else
+		for (; b < end && *b != ';' && *b != ' ' &&
+		    n + 1 < sizeof(r->boundary); b++)
+			r->boundary[n++] = *b;
+	r->boundary[n] = '\0';
+}
+
 /* Notes that a Bearer token came and whether it is the key. */
 static void
 authorization(struct request *r, const char *v, size_t len)
@@ -1121,6 +1159,8 @@ header_line(struct request *r, const char *s, size_t len)
 		r->expect = vlen == 12 && strncasecmp(v, "100-continue", 12) == 0;
 	else if (hname(s, nlen, "authorization"))
 		authorization(r, v, vlen);
+	else if (hname(s, nlen, "content-type"))
+		content_type(r, v, vlen);
 }
 
 /*
@@ -1237,6 +1277,26 @@ content_text(json_object *msg)
 	return buf_cstr(&b);
 }
 
+/* The image_url parts of a message's content. */
+static size_t
+content_images(json_object *msg)
+{
+	json_object	*content, *type;
+	size_t		 i, n, k = 0;
+
+	if ((content = jget(msg, "content", json_type_array)) == NULL)
+		return 0;
+	n = json_object_array_length(content);
+	for (i = 0; i < n; i++) {
+		type = jget(json_object_array_get_idx(content, i), "type",
+		    json_type_string);
+		if (type != NULL &&
+		    strcmp(json_object_get_string(type), "image_url") == 0)
+			k++;
+	}
+	return k;
+}
+
 /* The text that lets a test see what its tools returned. */
 static char *
 tool_results(json_object *msgs, size_t n)
@@ -1289,6 +1349,8 @@ chat_parse(json_object *root, size_t len, struct chat *ch)
 			break;
 	ch->user = i > 0 ? content_text(json_object_array_get_idx(msgs, i - 1)) :
 	    xstrdup("");
+	ch->images = i > 0 ?
+	    content_images(json_object_array_get_idx(msgs, i - 1)) : 0;
 	if (n > 0 && strcmp(msg_role(json_object_array_get_idx(msgs, n - 1)),
 	    "tool") == 0)
 		ch->tools = tool_results(msgs, n);
@@ -1579,6 +1641,8 @@ answer_content(struct answer *a, const struct chat *ch,
 	memset(&b, 0, sizeof(b));
 	buf_printf(&b, "Hello from fake. You said: %.*s",
 	    (int)utf8_cut(ch->user, strlen(ch->user), 200), ch->user);
+	if (ch->images > 0)
+		buf_printf(&b, " [images: %zu]", ch->images);
 	a->text = buf_cstr(&b);
 	a->mode = d->stamp ? TOK_STAMP : TOK_TEXT;
 	a->ntok = token_count(a->text);
@@ -1613,9 +1677,12 @@ answer_whole(struct answer *a, const struct chat *ch)
 		memset(&b, 0, sizeof(b));
 		if (ch->tools != NULL)
 			buf_adds(&b, ch->tools);
-		else
+		else {
 			buf_printf(&b, "Echo: %.*s", (int)utf8_cut(ch->user,
 			    strlen(ch->user), 60), ch->user);
+			if (ch->images > 0)
+				buf_printf(&b, " [images: %zu]", ch->images);
+		}
 		text = buf_cstr(&b);
 		jset(msg, "content", jstring(text));
 		completion = token_count(text);
@@ -2026,6 +2093,150 @@ embeddings_post(struct conn *c, const char *body, size_t len)
 	json_object_put(root);
 }
 
+/* One part of a multipart body: its header block and its content. */
+struct part {
+	struct span	 head;
+	struct span	 body;
+};
+
+/* Parameter `key' ("name", "filename") of a part's Content-Disposition. */
+static struct span
+part_param(const struct span *head, const char *key)
+{
+	struct span	 v = { NULL, 0 };
+	const char	*p = head->p, *end = head->p + head->len, *q;
+	size_t		 klen = strlen(key);
+
+	for (; p + klen + 2 <= end; p++) {
+		/* Whole parameter names only: "name" is inside "filename". */
+		if ((p == head->p || (p[-1] != ' ' && p[-1] != ';')) ||
+		    strncasecmp(p, key, klen) != 0 || p[klen] != '=')
+			continue;
+		p += klen + 1;
+		if (*p == '"') {
+			q = memchr(p + 1, '"', (size_t)(end - p - 1));
+			if (q == NULL)
+				return v;
+			v.p = p + 1;
+			v.len = (size_t)(q - p - 1);
+		} else {
+			for (q = p; q < end && *q != ';' && *q != '\r'; q++)
+				continue;
+			v.p = p;
+			v.len = (size_t)(q - p);
+		}
+		return v;
+	}
+	return v;
+}
+
+/* The Content-Type of a part, or an empty span. */
+static struct span
+part_type(const struct span *head)
+{
+	struct span	 v = { NULL, 0 };
+	const char	*p = head->p, *end = head->p + head->len, *nl;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if ((size_t)(nl - p) > 13 && strncasecmp(p, "content-type:",
+		    13) == 0) {
+			for (v.p = p + 13; v.p < nl && *v.p == ' '; v.p++)
+				continue;
+			v.len = (size_t)(nl - v.p);
+			while (v.len > 0 && (v.p[v.len - 1] == '\r' ||
+			    v.p[v.len - 1] == ' '))
+				v.len--;
+			return v;
+		}
+	}
+	return v;
+}
+
+/* The part of form field `name'; false when there is none. */
+static bool
+multipart_field(const char *body, size_t len, const char *boundary,
+    const char *name, struct part *out)
+{
+	char		 delim[80];
+	const char	*p, *end = body + len, *h, *next;
+	size_t		 dlen;
+	struct span	 n;
+
+	dlen = (size_t)snprintf(delim, sizeof(delim), "--%s", boundary);
+	if (boundary[0] == '\0' ||
+	    (p = memmem(body, len, delim, dlen)) == NULL)
+		return false;
+	for (;;) {
+		p += dlen;
+		if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+			return false;	/* "--": the end */
+		p += 2;
+		if ((h = memmem(p, (size_t)(end - p), "\r\n\r\n", 4)) == NULL)
+			return false;
+		out->head.p = p;
+		out->head.len = (size_t)(h - p);
+		out->body.p = h + 4;
+		next = memmem(out->body.p, (size_t)(end - out->body.p), delim,
+		    dlen);
+		if (next == NULL || next - out->body.p < 2)
+			return false;
+		out->body.len = (size_t)(next - out->body.p) - 2;  /* CRLF */
+		n = part_param(&out->head, "name");
+		if (n.len == strlen(name) && memcmp(n.p, name, n.len) == 0)
+			return true;
+		p = next;
+	}
+}
+
+static void
+transcriptions_post(struct conn *c, const char *body, size_t len)
+{
+	json_object	*o, *last;
+	struct part	 file, model;
+	struct span	 type, fname;
+	struct buf	 b;
+	char		*text;
+
+	g.st.requests++;
+	g.last_auth = c->req.bearer;
+	if (g.key != NULL && !c->req.key_ok) {
+		respond(c, 401, NULL, key_error());
+		return;
+	}
+	if (!multipart_field(body, len, c->req.boundary, "file", &file)) {
+		respond(c, 400, NULL, error_body("no file part in the "
+		    "multipart/form-data body", "invalid_request_error",
+		    jstring("missing_file")));
+		return;
+	}
+	type = part_type(&file.head);
+	fname = part_param(&file.head, "filename");
+	last = jobj();
+	jset(last, "model", multipart_field(body, len, c->req.boundary,
+	    "model", &model) ? jstrn(model.body.p, model.body.len) : NULL);
+	jset(last, "file_bytes", jint((int64_t)file.body.len));
+	jset(last, "filename", fname.p != NULL ? jstrn(fname.p, fname.len) :
+	    NULL);
+	jset(last, "content_type", type.p != NULL ? jstrn(type.p, type.len) :
+	    NULL);
+	json_object_put(g.last_body);
+	g.last_body = last;
+	memset(&b, 0, sizeof(b));
+	if (type.len > 0)
+		buf_printf(&b, "transcript of %zu bytes of %.*s", file.body.len,
+		    (int)type.len, type.p);
+	else
+		buf_printf(&b, "transcript of %zu bytes of %.*s", file.body.len,
+		    (int)fname.len, fname.p != NULL ? fname.p : "");
+	text = buf_cstr(&b);
+	o = jobj();
+	jset(o, "text", jstring(text));
+	free(text);
+	respond(c, 200, NULL, o);
+}
+
 static void
 models_get(struct conn *c, const char *body, size_t len)
 {
@@ -2085,6 +2296,7 @@ static const struct route {
 	{ "POST", "/_fake/reset", false, reset_post },
 	{ "POST", "/chat/completions", true, chat_post },
 	{ "POST", "/embeddings", true, embeddings_post },
+	{ "POST", "/audio/transcriptions", true, transcriptions_post },
 	{ "GET", "/models", true, models_get },
 };
 

@@ -648,6 +648,58 @@ test_allowed_origins(void **state)
 	}
 }
 
+/* The ChatKit keys: defaults and what public_url and client_tools take. */
+static void
+test_chatkit_keys(void **state)
+{
+	struct conf	 c;
+	char		 err[512];
+	const char	*good[] = {
+		"public_url = https://app.example.com\n",
+		"public_url = http://127.0.0.1:8080/todo/\n",
+		"client_tools = get_local_time\n",
+		"client_tools = \"get_local_time, pick-colour ,x\"\n",
+		"attachment_max = 1\n",
+		"llm_vision = off\ntranscribe_model = whisper-1\n",
+	};
+	const char	*bad[] = {
+		"public_url = app.example.com\n",
+		"public_url = https://\n",
+		"public_url = https:///x\n",
+		"public_url = https://a.example/?x=1\n",
+		"public_url = \"https://a.example/#top\"\n",
+		"public_url = \"https://a.example/a b\"\n",
+		"client_tools = ,\n",
+		"client_tools = a,,b\n",
+		"client_tools = \"get local time\"\n",
+		"client_tools = a;b\n",
+		"attachment_max = 0\n",
+		"attachment_max = 1073741825\n",
+		"llm_vision = maybe\n",
+	};
+	size_t		 i;
+
+	assert_int_equal(conf_load(&c, NULL, false, err, sizeof(err)), 0);
+	assert_string_equal(c.public_url, "");
+	assert_int_equal(c.attachment_max, 10485760);
+	assert_true(c.llm_vision);
+	assert_string_equal(c.transcribe_model, "");
+	assert_string_equal(c.client_tools, "");
+	conf_free(&c);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (load_text(&c, good[i], err, sizeof(err)) != 0)
+			fail_msg("refused: %s: %s", good[i], err);
+		conf_free(&c);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (load_text(&c, bad[i], err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(strncmp(err, bad[i], strcspn(bad[i], " ")) == 0 ||
+		    strstr(err, "attachment_max") != NULL ||
+		    strstr(err, "llm_vision") != NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -668,6 +720,7 @@ main(void)
 		cmocka_unit_test(test_example_documents_every_key),
 		cmocka_unit_test_setup(test_jwt_keys, clean_env),
 		cmocka_unit_test_setup(test_allowed_origins, clean_env),
+		cmocka_unit_test_setup(test_chatkit_keys, clean_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
