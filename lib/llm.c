@@ -918,28 +918,29 @@ llm_write(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* The headers; the Authorization line is wiped before it is freed. */
-static struct curl_slist *
-llm_headers(const struct llm *l, bool stream)
+struct curl_slist *
+llm_curl_headers(const char *key, const char *content_type,
+    const char *accept)
 {
 	struct curl_slist	*list = NULL, *t;
 	char			*auth = NULL;
 	const char		*hs[] = {
-		"Content-Type: application/json",
-		stream ? "Accept: text/event-stream" :
-		    "Accept: application/json",
+		accept,
 		"Expect:",	/* no 100-continue round trip */
+		content_type,
 	};
 	size_t			 i;
 
 	for (i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+		if (hs[i] == NULL)
+			continue;
 		if ((t = curl_slist_append(list, hs[i])) == NULL)
 			goto fail;
 		list = t;
 	}
-	if (l->api_key == NULL)
+	if (key == NULL || key[0] == '\0')
 		return list;
-	if (asprintf(&auth, "Authorization: Bearer %s", l->api_key) == -1)
+	if (asprintf(&auth, "Authorization: Bearer %s", key) == -1)
 		goto fail;
 	t = curl_slist_append(list, auth);
 	sodium_memzero(auth, strlen(auth));
@@ -952,8 +953,8 @@ fail:
 	return NULL;
 }
 
-static void
-llm_headers_free(struct curl_slist *list)
+void
+llm_curl_headers_free(struct curl_slist *list)
 {
 	struct curl_slist	*t;
 
@@ -1313,7 +1314,10 @@ llm_remote(struct llm_call *c)
 		    "the tool definitions are not a JSON array" : LLM_E_NOMEM;
 		return rc;
 	}
-	if ((headers = llm_headers(c->llm, c->req->stream)) == NULL) {
+	if ((headers = llm_curl_headers(c->llm->api_key,
+	    "Content-Type: application/json", c->req->stream ?
+	    "Accept: text/event-stream" : "Accept: application/json")) ==
+	    NULL) {
 		c->out->error = LLM_E_NOMEM;
 		return APP_ENOMEM;
 	}
@@ -1335,7 +1339,7 @@ llm_remote(struct llm_call *c)
 		if ((rc = llm_sleep(c, wait)) != APP_OK)
 			break;
 	}
-	llm_headers_free(headers);
+	llm_curl_headers_free(headers);
 	return rc;
 }
 

@@ -180,4 +180,15 @@ bool		 llm_stream_done(const struct llm_stream *);
  * accepted, as some servers omit it). */
 enum app_err	 llm_stream_finish(struct llm_stream *) MUSTCHECK;
 
+/*
+ * Request headers for the model's API (also lib/transcribe.c): `accept'
+ * and `content_type' (either may be NULL), no 100-continue, and the
+ * bearer `key' when there is one. llm_curl_headers_free() wipes the
+ * Authorization line before it frees the list. NULL on ENOMEM.
+ */
+struct curl_slist;
+struct curl_slist *llm_curl_headers(const char *key, const char *content_type,
+		    const char *accept);
+void		 llm_curl_headers_free(struct curl_slist *);
+
 #endif

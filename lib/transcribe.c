@@ -140,45 +140,6 @@ tr_write(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* The headers; the Authorization line is wiped before it is freed. */
-static void
-tr_headers_free(struct curl_slist *list)
-{
-	struct curl_slist	*t;
-
-	for (t = list; t != NULL; t = t->next)
-		sodium_memzero(t->data, strlen(t->data));
-	curl_slist_free_all(list);
-}
-
-static struct curl_slist *
-tr_headers(const char *key)
-{
-	struct curl_slist	*list, *t;
-	char			*auth;
-
-	if ((list = curl_slist_append(NULL, "Accept: application/json")) ==
-	    NULL || (t = curl_slist_append(list, "Expect:")) == NULL) {
-		curl_slist_free_all(list);
-		return NULL;
-	}
-	list = t;
-	if (key == NULL || key[0] == '\0')
-		return list;
-	if (asprintf(&auth, "Authorization: Bearer %s", key) == -1) {
-		curl_slist_free_all(list);
-		return NULL;
-	}
-	t = curl_slist_append(list, auth);
-	sodium_memzero(auth, strlen(auth));
-	free(auth);
-	if (t == NULL) {
-		tr_headers_free(list);
-		return NULL;
-	}
-	return t;
-}
-
 /* The multipart form: file, model, response_format. NULL on ENOMEM. */
 static curl_mime *
 tr_form(CURL *h, const unsigned char *bin, size_t len, const char *essence,
@@ -287,7 +248,8 @@ tr_post(struct arena *ar, const struct conf *c, const unsigned char *bin,
 	if ((url = tr_url(ar, c->llm_base_url)) == NULL ||
 	    (h = curl_easy_init()) == NULL)
 		return APP_ENOMEM;
-	if ((hdrs = tr_headers(c->llm_key)) == NULL ||
+	if ((hdrs = llm_curl_headers(c->llm_key, NULL,
+	    "Accept: application/json")) == NULL ||
 	    (form = tr_form(h, bin, len, essence, c->transcribe_model)) ==
 	    NULL)
 		goto out;
@@ -313,7 +275,7 @@ tr_post(struct arena *ar, const struct conf *c, const unsigned char *bin,
 	}
 out:
 	curl_mime_free(form);
-	tr_headers_free(hdrs);
+	llm_curl_headers_free(hdrs);
 	curl_easy_cleanup(h);
 	return e;
 }
