@@ -4,11 +4,11 @@
  *
  * Secrets. The upload token exists in clear only in attachments.create's
  * answer and in the upload URL; the row keeps its SHA-256, cleared by the
- * upload. The preview signature is an HMAC (crypto_auth) of the id under
- * a key derived from the JWT key, so it needs no storage and cannot be
- * made for another id. Neither is logged: quipu's access log has the path
- * without the query, and nginx/locations.conf keeps these URLs out of
- * nginx's access log.
+ * upload. An image's preview URL carries a token of its own (its hash
+ * kept likewise): the URL is stored in the messages that show the image,
+ * so it must outlive any key rotation, and deleting the file voids it.
+ * Neither is logged: quipu's access log has the path without the query,
+ * and nginx/locations.conf keeps these URLs out of nginx's access log.
  *
  * Bytes go to and come from PostgreSQL as binary parameters and results:
  * bytea as hex text would double every file in memory, both ways.
@@ -41,12 +41,9 @@
 #define ATT_B64		sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define ATT_TOKEN_BYTES	32
 #define ATT_TOKEN_LEN	sodium_base64_ENCODED_LEN(ATT_TOKEN_BYTES, ATT_B64)
-#define ATT_SIG_LEN	sodium_base64_ENCODED_LEN(crypto_auth_BYTES, ATT_B64)
 #define ATT_ESSENCE	(ATTACHMENT_MIME_MAX + 1)
 #define ATT_BOUNDARY	70		/* RFC 2046 */
 #define ATT_HEADER_MAX	1024		/* a part's Content-Disposition */
-/* What the preview key is derived for; changing it voids every URL. */
-#define ATT_KEY_LABEL	"quipu attachment preview v1"
 
 /* The images ChatKit shows a preview of, and the model may be sent. */
 static const char *const att_images[] = {
@@ -198,78 +195,9 @@ att_is_text(const char *mime, const char *name)
 	return false;
 }
 
-/* ------------------------------------------------------------ keys */
+/* ------------------------------------------------------------ tokens */
 
-/*
- * The preview key: BLAKE2b of a label and the JWT key `k', so that the
- * JWT key itself signs nothing but tokens.
- */
-static int
-att_preview_key(const unsigned char *k, size_t klen,
-    unsigned char out[crypto_auth_KEYBYTES])
-{
-	crypto_generichash_state	 st;
-	int				 rc = -1;
-
-	if (crypto_generichash_init(&st, NULL, 0, crypto_auth_KEYBYTES) ==
-	    0 && crypto_generichash_update(&st,
-	    (const unsigned char *)ATT_KEY_LABEL, sizeof(ATT_KEY_LABEL)) ==
-	    0 && crypto_generichash_update(&st, k, klen) == 0 &&
-	    crypto_generichash_final(&st, out, crypto_auth_KEYBYTES) == 0)
-		rc = 0;
-	sodium_memzero(&st, sizeof(st));
-	return rc;
-}
-
-/* The preview signature of `id', base64url. */
-static int
-att_sign(const struct conf *c, const char *id, char sig[ATT_SIG_LEN])
-{
-	unsigned char	 key[crypto_auth_KEYBYTES], mac[crypto_auth_BYTES];
-	int		 rc = -1;
-
-	if (c->jwt_key == NULL)
-		return -1;
-	if (att_preview_key(c->jwt_key, c->jwt_key_len, key) == 0 &&
-	    crypto_auth(mac, (const unsigned char *)id, strlen(id), key) ==
-	    0) {
-		sodium_bin2base64(sig, ATT_SIG_LEN, mac, sizeof(mac), ATT_B64);
-		rc = 0;
-	}
-	sodium_memzero(key, sizeof(key));
-	return rc;
-}
-
-/* Whether `sig' signs `id' under the current or, after a rotation, the
- * previous JWT key. */
-static bool
-att_verify(const struct conf *c, const char *id, const char *sig)
-{
-	const unsigned char	*keys[2] = { c->jwt_key, c->jwt_previous_key };
-	size_t			 lens[2] = { c->jwt_key_len,
-				    c->jwt_previous_key_len };
-	unsigned char		 key[crypto_auth_KEYBYTES];
-	unsigned char		 mac[crypto_auth_BYTES];
-	const char		*end;
-	size_t			 len, i;
-	bool			 ok = false;
-
-	if (sig == NULL || sodium_base642bin(mac, sizeof(mac), sig,
-	    strlen(sig), NULL, &len, &end, ATT_B64) != 0 || *end != '\0' ||
-	    len != sizeof(mac))
-		return false;
-	for (i = 0; i < 2 && !ok; i++) {
-		if (keys[i] == NULL || lens[i] == 0)
-			continue;
-		if (att_preview_key(keys[i], lens[i], key) == 0)
-			ok = crypto_auth_verify(mac, (const unsigned char *)id,
-			    strlen(id), key) == 0;
-		sodium_memzero(key, sizeof(key));
-	}
-	return ok;
-}
-
-/* A fresh upload token (base64url) and its SHA-256, which is stored. */
+/* A fresh token (base64url) and its SHA-256, which is stored. */
 static void
 att_token(char token[ATT_TOKEN_LEN],
     unsigned char hash[crypto_hash_sha256_BYTES])
@@ -504,8 +432,8 @@ att_value(struct arena *ar, const PGresult *r, int row, int col)
 
 static const char att_insert_sql[] =
     "INSERT INTO attachments (id, user_id, name, mime_type, size, "
-    "upload_hash, preview_url) VALUES ($1, $2, $3, $4, $5::bigint, "
-    "$6::bytea, $7)";
+    "upload_hash, preview_url, preview_hash) VALUES ($1, $2, $3, $4, "
+    "$5::bigint, $6::bytea, $7, $8::bytea)";
 
 static const char att_delete_sql[] =
     "DELETE FROM attachments WHERE id = $1 AND user_id = $2";
@@ -523,7 +451,7 @@ static const char att_store_sql[] =
 
 static const char att_preview_sql[] =
     "SELECT mime_type, bytes FROM attachments WHERE id = $1 AND "
-    "uploaded_at IS NOT NULL";
+    "preview_hash = $2::bytea AND uploaded_at IS NOT NULL";
 
 static const char att_check_sql[] =
     "SELECT id, name, mime_type, preview_url FROM attachments "
@@ -553,9 +481,10 @@ attachments_create(struct http_request *req, const char *name, int64_t size,
 {
 	const struct conf	*c = req->app->conf;
 	char			 id[ATTACHMENT_ID_SIZE], token[ATT_TOKEN_LEN];
-	char			 sig[ATT_SIG_LEN], sz[32];
+	char			 sig[ATT_TOKEN_LEN], sz[32];
 	unsigned char		 hash[crypto_hash_sha256_BYTES];
-	const char		*base, *p[7];
+	unsigned char		 phash[crypto_hash_sha256_BYTES];
+	const char		*base, *p[8];
 	struct att_row		 row;
 	char			*upload;
 	enum app_err		 e;
@@ -575,12 +504,13 @@ attachments_create(struct http_request *req, const char *name, int64_t size,
 	row.name = name;
 	row.mime_type = mime_type;
 	row.preview_url = NULL;
+	p[7] = NULL;
 	if (att_is_image(mime_type)) {
-		if (att_sign(c, id, sig) == -1)
-			return APP_EINTERNAL;
+		att_token(sig, phash);
 		row.preview_url = arena_printf(req->arena, "%s" ATT_ROUTE
 		    "%s/preview?sig=%s", base, id, sig);
-		if (row.preview_url == NULL)
+		if (row.preview_url == NULL || (p[7] = db_bytea(req->arena,
+		    phash, sizeof(phash))) == NULL)
 			return APP_ENOMEM;
 	}
 	att_token(token, hash);
@@ -599,7 +529,7 @@ attachments_create(struct http_request *req, const char *name, int64_t size,
 	p[6] = row.preview_url;
 	if (p[5] == NULL)
 		return APP_ENOMEM;
-	if ((e = db_run(req->app->db, att_insert_sql, 7, p, NULL)) != APP_OK)
+	if ((e = db_run(req->app->db, att_insert_sql, 8, p, NULL)) != APP_OK)
 		return e;
 	if ((*json = att_json(req->arena, &row, NULL, upload)) == NULL)
 		return APP_ENOMEM;
@@ -1165,18 +1095,22 @@ enum app_err
 attachments_http_preview(struct http_request *req, struct http_response *res)
 {
 	const char	*id = req->nparams > 0 ? req->params[0] : NULL;
-	const char	*sig, *p[1], *mime;
+	const char	*sig, *p[2], *mime;
+	unsigned char	 hash[crypto_hash_sha256_BYTES];
 	char		 clen[32];
 	PGresult	*r;
 	enum app_err	 e;
 
-	/* A bad signature costs no query, and says no more than a miss. */
+	/* A bad token says no more than a miss. */
 	if (!att_id_ok(id) || http_query_param(req, "sig", &sig) != APP_OK ||
-	    !att_verify(req->app->conf, id, sig))
+	    sig == NULL || sig[0] == '\0')
 		return http_send_error(res, APP_ENOTFOUND, NULL,
 		    "no such attachment");
+	crypto_hash_sha256(hash, (const unsigned char *)sig, strlen(sig));
 	p[0] = id;
-	if ((e = att_exec(req->app->db, att_preview_sql, 1, p, NULL, NULL,
+	if ((p[1] = db_bytea(req->arena, hash, sizeof(hash))) == NULL)
+		return APP_ENOMEM;
+	if ((e = att_exec(req->app->db, att_preview_sql, 2, p, NULL, NULL,
 	    true, &r)) != APP_OK)
 		return e;
 	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 1) ||

@@ -51,7 +51,8 @@ CREATE INDEX threads_user_created_idx ON threads (user_id, created_at, id)
 
 -- A file attached to a message. attachments.create makes the row with
 -- the SHA-256 of a one-time upload token; the upload fills bytes and
--- clears the token. thread_id is set when a message uses it.
+-- clears the token. An image's preview_url carries a token of its own,
+-- whose SHA-256 is preview_hash. thread_id is set when a message uses it.
 CREATE TABLE attachments (
     id          text        PRIMARY KEY,
     user_id     uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -62,6 +63,7 @@ CREATE TABLE attachments (
     upload_hash bytea,
     bytes       bytea,
     preview_url text,
+    preview_hash bytea,
     created_at  timestamptz NOT NULL DEFAULT now(),
     uploaded_at timestamptz,
     CONSTRAINT attachments_name_length CHECK (char_length(name) BETWEEN 1 AND 255),
