@@ -4,9 +4,9 @@
  * Two-phase upload (CHATKIT.md 1.1, 3.6): attachments.create stores a row
  * with the SHA-256 of a fresh one-time token and answers an upload URL
  * carrying that token; the browser then PUTs (or POSTs) the bytes there
- * without any other credential. An image also gets a preview URL signed
- * with a key derived from the JWT key, so that only who was given the URL
- * (its owner) can fetch it. A user message names its attachments by id;
+ * without any other credential. An image also gets a preview URL with a
+ * random token of its own (its SHA-256 stored), so that only who was
+ * given the URL (its owner) can fetch it. A user message names its attachments by id;
  * the model is given images as data: URLs (when it reads images), short
  * text files inlined, and a note for anything else.
  *
@@ -44,9 +44,8 @@ struct http_response;
  * else the request's scheme (HTTPS=on or X-Forwarded-Proto) and Host (with
  * nginx's SERVER_PORT when the Host has no port and no proxy is in front),
  * or nothing (a relative URL) when the Host is missing or odd. preview_url is
- * "<base>/api/chatkit/attachments/<id>/preview?sig=<sig>", sig the
- * base64url crypto_auth of the id under a key derived from the JWT key;
- * it is stored in the row. APP_EVALIDATION for a bad name (1-255
+ * "<base>/api/chatkit/attachments/<id>/preview?sig=<token>"; it is
+ * stored in the row, the token's SHA-256 in preview_hash. APP_EVALIDATION for a bad name (1-255
  * characters, no control characters), mime type (1-255, "type/subtype"
  * and optional parameters) or a negative size; APP_ETOOBIG for a size over
  * attachment_max. req->user_id is the owner.
@@ -105,10 +104,10 @@ enum app_err	 attachments_model_input(struct db_pool *, struct arena *,
  * be at most attachment_max (413). Answers 200 with the Attachment (no
  * upload_descriptor). No token or a wrong one: 403; an unknown id: 404;
  * a second upload: 409.
- * preview (GET): sig must verify; answers the bytes with Content-Type the
+ * preview (GET): sig must be the preview token; answers the bytes with Content-Type the
  * stored mime type, Cache-Control: private, max-age=3600 and
  * X-Content-Type-Options: nosniff; 404 when missing, not uploaded,
- * deleted or the signature is wrong.
+ * deleted or the token is wrong.
  */
 enum app_err	 attachments_http_upload(struct http_request *,
 		    struct http_response *);
