@@ -14,7 +14,8 @@ CEILING_PORT=${QUIPU_BENCH_CEILING_PORT:-18381}
 # shellcheck disable=SC2034
 RESULTS=$BENCH_DIR/RESULTS.md
 
-# shellcheck source=SCRIPTDIR/../dev
+# Without -x, shellcheck does not follow it.
+# shellcheck source=SCRIPTDIR/../dev disable=SC1091
 source "$BENCH_DIR/../dev"
 
 # wrk's latency with its unit ("812.00us", "1.20ms", "1.01s") in ms.

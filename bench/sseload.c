@@ -2,7 +2,7 @@
  * sseload: a load generator for server-sent event streams
  * (bench/stream.sh).
  *
- *	sseload -n STREAMS [-k quipu|openai] [-e TOKENS] [-r RAMP_MS]
+ *	sseload -n STREAMS [-k quipu|openai|chatkit] [-e TOKENS] [-r RAMP_MS]
  *	    [-T TIMEOUT_S] [-m METHOD] [-P PATH] [-f FILE] [-b BODY | -B FILE]
  *	    [-H HEADER]... [-o OUT] HOST:PORT
  *
@@ -22,19 +22,30 @@
  *	-k openai	the tokens are the "content" of Chat Completions
  *			chunks; data: {"error"...} fails it, data: [DONE]
  *			ends it
- * With -f, line i of FILE is "PATH<TAB>AUTHORIZATION" for stream i (the
- * header's value, e.g. "Bearer ..."; empty for none): one thread and one
- * user's token per stream. Otherwise every stream asks for -P PATH.
+ *	-k chatkit	ChatKit frames (data: <JSON> only): the tokens are
+ *			the "delta" of thread.item.updated frames whose
+ *			update is an assistant_message.content_part.
+ *			text_delta; a frame of type "error" fails it. There
+ *			is no end marker: a thread.item.done whose item is an
+ *			assistant_message stands for one (frames may follow
+ *			it, the stream still has to end cleanly)
+ * With -f, line i of FILE is "PATH<TAB>AUTHORIZATION[<TAB>BODY]" for
+ * stream i (the header's value, e.g. "Bearer ..."; empty for none): one
+ * thread and one user's token per stream. When the third field is there
+ * (even empty), it is that stream's body instead of -b or -B: a ChatKit
+ * request names its thread in the body. Otherwise every stream asks for
+ * -P PATH with the same body.
  *
  * A stream is ok when it answered 200, carried at least TOKENS (-e, 50)
- * stamps, sent its end marker and ended cleanly (the last chunk of the
- * chunked encoding). Anything else counts as one error of one kind:
- * connect (no connection, or closed before any answer), status (not 200),
- * event (an error event), short (ended cleanly with too few tokens),
- * truncated (closed before its end), timeout (still open after TIMEOUT_S,
- * 120), bad (not HTTP, or a token that is not a stamp). The first errors
- * are described on standard error; the summary is one line on standard
- * output, times in milliseconds:
+ * stamps, sent its end marker (for chatkit: the answer's item done) and
+ * ended cleanly (the last chunk of the chunked encoding). Anything else
+ * counts as one error of one kind: connect (no connection, or closed
+ * before any answer), status (not 200), event (an error event), short
+ * (ended cleanly with too few tokens), truncated (closed before its end),
+ * timeout (still open after TIMEOUT_S, 120), bad (not HTTP, a token that
+ * is not a stamp, a ChatKit frame that is not a JSON object with a
+ * type). The first errors are described on standard error; the summary
+ * is one line on standard output, times in milliseconds:
  *	streams= ok= errors= connect= status= event= short= truncated=
  *	timeout= bad= tokens= open_max= elapsed= ft_p50= ft_p99= ov_p50=
  *	ov_p99= ov_p999= ov_max=
@@ -86,7 +97,8 @@
 
 enum kind {
 	K_QUIPU,
-	K_OPENAI
+	K_OPENAI,
+	K_CHATKIT
 };
 
 /* Why a stream failed; E_NONE while it has not. */
@@ -189,6 +201,7 @@ static struct {
 	const char	*out;		/* -o */
 	char		**paths;	/* -f, per stream */
 	char		**auths;
+	char		**bodies;	/* NULL: -b or -B */
 	char		 hostport[64];
 	struct sockaddr_in addr;
 } opt;
@@ -215,7 +228,7 @@ static struct {
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: sseload -n STREAMS [-k quipu|openai] "
+	fprintf(stderr, "usage: sseload -n STREAMS [-k quipu|openai|chatkit] "
 	    "[-e TOKENS] [-r RAMP_MS] [-T TIMEOUT_S]\n"
 	    "\t[-m METHOD] [-P PATH] [-f FILE] [-b BODY | -B FILE] "
 	    "[-H HEADER]... [-o OUT] HOST:PORT\n");
@@ -342,30 +355,36 @@ file_read(const char *path, size_t *len)
 	return buf;
 }
 
-/* -f: "PATH<TAB>AUTHORIZATION" per stream, in order. */
+/* -f: "PATH<TAB>AUTHORIZATION[<TAB>BODY]" per stream, in order. */
 static void
 streams_read(const char *path)
 {
-	char	*buf, *p, *nl, *tab;
+	char	*buf, *p, *nl, *tab, *body;
 	size_t	 len;
 	int	 i;
 
 	buf = file_read(path, &len);
 	opt.paths = xrealloc(NULL, (size_t)opt.n * sizeof(*opt.paths));
 	opt.auths = xrealloc(NULL, (size_t)opt.n * sizeof(*opt.auths));
+	opt.bodies = xrealloc(NULL, (size_t)opt.n * sizeof(*opt.bodies));
 	for (i = 0, p = buf; i < opt.n; i++, p = nl + 1) {
 		if (*p == '\0' || (nl = strchr(p, '\n')) == NULL)
 			fatal("%s: %d lines for %d streams", path, i, opt.n);
 		*nl = '\0';
 		if (nl > p && nl[-1] == '\r')
 			nl[-1] = '\0';
-		if ((tab = strchr(p, '\t')) != NULL)
+		body = NULL;
+		if ((tab = strchr(p, '\t')) != NULL) {
 			*tab++ = '\0';
+			if ((body = strchr(tab, '\t')) != NULL)
+				*body++ = '\0';
+		}
 		if (p[0] != '/')
 			fatal("%s: line %d: the path must start with /", path,
 			    i + 1);
 		opt.paths[i] = p;
 		opt.auths[i] = tab != NULL && *tab != '\0' ? tab : NULL;
+		opt.bodies[i] = body;
 	}
 	/* buf stays: the strings point into it until the end. */
 }
@@ -430,6 +449,8 @@ options(int argc, char *argv[])
 				opt.kind = K_QUIPU;
 			else if (strcmp(optarg, "openai") == 0)
 				opt.kind = K_OPENAI;
+			else if (strcmp(optarg, "chatkit") == 0)
+				opt.kind = K_CHATKIT;
 			else
 				usage();
 			break;
@@ -535,11 +556,16 @@ request_build(struct conn *c)
 {
 	const char	*path = opt.paths != NULL ? opt.paths[c->idx] : opt.path;
 	const char	*auth = opt.auths != NULL ? opt.auths[c->idx] : NULL;
-	size_t		 cap, n;
+	const char	*body = opt.body;
+	size_t		 bodylen = opt.bodylen, cap, n;
 	int		 i, r;
 
+	if (opt.bodies != NULL && opt.bodies[c->idx] != NULL) {
+		body = opt.bodies[c->idx];
+		bodylen = strlen(body);
+	}
 	cap = 512 + strlen(path) + (auth != NULL ? strlen(auth) : 0) +
-	    opt.bodylen;
+	    bodylen;
 	for (i = 0; i < opt.nheaders; i++)
 		cap += strlen(opt.headers[i]) + 2;
 	c->req = xrealloc(NULL, cap);
@@ -552,13 +578,13 @@ request_build(struct conn *c)
 		n += (size_t)snprintf(c->req + n, cap - n, "%s\r\n",
 		    opt.headers[i]);
 	r = snprintf(c->req + n, cap - n, "Content-Length: %zu\r\n\r\n",
-	    opt.bodylen);
+	    bodylen);
 	n += (size_t)r;
-	if (n + opt.bodylen >= cap)
+	if (n + bodylen >= cap)
 		fatal("request too long");
-	if (opt.bodylen > 0)
-		memcpy(c->req + n, opt.body, opt.bodylen);
-	c->reqlen = n + opt.bodylen;
+	if (bodylen > 0)
+		memcpy(c->req + n, body, bodylen);
+	c->reqlen = n + bodylen;
 	c->reqoff = 0;
 }
 
@@ -659,19 +685,15 @@ conn_connected(struct conn *c)
 /* ------------------------------------------------------------ tokens */
 
 /*
- * The stamps in the JSON string value of `key' in data: "<us> <us> ..."
- * (one delta may carry several tokens if a relay joins them). Each is
- * one token.
+ * The stamps of a JSON string, p just past its opening quote: "<us> <us>
+ * ..." (one delta may carry several tokens if a relay joins them). Each
+ * is one token.
  */
 static void
-stamps_read(struct conn *c, const char *data, const char *key)
+stamps_parse(struct conn *c, const char *p)
 {
-	const char	*p;
 	int64_t		 v;
 
-	if ((p = strstr(data, key)) == NULL)
-		return;
-	p += strlen(key);
 	while (*p != '\0' && *p != '"') {
 		if (*p == ' ') {
 			p++;
@@ -700,13 +722,167 @@ stamps_read(struct conn *c, const char *data, const char *key)
 	}
 }
 
+/* The stamps in the JSON string value of `key' in data. */
+static void
+stamps_read(struct conn *c, const char *data, const char *key)
+{
+	const char	*p;
+
+	if ((p = strstr(data, key)) != NULL)
+		stamps_parse(c, p + strlen(key));
+}
+
+/* ------------------------------------------------------------ ChatKit */
+
+/*
+ * A ChatKit frame nests the item, whose own "type" (and the text of a
+ * user's message) must not be taken for the frame's: so its members are
+ * found by walking the JSON, one level at a time. Only as much of JSON as
+ * finding a value's end needs: quipu writes these frames, the walk does
+ * not validate them.
+ */
+
+static const char *
+json_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+/* Past the string whose opening quote is at p, or NULL. */
+static const char *
+json_skip_str(const char *p)
+{
+	for (p++; *p != '"'; p++) {
+		if (*p == '\0')
+			return NULL;
+		if (*p == '\\' && *++p == '\0')
+			return NULL;
+	}
+	return p + 1;
+}
+
+/* Past the value at p, or NULL when the data ends inside it. */
+static const char *
+json_skip(const char *p)
+{
+	int	 depth = 0;
+
+	if (*p == '"')
+		return json_skip_str(p);
+	if (*p != '{' && *p != '[') {
+		/* A number or a literal, up to what follows it. */
+		while (*p != '\0' && *p != ',' && *p != '}' && *p != ']' &&
+		    *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			p++;
+		return *p != '\0' ? p : NULL;
+	}
+	for (;;) {
+		switch (*p) {
+		case '\0':
+			return NULL;
+		case '"':
+			if ((p = json_skip_str(p)) == NULL)
+				return NULL;
+			continue;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (--depth == 0)
+				return p + 1;
+			break;
+		default:
+			break;
+		}
+		p++;
+	}
+}
+
+/*
+ * The value of member `key' of the object at p (its own members only,
+ * never those of the objects inside it), or NULL. NULL in, NULL out, so
+ * that lookups chain.
+ */
+static const char *
+json_member(const char *p, const char *key)
+{
+	const char	*k;
+	size_t		 kl = strlen(key);
+	bool		 match;
+
+	if (p == NULL || *(p = json_ws(p)) != '{')
+		return NULL;
+	for (p = json_ws(p + 1); *p == '"'; p = json_ws(p + 1)) {
+		k = p + 1;
+		if ((p = json_skip_str(p)) == NULL)
+			return NULL;
+		/* Keys are compared as written: ChatKit's have no escapes. */
+		match = (size_t)(p - 1 - k) == kl && memcmp(k, key, kl) == 0;
+		if (*(p = json_ws(p)) != ':')
+			return NULL;
+		p = json_ws(p + 1);
+		if (match)
+			return p;
+		if ((p = json_skip(p)) == NULL || *(p = json_ws(p)) != ',')
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Is the value at p (NULL: none) the string s, which has no escapes? */
+static bool
+json_is(const char *p, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return p != NULL && *p == '"' && strncmp(p + 1, s, n) == 0 &&
+	    p[n + 1] == '"';
+}
+
+/*
+ * One ChatKit frame. Only the answer's text deltas carry stamps; the
+ * answer's thread.item.done is the nearest thing to an end marker (a
+ * widget or the thread's new title may follow it).
+ */
+static void
+chatkit_frame(struct conn *c, const char *d)
+{
+	const char	*type, *up, *delta;
+
+	if ((type = json_member(d, "type")) == NULL || *type != '"') {
+		conn_fail(c, E_BAD, "not a ChatKit frame: %.60s", d);
+		return;
+	}
+	if (json_is(type, "thread.item.updated")) {
+		up = json_member(d, "update");
+		if (json_is(json_member(up, "type"),
+		    "assistant_message.content_part.text_delta") &&
+		    (delta = json_member(up, "delta")) != NULL &&
+		    *delta == '"')
+			stamps_parse(c, delta + 1);
+	} else if (json_is(type, "error"))
+		conn_fail(c, E_EVENT, "%.200s", d);
+	else if (json_is(type, "thread.item.done") &&
+	    json_is(json_member(json_member(d, "item"), "type"),
+	    "assistant_message"))
+		c->ended = true;
+}
+
 /* One whole event: its name (possibly empty) and data. */
 static void
 event_dispatch(struct conn *c)
 {
 	const char	*d = c->data != NULL ? c->data : "";
 
-	if (opt.kind == K_QUIPU) {
+	if (opt.kind == K_CHATKIT) {
+		/* Unnamed events only; the default name is "message". */
+		if (c->event[0] == '\0' || strcmp(c->event, "message") == 0)
+			chatkit_frame(c, d);
+	} else if (opt.kind == K_QUIPU) {
 		if (strcmp(c->event, "message_delta") == 0)
 			stamps_read(c, d, "\"text\":\"");
 		else if (strcmp(c->event, "error") == 0)

@@ -12,27 +12,34 @@
 #          the very request body quipu sends upstream (captured from the
 #          fake) to the fake's /v1/chat/completions through that nginx;
 #   quipu: N fresh threads (POST /api/v1/threads with a title, so no title
-#          call), then sseload opens N turns the same way, POST
-#          /api/v1/threads/{id}/messages with Accept: text/event-stream,
+#          call), then sseload opens N turns the same way, one per thread,
 #          through nginx -> quipu -> the fake, while PostgreSQL's
 #          connections and the workers' VmRSS are sampled every 200 ms.
+#          STREAM_API picks the API of the turns:
+#          quipu    POST /api/v1/threads/{id}/messages with Accept:
+#                   text/event-stream (the native API; the default);
+#          chatkit  POST /api/chatkit, threads.add_user_message on the
+#                   same kind of thread (ChatKit's data-only frames).
 # The message is "fake:stamp fake:tokens=50 fake:slow=100": 50 tokens 100
 # ms apart, each the CLOCK_REALTIME microseconds at which the fake sent it,
 # so a token's overhead is its arrival at sseload minus its stamp. The
 # ladder stops after the first N at which quipu had errors. Writes the
-# section "# Benchmark: streaming" of bench/RESULTS.md. Everything it
-# started is stopped on exit. Exits non-zero when quipu had errors: their
-# figures are flagged in RESULTS.md.
+# section "# Benchmark: streaming (SSE relay)" of bench/RESULTS.md, or
+# with STREAM_API=chatkit "# Benchmark: streaming (ChatKit)", each with
+# its own nginx-alone reference from the same run; the other sections
+# stay. Everything it started is stopped on exit. Exits non-zero when
+# quipu had errors: their figures are flagged in RESULTS.md.
 #
-# Environment: STREAM_COUNTS ("100 500 1000 2000"), BENCH_ROUNDS (3, per
-# N), STREAM_RAMP_MS (1500), STREAM_TIMEOUT (90, seconds per run),
-# STREAM_PER_USER (50, streams per bench user),
+# Environment: STREAM_API (quipu), STREAM_COUNTS ("100 500 1000 2000"),
+# BENCH_ROUNDS (3, per N), STREAM_RAMP_MS (1500), STREAM_TIMEOUT (90,
+# seconds per run), STREAM_PER_USER (50, streams per bench user),
 # QUIPU_BENCH_STREAM_PORT (18383), STREAM_TOKEN_LOG (unset; 1 keeps every
 # token of every run, "arrival_ms overhead_ms stream", in
-# var/bench/stream-tokens-TARGET-N-ROUND.txt: to see when in a run the
-# overhead grows). QUIPU_* variables reach quipu-fcgi; the defaults here
-# are workers 2, threads 1024, db_pool_size 4; the section reports the
-# values in effect.
+# var/bench/PREFIX-tokens-TARGET-N-ROUND.txt: to see when in a run the
+# overhead grows). Round files are var/bench/PREFIX-*, PREFIX being stream
+# (native) or stream-chatkit, so one API's run keeps the other's.
+# QUIPU_* variables reach quipu-fcgi; the defaults here are workers 2,
+# threads 1024, db_pool_size 4; the section reports the values in effect.
 
 set -euo pipefail
 
@@ -42,6 +49,7 @@ read -r -a COUNTS <<<"${STREAM_COUNTS:-100 500 1000 2000}"
 RAMP_MS=${STREAM_RAMP_MS:-1500}
 RUN_TIMEOUT=${STREAM_TIMEOUT:-90}
 REF_PORT=${QUIPU_BENCH_STREAM_PORT:-18383}
+API=${STREAM_API:-quipu}
 
 # What every stream asks of the fake (BENCH.md: 50 tokens 100 ms apart).
 NTOKENS=50
@@ -58,12 +66,27 @@ export QUIPU_DB_POOL_SIZE=${QUIPU_DB_POOL_SIZE:-4}
 export QUIPU_LLM_PROVIDER=openai
 export QUIPU_MESSAGES_PER_DAY=0
 
-# Without -x, shellcheck does not read lib.sh: it would not see it use
-# BENCH_PREFIX either.
+# Without -x, shellcheck does not read lib.sh.
 # shellcheck source=SCRIPTDIR/lib.sh disable=SC1091
 source "$BENCH_DIR/lib.sh"
-# shellcheck disable=SC2034 # read by lib.sh's med and total
-BENCH_PREFIX=stream
+
+# The API's own round files (BENCH_PREFIX, also read by lib.sh's med and
+# total), section and name in the tables.
+case $API in
+quipu)
+	BENCH_PREFIX=stream
+	SECTION="# Benchmark: streaming (SSE relay)"
+	RELAY="nginx → quipu → fake"
+	;;
+chatkit)
+	BENCH_PREFIX=stream-chatkit
+	SECTION="# Benchmark: streaming (ChatKit)"
+	RELAY="nginx → quipu ChatKit → fake"
+	;;
+*)
+	die "STREAM_API is quipu or chatkit, not $API"
+	;;
+esac
 
 HZ=$(getconf CLK_TCK)
 SSELOAD=
@@ -244,7 +267,8 @@ threads_config() {
 }
 
 # threads_make N: N fresh threads, ~PER_USER per user; writes
-# $PATHS_FILE, "PATH<TAB>Bearer TOKEN" per stream (sseload -f).
+# $PATHS_FILE, "PATH<TAB>Bearer TOKEN" per stream (sseload -f), and for
+# ChatKit a third field, the turn's body, which names the thread.
 threads_make() {
 	local n=$1 out bad
 	out=$VAR/stream-threads.txt
@@ -252,10 +276,19 @@ threads_make() {
 	bad=$(awk '$1 != 201 || $3 !~ /^\/api\/v1\/threads\// { n++ } END { print n + 0 }' "$out")
 	(($(wc -l < "$out") == n && bad == 0)) ||
 	    die "creating $n threads: $bad failed ($(awk '$1 != 201' "$out" | head -n 3))"
-	(umask 077 && awk -v tf="$TOKENS_FILE" '
+	(umask 077 && awk -v tf="$TOKENS_FILE" -v api="$API" -v msg="$MESSAGE" '
 	    BEGIN { while ((getline t < tf) > 0) tok[u++] = t }
-	    { printf "%s/messages\tBearer %s\n", $3, tok[$2] }' "$out" \
-	    > "$PATHS_FILE")
+	    api == "quipu" { printf "%s/messages\tBearer %s\n", $3, tok[$2] }
+	    api == "chatkit" {
+		id = $3
+		sub(/.*\//, "", id)
+		printf "/api/chatkit\tBearer %s\t{\"type\":" \
+		    "\"threads.add_user_message\",\"params\":{" \
+		    "\"thread_id\":\"%s\",\"input\":{\"content\":[{" \
+		    "\"type\":\"input_text\",\"text\":\"%s\"}]," \
+		    "\"attachments\":[],\"inference_options\":{}}}}\n",
+		    tok[$2], id, msg
+	    }' "$out" > "$PATHS_FILE")
 }
 
 # ------------------------------------------------------------ runs
@@ -264,14 +297,15 @@ threads_make() {
 # token_log TARGET N ROUND.
 token_log() {
 	[[ -n ${STREAM_TOKEN_LOG:-} ]] || return 0
-	printf '%s\n' -o "$VAR/stream-tokens-$1-$2-$3.txt"
+	printf '%s\n' -o "$VAR/$BENCH_PREFIX-tokens-$1-$2-$3.txt"
 }
 
-# sseload_quipu N [ROUND]: N turns through nginx and quipu.
+# sseload_quipu N [ROUND]: N turns through nginx and quipu, in the API
+# of STREAM_API (a ChatKit turn's body is in $PATHS_FILE).
 sseload_quipu() {
 	local o
 	mapfile -t o < <(token_log quipu "$1" "${2:-0}")
-	"$SSELOAD" -k quipu -n "$1" -e "$NTOKENS" -r "$RAMP_MS" -T "$RUN_TIMEOUT" \
+	"$SSELOAD" -k "$API" -n "$1" -e "$NTOKENS" -r "$RAMP_MS" -T "$RUN_TIMEOUT" \
 	    "${o[@]}" -f "$PATHS_FILE" -H 'Accept: text/event-stream' \
 	    -H 'Content-Type: application/json' \
 	    -b "{\"message\":\"$MESSAGE\"}" "127.0.0.1:$QUIPU_HTTP_PORT"
@@ -300,7 +334,7 @@ field() {
 # request quipu sends upstream for it becomes the reference's body.
 check() {
 	local out
-	say "checking one stream through quipu (5 s)"
+	say "checking one stream through quipu ($API API, 5 s)"
 	threads_make 1
 	out=$(sseload_quipu 1 2>&1) || die "sseload failed: $out"
 	[[ $(field "$out" ok) == 1 ]] || die "a stream through quipu failed: $out"
@@ -454,28 +488,30 @@ round_line() {
 	    "$pg" "$rss" "$cpu" "${kinds%,}"
 }
 
-# ref_run N ROUND: one reference run; appends to $VAR/stream-ref-N.txt.
+# ref_run N ROUND: one reference run; appends to
+# $VAR/$BENCH_PREFIX-ref-N.txt.
 ref_run() {
 	local n=$1 c0 c1 t0 out
 	say "N=$n: nginx -> fake"
 	c0=$(cpu_snapshot)
 	child_ticks
 	t0=$CHILD_TICKS
-	out=$(sseload_ref "$n" "$2" 2>> "$VAR/stream-sseload.log") ||
-	    die "sseload failed (see $VAR/stream-sseload.log)"
+	out=$(sseload_ref "$n" "$2" 2>> "$VAR/$BENCH_PREFIX-sseload.log") ||
+	    die "sseload failed (see $VAR/$BENCH_PREFIX-sseload.log)"
 	child_ticks
 	c1=$(cpu_snapshot)
-	printf 'nginx %s: %s\n' "$n" "$out" >> "$VAR/stream-sseload.log"
+	printf 'nginx %s: %s\n' "$n" "$out" >> "$VAR/$BENCH_PREFIX-sseload.log"
 	round_line "$out" "- -" "- -" "$(cpu_shares "$c0" "$c1" $((CHILD_TICKS - t0)))" \
-	    >> "$VAR/stream-ref-$n.txt"
+	    >> "$VAR/$BENCH_PREFIX-ref-$n.txt"
 	sleep 1
 }
 
 # quipu_run N ROUND: one run through quipu; appends to
-# $VAR/stream-quipu-N.txt and its counters to $VAR/stream-qm-N.txt.
+# $VAR/$BENCH_PREFIX-quipu-N.txt and its counters to
+# $VAR/$BENCH_PREFIX-qm-N.txt.
 quipu_run() {
 	local n=$1 c0 c1 t0 out idle peak pg locks m0 m1 e0 flag=$VAR/stream-sampling
-	say "N=$n: nginx -> quipu -> fake (creating $n threads first)"
+	say "N=$n: nginx -> quipu -> fake, $API API (creating $n threads first)"
 	threads_make "$n"
 	quipu_settle
 	mapfile -t WORKERS < <(pgrep -P "$QUIPU_PID" | sort -n)
@@ -487,12 +523,12 @@ quipu_run() {
 	c0=$(cpu_snapshot)
 	child_ticks
 	t0=$CHILD_TICKS
-	out=$(sseload_quipu "$n" "$2" 2>> "$VAR/stream-sseload.log") ||
-	    { samplers_stop "$flag"; die "sseload failed (see $VAR/stream-sseload.log)"; }
+	out=$(sseload_quipu "$n" "$2" 2>> "$VAR/$BENCH_PREFIX-sseload.log") ||
+	    { samplers_stop "$flag"; die "sseload failed (see $VAR/$BENCH_PREFIX-sseload.log)"; }
 	child_ticks
 	c1=$(cpu_snapshot)
 	samplers_stop "$flag"
-	printf 'quipu %s: %s\n' "$n" "$out" >> "$VAR/stream-sseload.log"
+	printf 'quipu %s: %s\n' "$n" "$out" >> "$VAR/$BENCH_PREFIX-sseload.log"
 	peak=$(sort -n "$VAR/stream-rss.txt" | tail -n 1)
 	pg=$(awk '$1 > a { a = $1 } $2 > b { b = $2 } END { print a + 0, b + 0 }' \
 	    "$VAR/stream-pg.txt")
@@ -500,7 +536,7 @@ quipu_run() {
 	round_line "$out" "$pg" "$(awk -v p="${peak:-0}" -v i="$idle" \
 	    -v f="$FRESH_RSS" -v n="$n" 'BEGIN { printf "%.0f %.0f",
 	    (p - i) / n, (p - f) / n }')" \
-	    "$(cpu_shares "$c0" "$c1" $((CHILD_TICKS - t0)))" >> "$VAR/stream-quipu-$n.txt"
+	    "$(cpu_shares "$c0" "$c1" $((CHILD_TICKS - t0)))" >> "$VAR/$BENCH_PREFIX-quipu-$n.txt"
 	quipu_settle
 	m1=$(metrics_get)
 	# "db_waits db_wait_s llm_errors worker_restarts slow_requests
@@ -520,7 +556,7 @@ quipu_run() {
 	    "$locks" \
 	    "$(IFS=,; echo "${WORKERS[*]}")" \
 	    "$(pgrep -P "$QUIPU_PID" | sort -n | paste -sd, -)" \
-	    >> "$VAR/stream-qm-$n.txt"
+	    >> "$VAR/$BENCH_PREFIX-qm-$n.txt"
 	alive "$QUIPU_PID" || { logs_tail; die "quipu-fcgi exited during the run"; }
 }
 
@@ -528,8 +564,9 @@ quipu_run() {
 run_ladder() {
 	local n i
 	LAST_N=
-	rm -f "$VAR"/stream-ref-*.txt "$VAR"/stream-quipu-*.txt "$VAR"/stream-qm-*.txt
-	: > "$VAR/stream-sseload.log"
+	rm -f "$VAR/$BENCH_PREFIX"-ref-*.txt "$VAR/$BENCH_PREFIX"-quipu-*.txt \
+	    "$VAR/$BENCH_PREFIX"-qm-*.txt
+	: > "$VAR/$BENCH_PREFIX-sseload.log"
 	for n in "${COUNTS[@]}"; do
 		for ((i = 1; i <= ROUNDS; i++)); do
 			say "round $i/$ROUNDS"
@@ -579,7 +616,7 @@ counters_row() {
 	local n=$1
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" \
 	    "$(med "qm-$n" 1 %.0f)" \
-	    "$(awk -v n="$n" '{ print $2 / n }' "$VAR/stream-qm-$n.txt" | median |
+	    "$(awk -v n="$n" '{ print $2 / n }' "$VAR/$BENCH_PREFIX-qm-$n.txt" | median |
 	    awk '{ printf "%.2f", $1 }')" \
 	    "$(total "qm-$n" 8)" "$(med "qm-$n" 9 %.0f)" "$(total "qm-$n" 3)" \
 	    "$(med "qm-$n" 5 %.0f)" "$(med "qm-$n" 7 %.0f)" "$(total "qm-$n" 6)"
@@ -594,7 +631,7 @@ cpu_row() {
 }
 
 ran() {
-	[[ -s $VAR/stream-quipu-$1.txt ]]
+	[[ -s $VAR/$BENCH_PREFIX-quipu-$1.txt ]]
 }
 
 # The verdicts of P3 and P4.
@@ -630,7 +667,7 @@ verdicts() {
 largest_clean() {
 	local n best=none
 	for n in "${COUNTS[@]}"; do
-		[[ -s $VAR/stream-$1-$n.txt ]] || break
+		[[ -s $VAR/$BENCH_PREFIX-$1-$n.txt ]] || break
 		(($(total "$1-$n" 2) == 0)) || break
 		best=$n
 	done
@@ -642,10 +679,30 @@ rounds_dump() {
 	for n in "${COUNTS[@]}"; do
 		ran "$n" || continue
 		printf 'N=%s nginx:\n%s\nN=%s quipu:\n%s\nN=%s quipu counters:\n%s\n' \
-		    "$n" "$(cat "$VAR/stream-ref-$n.txt")" \
-		    "$n" "$(cat "$VAR/stream-quipu-$n.txt")" \
-		    "$n" "$(cat "$VAR/stream-qm-$n.txt")"
+		    "$n" "$(cat "$VAR/$BENCH_PREFIX-ref-$n.txt")" \
+		    "$n" "$(cat "$VAR/$BENCH_PREFIX-quipu-$n.txt")" \
+		    "$n" "$(cat "$VAR/$BENCH_PREFIX-qm-$n.txt")"
 	done
+}
+
+# Where the turns go, for the section's text.
+api_location() {
+	if [[ $API == chatkit ]]; then
+		echo /api/chatkit
+	else
+		echo /api/v1/threads
+	fi
+}
+
+api_turn() {
+	if [[ $API == chatkit ]]; then
+		printf '%s' "ChatKit's
+  \`POST /api/chatkit\` \`threads.add_user_message\` on that thread (\`data:\`
+  frames only; a stream ends at the answer's \`thread.item.done\`)"
+	else
+		printf '%s' "\`POST
+  /api/v1/threads/{id}/messages\` with \`Accept: text/event-stream\`"
+	fi
 }
 
 write_results() {
@@ -663,15 +720,15 @@ write_results() {
 		ran "$n" || continue
 		counters+=$(counters_row "$n")$'\n'
 		rows+=$(table_row "$n" ref "nginx → fake")$'\n'
-		rows+=$(table_row "$n" quipu "nginx → quipu → fake")$'\n'
+		rows+=$(table_row "$n" quipu "$RELAY")$'\n'
 		cpus+=$(cpu_row "$n" ref "nginx → fake")$'\n'
-		cpus+=$(cpu_row "$n" quipu "nginx → quipu → fake")$'\n'
+		cpus+=$(cpu_row "$n" quipu "$RELAY")$'\n'
 	done
 	ngx=$("$(command -v nginx || echo /usr/sbin/nginx)" -v 2>&1 | sed 's/.*: //')
 	pg=$("$(pg_bindir)/postgres" --version)
 	quipu=$("$QUIPU_FCGI" -V 2>/dev/null | head -n 1 || true)
-	results_section_replace "$RESULTS" "# Benchmark: streaming" <<EOF
-# Benchmark: streaming (SSE relay) through nginx, against nginx proxying the upstream alone
+	results_section_replace "$RESULTS" "$SECTION" <<EOF
+$SECTION through nginx, against nginx proxying the upstream alone
 
 Written by bench/stream.sh; run it again to refresh.
 ${flag:+
@@ -687,7 +744,7 @@ $flag
   \`sse_heartbeat = $(conf_value sse_heartbeat)\`, \`max_requests = $(conf_value max_requests)\`,
   access log on (the \`./dev run\` config and the QUIPU_* environment, as
   \`quipu-fcgi -t -v\` prints it); nginx \`worker_processes auto\`,
-  \`worker_connections 4096\`, \`fastcgi_buffering off\` on /api/v1/threads
+  \`worker_connections 4096\`, \`fastcgi_buffering off\` on $(api_location)
 - upstream: t/fakellm, one process; every stream's message is
   \`$MESSAGE\`: $NTOKENS tokens 100 ms apart, each the
   CLOCK_REALTIME microseconds at which the fake sent it
@@ -695,8 +752,7 @@ $flag
   $RAMP_MS ms, \`Connection: close\`; overhead = a token's arrival at sseload −
   its stamp (one clock); first token = request written → first token read
   (includes the fake's 100 ms before its first token). quipu: one fresh thread
-  (titled, so no title call) per stream, $PER_USER streams per user, \`POST
-  /api/v1/threads/{id}/messages\` with \`Accept: text/event-stream\`. nginx alone:
+  (titled, so no title call) per stream, $PER_USER streams per user, $(api_turn). nginx alone:
   a second nginx on port $REF_PORT with the same worker settings, \`proxy_pass\` to the
   fake with \`proxy_buffering off\`, sseload posting the very body quipu sent upstream
   (captured from the fake) to \`/v1/chat/completions\`.
@@ -754,7 +810,7 @@ after):
 $(rounds_dump)
 \`\`\`
 EOF
-	say "wrote the streaming section of $RESULTS"
+	say "wrote the section \"$SECTION\" of $RESULTS"
 }
 
 # ------------------------------------------------------------ main
@@ -799,7 +855,7 @@ bench_main() {
 	check
 	run_ladder
 	write_results "$load"
-	awk '/^# / { p = index($0, "# Benchmark: streaming") == 1 } p' "$RESULTS"
+	awk -v h="$SECTION" '/^# / { p = index($0, h) == 1 } p' "$RESULTS"
 	bad=0
 	for n in "${COUNTS[@]}"; do
 		ran "$n" && bad=$((bad + $(total "quipu-$n" 2)))

@@ -378,6 +378,14 @@ harness_want(struct harness *h, struct harness_resp *r, long status)
 	assert_int_equal(r->status, status);
 }
 
+void
+harness_want_error(struct harness *h, struct harness_resp *r, long status,
+    const char *code)
+{
+	harness_want(h, r, status);
+	assert_true(harness_is_envelope(r, code));
+}
+
 int64_t
 harness_json_int(struct json_object *o, const char *key)
 {
@@ -549,6 +557,24 @@ harness_login(struct harness *h, const char *username, const char *password,
 {
 	return account_post(h, "/api/v1/auth/login", 200, username, password,
 	    out);
+}
+
+void
+harness_user(struct harness *h, const char *name, struct harness_auth *out)
+{
+	assert_int_equal(harness_register(h, name, HARNESS_PW, out), 0);
+}
+
+/* One counter for the whole program: names never repeat in a stack. */
+void
+harness_new_user(struct harness *h, const char *prefix,
+    struct harness_auth *out)
+{
+	static int	 n;
+	char		 name[64];
+
+	snprintf(name, sizeof(name), "%s-%d", prefix, n++);
+	harness_user(h, name, out);
 }
 
 /* ------------------------------------------------------------- database */
@@ -933,6 +959,33 @@ harness_load_n(struct harness *h, const char *path, int nthreads,
 	/* The threads end by themselves once `left' runs out. */
 	load_finish(l, false, sum);
 	return 0;
+}
+
+/* ------------------------------------------------------------- fake */
+
+/* Straight to the fake, not through nginx: these routes are its own. */
+struct json_object *
+harness_fake_json(struct harness *h, const char *path)
+{
+	struct sbuf		 b = { NULL, 0, 0 };
+	struct json_object	*o;
+	char			 url[512];
+	CURL			*c;
+	CURLcode		 rc;
+
+	snprintf(url, sizeof(url), "%s%s", h->fake_url, path);
+	assert_non_null(c = curl_easy_init());
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	o = rc == CURLE_OK && b.p != NULL ? json_tokener_parse(b.p) : NULL;
+	free(b.p);
+	assert_int_equal(rc, CURLE_OK);
+	assert_non_null(o);
+	return o;
 }
 
 /* ------------------------------------------------------------- metrics */

@@ -127,6 +127,26 @@ out:
 	return buf;
 }
 
+/*
+ * Eight buffers in turn, so that a call may take the results of a few
+ * others as its arguments; 16 KiB each, the most any test formats.
+ */
+const char *
+harness_fmt(const char *fmt, ...)
+{
+	static char	 buf[8][16384];
+	static int	 i;
+	va_list		 ap;
+	int		 n;
+
+	i = (i + 1) % 8;
+	va_start(ap, fmt);
+	n = vsnprintf(buf[i], sizeof(buf[i]), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(buf[i]));
+	return buf[i];
+}
+
 int
 harness_joinpath(char *out, size_t sz, const char *dir, const char *leaf)
 {

@@ -148,6 +148,20 @@ void	 harness_stop(struct harness *);
  */
 int	 harness_fake_start(struct harness *, const char *key);
 void	 harness_fake_stop(struct harness *);
+/*
+ * Starts the fake (harness_fake_start with `key'), writes `key' to
+ * dir/llm.key and into `out' the config lines that point quipu at the
+ * fake (llm_provider = openai, llm_base_url, llm_api_key_file, llm_model
+ * = fake-model) followed by `more' (lines, may be NULL). -1 when a step
+ * fails or the lines do not fit.
+ */
+int	 harness_fake_conf(struct harness *, const char *key, const char *more,
+	    char *out, size_t sz);
+/*
+ * A GET of the fake's own JSON (/_fake/stats, /_fake/last), parsed; fails
+ * the test when it cannot be had. The caller puts it.
+ */
+struct json_object *harness_fake_json(struct harness *, const char *path);
 /* Rewrites the config with `extra' and restarts quipu only. */
 int	 harness_restart_quipu(struct harness *, const char *extra);
 /* Polls GET path until it answers `status' or `timeout_ms' passes. */
@@ -163,6 +177,12 @@ void	 harness_dump_logs(const struct harness *);
 bool	 harness_sanitizer_clean(const struct harness *);
 /* Reads a whole file; NULL on error. The caller frees. */
 char	*harness_read_file(const char *path, size_t *len);
+/*
+ * printf into a static buffer, one of eight used in turn (so a few may be
+ * alive at once); fails the test when the text does not fit.
+ */
+const char *harness_fmt(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 /*
  * Run $QUIPU_TEST_PG_STOP / $QUIPU_TEST_PG_START with sh -c. Stopping first
@@ -215,6 +235,12 @@ void	 harness_req(struct harness *, const char *method, const char *path,
  * harness_req) and the answer, and fails the test.
  */
 void	 harness_want(struct harness *, struct harness_resp *, long status);
+/*
+ * An error answer: the status must be `status' (as harness_want) and the
+ * body quipu's error envelope with `code' (harness_is_envelope).
+ */
+void	 harness_want_error(struct harness *, struct harness_resp *,
+	    long status, const char *code);
 /* A header of the final response (case-insensitive), or NULL. */
 const char *harness_resp_header(const struct harness_resp *, const char *);
 /* The n-th (from 0) header of that name, for repeated ones; or NULL. */
@@ -287,6 +313,14 @@ int	 harness_register(struct harness *, const char *username,
 	    const char *password, struct harness_auth *out);
 int	 harness_login(struct harness *, const char *username,
 	    const char *password, struct harness_auth *out);
+/* The password harness_user() and harness_new_user() register with. */
+#define HARNESS_PW	"pw-Harness-000001"
+/* harness_register() of `name' with HARNESS_PW; fails the test otherwise. */
+void	 harness_user(struct harness *, const char *name,
+	    struct harness_auth *out);
+/* harness_user() with a name not used before: "<prefix>-<n>". */
+void	 harness_new_user(struct harness *, const char *prefix,
+	    struct harness_auth *out);
 /* Fills `out' from a tokens answer (register, login, refresh). */
 int	 harness_auth_from_resp(struct harness_resp *,
 	    struct harness_auth *out);

@@ -536,6 +536,35 @@ harness_fake_stop(struct harness *h)
 }
 
 int
+harness_fake_conf(struct harness *h, const char *key, const char *more,
+    char *out, size_t sz)
+{
+	char	 keyfile[HARNESS_PATH + 16], line[256];
+	int	 n;
+
+	if (harness_fake_start(h, key) == -1)
+		return -1;
+	if (harness_joinpath(keyfile, sizeof(keyfile), h->dir,
+	    "llm.key") == -1)
+		return -1;
+	n = snprintf(line, sizeof(line), "%s\n", key);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    write_file(keyfile, line) == -1)
+		return -1;
+	n = snprintf(out, sz,
+	    "llm_provider = openai\n"
+	    "llm_base_url = %s/v1\n"
+	    "llm_api_key_file = %s\n"
+	    "llm_model = fake-model\n"
+	    "%s", h->fake_url, keyfile, more != NULL ? more : "");
+	if (n < 0 || (size_t)n >= sz) {
+		fprintf(stderr, "harness: the fake's config does not fit\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
 harness_restart_quipu(struct harness *h, const char *extra)
 {
 	(void)harness_stop_quipu(h, SIGTERM, STOP_MS);

@@ -22,7 +22,6 @@
 #include <time.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "harness.h"
@@ -30,7 +29,6 @@
 static struct harness	 H;
 
 #define P_THREADS	"/api/v1/threads"
-#define PW		"pw-Assist-000001"
 #define KEY		"sk-fake-key-0123456789"
 
 /* The config, written once the fake is listening. */
@@ -39,80 +37,21 @@ static char	 extra[1024];
 static int
 prepare(struct harness *h)
 {
-	char	 keyfile[HARNESS_PATH + 16];
-	FILE	*f;
-
-	if (harness_fake_start(h, KEY) == -1)
-		return -1;
-	snprintf(keyfile, sizeof(keyfile), "%s/llm.key", h->dir);
-	if ((f = fopen(keyfile, "w")) == NULL)
-		return -1;
-	fprintf(f, "%s\n", KEY);
-	fclose(f);
-	snprintf(extra, sizeof(extra),
-	    "llm_provider = openai\n"
-	    "llm_base_url = %s/v1\n"
-	    "llm_api_key_file = %s\n"
-	    "llm_model = fake-model\n"
+	return harness_fake_conf(h, KEY,
 	    "llm_timeout = 4\n"
 	    "llm_retries = 1\n"
 	    "messages_per_day = 0\n"
-	    "sse_heartbeat = 1\n", h->fake_url, keyfile);
-	return 0;
+	    "sse_heartbeat = 1\n", extra, sizeof(extra));
 }
 
 /* ------------------------------------------------------------- helpers */
 
 static struct harness_auth	 A;
 
-static void
-setup_user(void)
-{
-	static int	 n;
-	char		 name[32];
-
-	snprintf(name, sizeof(name), "assist-%d", n++);
-	assert_int_equal(harness_register(&H, name, PW, &A), 0);
-}
-
-static size_t
-fake_body(char *p, size_t sz, size_t n, void *arg)
-{
-	char	*buf = arg;
-	size_t	 len = strlen(buf);
-
-	if (len + sz * n >= 1 << 16)
-		return 0;
-	memcpy(buf + len, p, sz * n);
-	buf[len + sz * n] = '\0';
-	return sz * n;
-}
-
-/* A GET of the fake's own JSON (stats, last), parsed; caller puts it. */
-static struct json_object *
-fake_get(const char *path)
-{
-	static char		 buf[1 << 16];
-	char			 url[256];
-	struct json_object	*o;
-	CURL			*c;
-
-	buf[0] = '\0';
-	snprintf(url, sizeof(url), "%s%s", H.fake_url, path);
-	assert_non_null(c = curl_easy_init());
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fake_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_cleanup(c);
-	assert_non_null(o = json_tokener_parse(buf));
-	return o;
-}
-
 static int64_t
 fake_stat(const char *key)
 {
-	struct json_object	*o = fake_get("/_fake/stats");
+	struct json_object	*o = harness_fake_json(&H, "/_fake/stats");
 	int64_t			 v = harness_json_int(o, key);
 
 	json_object_put(o);
@@ -219,7 +158,7 @@ test_stream(void **state)
 	int			 i;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_sse("hi there", 0, &s);
 	deltas(&s, text, sizeof(text));
 	assert_string_equal(text, "Hello from fake. You said: hi there");
@@ -241,7 +180,7 @@ test_stream(void **state)
 	    "user_id = $1::uuid", A.user_id) > 0);
 
 	/* What the model was sent: key, model, tools, the date. */
-	last = fake_get("/_fake/last");
+	last = harness_fake_json(&H, "/_fake/last");
 	assert_true(json_object_get_boolean(json_object_object_get(last,
 	    "authorization")));
 	/* The last call was the title's (no stream, no tools). */
@@ -261,7 +200,7 @@ test_stream(void **state)
 		assert_int_equal(s.status, 200);
 		harness_sse_free(&s);
 	}
-	last = fake_get("/_fake/last");
+	last = harness_fake_json(&H, "/_fake/last");
 	body = json_object_object_get(last, "body");
 	msgs = json_object_object_get(body, "messages");
 	tools = json_object_object_get(body, "tools");
@@ -288,7 +227,7 @@ test_tool_calls(void **state)
 	int			 i, n = 0;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_sse("fake:call create_task {\"title\":\"from fake\","
 	    "\"priority\":\"high\"} fake:call list_tasks {\"q\":\"fake\"}", 0,
 	    &s);
@@ -322,7 +261,7 @@ test_tool_errors(void **state)
 	int			 i;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_sse("fake:call no_such_tool {} fake:call create_task "
 	    "{\"title\":\"\",\"colour\":1} fake:call complete_task "
 	    "{\"id\":999999999}", 0, &s);
@@ -349,7 +288,7 @@ test_retry(void **state)
 	uint64_t		 t0 = harness_now_ms();
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_json("fake:status=429x1 fake:retry_after=1 fake:nothing hello",
 	    &r);
 	harness_want(&H, &r, 201);
@@ -369,10 +308,9 @@ test_server_error(void **state)
 	char			 st[32], content[256];
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_json("fake:status=500", &r);
-	harness_want(&H, &r, 502);
-	assert_true(harness_is_envelope(&r, "upstream_error"));
+	harness_want_error(&H, &r, 502, "upstream_error");
 	assert_non_null(strstr(harness_resp_str(&r, "error.message"), "500"));
 	assert_non_null(harness_resp_str(&r, "error.details.thread_id"));
 	harness_resp_free(&r);
@@ -394,7 +332,7 @@ test_cut(void **state)
 	int			 i;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_sse("fake:cut=3 one two three four five six", 0, &s);
 	deltas(&s, text, sizeof(text));
 	assert_string_equal(text, "Hello from fake. ");
@@ -415,7 +353,7 @@ test_malformed(void **state)
 	struct harness_resp	 r;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_json("fake:malformed hello", &r);
 	harness_want(&H, &r, 502);
 	assert_non_null(strstr(harness_resp_str(&r, "error.message"),
@@ -435,7 +373,7 @@ test_hang(void **state)
 	uint64_t		 t0 = harness_now_ms(), dt;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_json("fake:hang=2 hello there", &r);
 	dt = harness_now_ms() - t0;
 	harness_want(&H, &r, 502);
@@ -456,7 +394,7 @@ test_disconnect(void **state)
 	int			 i;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_sse("fake:tokens=200 fake:slow=50 fake:nothing", 8, &s);
 	harness_sse_free(&s);
 	for (i = 0; i < 30 && fake_stat("aborted") == aborted; i++)
@@ -482,7 +420,7 @@ test_heartbeat(void **state)
 	char			 text[256];
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_sse("fake:slowfirst=2500 quiet", 0, &s);
 	assert_true(s.ncomments >= 2);
 	deltas(&s, text, sizeof(text));
@@ -499,7 +437,7 @@ test_title(void **state)
 	const char		*t;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_json("plan a trip to Lisbon", &r);
 	harness_want(&H, &r, 201);
 	assert_non_null(t = harness_resp_str(&r, "thread.title"));
@@ -518,7 +456,7 @@ test_history(void **state)
 	int			 i;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	turn_json("turn 0 fake:nothing", &r);
 	harness_want(&H, &r, 201);
 	snprintf(thread, sizeof(thread), "%s",
@@ -532,7 +470,7 @@ test_history(void **state)
 		harness_want(&H, &r, 200);
 		harness_resp_free(&r);
 	}
-	last = fake_get("/_fake/last");
+	last = harness_fake_json(&H, "/_fake/last");
 	msgs = json_object_object_get(json_object_object_get(last, "body"),
 	    "messages");
 	/* system + 20 earlier items + the new message */
@@ -551,7 +489,7 @@ test_bad_key(void **state)
 	char			 conf[1200], *log;
 
 	(void)state;
-	setup_user();
+	harness_new_user(&H, "assist", &A);
 	snprintf(conf, sizeof(conf), "%sllm_api_key = sk-wrong-key-999\n",
 	    extra);
 	assert_int_equal(harness_restart_quipu(&H, conf), 0);

@@ -16,7 +16,6 @@
 #include "config.h"
 
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +33,6 @@ static struct harness	 H;
 #define CK		"/api/v1/chatkit"
 #define CK_OLD		"/api/chatkit"
 #define P_THREADS	"/api/v1/threads"
-#define PW		"pw-ChatKit-000001"
 /* Well formed, but nobody's. */
 #define NO_THREAD	"thr_aaaaaaaaaaaaaaaa"
 #define NO_ITEM		"msg_aaaaaaaaaaaaaaaa"
@@ -51,35 +49,9 @@ static struct harness	 H;
 
 /* ------------------------------------------------------------- helpers */
 
-static void
-user(const char *name, struct harness_auth *a)
-{
-	assert_int_equal(harness_register(&H, name, PW, a), 0);
-}
-
-/* printf into a static buffer (eight in turn). */
-static const char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-fmt(const char *f, ...)
-{
-	static char	 buf[8][4096];
-	static int	 i;
-	va_list		 ap;
-	int		 n;
-
-	i = (i + 1) % 8;
-	va_start(ap, f);
-	n = vsnprintf(buf[i], sizeof(buf[i]), f, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(buf[i]));
-	return buf[i];
-}
-
 /*
  * `tmpl' with each "@T" replaced by `thr' and each "@A" by `ans', in a
- * buffer of fmt's.
+ * buffer of harness_fmt's.
  */
 static const char *
 subst(const char *tmpl, const char *thr, const char *ans)
@@ -101,7 +73,7 @@ subst(const char *tmpl, const char *thr, const char *ans)
 		p += v != NULL;
 	}
 	out[len] = '\0';
-	return fmt("%s", out);
+	return harness_fmt("%s", out);
 }
 
 /* One ChatKit request on `path' as the user of `a' (NULL: nobody). */
@@ -119,6 +91,18 @@ ck(const struct harness_auth *a, const char *body, struct harness_resp *r)
 	ck_at(a, CK, body, r);
 }
 
+/* `body' as `a' is refused: `status' and quipu's envelope with `code'. */
+static void
+ck_refused(const struct harness_auth *a, const char *body, long status,
+    const char *code)
+{
+	struct harness_resp	 r;
+
+	ck(a, body, &r);
+	harness_want_error(&H, &r, status, code);
+	harness_resp_free(&r);
+}
+
 /* A 200 JSON answer: the status and the content type. */
 static void
 want_json(struct harness_resp *r)
@@ -130,14 +114,6 @@ want_json(struct harness_resp *r)
 	assert_non_null(ct);
 	assert_int_equal(strncmp(ct, "application/json", 16), 0);
 	assert_non_null(harness_resp_json(r));
-}
-
-/* An error answer: the status, and quipu's envelope with `code'. */
-static void
-want_error(struct harness_resp *r, long status, const char *code)
-{
-	harness_want(&H, r, status);
-	assert_true(harness_is_envelope(r, code));
 }
 
 /* A new native thread of `a' (untitled, no items); its id into `id'. */
@@ -191,6 +167,13 @@ js(struct json_object *o)
 {
 	return o == NULL ? "(null)" :
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+}
+
+/* The details member `key' of an error answer, or NULL. */
+static struct json_object *
+detail(struct harness_resp *r, const char *key)
+{
+	return get(get(get(harness_resp_json(r), "error"), "details"), key);
 }
 
 /* A boolean member; fails the test when absent or not one. */
@@ -488,23 +471,46 @@ struct turn {
 	char	 text[2048];		/* its text */
 };
 
+/* New request params: {"thread_id": thread} unless `thread' is NULL. */
+static struct json_object *
+params_new(const char *thread)
+{
+	struct json_object	*p = json_object_new_object();
+
+	if (thread != NULL)
+		json_object_object_add(p, "thread_id",
+		    json_object_new_string(thread));
+	return p;
+}
+
+/*
+ * The request {"type": type, "params": p}, compact, in a buffer of
+ * harness_fmt's; takes `p'.
+ */
+static const char *
+request_body(const char *type, struct json_object *p)
+{
+	struct json_object	*o = json_object_new_object();
+	const char		*s;
+
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "params", p);
+	s = harness_fmt("%s", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
 /* A threads.create (thread NULL) or add_user_message body, as JSON. */
 static const char *
 turn_body(const char *thread, const char *text)
 {
-	struct json_object	*o, *p, *in, *content, *part;
-	const char		*s;
+	struct json_object	*p, *in, *content, *part;
 
-	o = json_object_new_object();
-	p = json_object_new_object();
+	p = params_new(thread);
 	in = json_object_new_object();
 	content = json_object_new_array();
 	part = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string(
-	    thread != NULL ? "threads.add_user_message" : "threads.create"));
-	if (thread != NULL)
-		json_object_object_add(p, "thread_id",
-		    json_object_new_string(thread));
 	json_object_object_add(part, "type",
 	    json_object_new_string("input_text"));
 	json_object_object_add(part, "text", json_object_new_string(text));
@@ -514,11 +520,8 @@ turn_body(const char *thread, const char *text)
 	json_object_object_add(in, "inference_options",
 	    json_object_new_object());
 	json_object_object_add(p, "input", in);
-	json_object_object_add(o, "params", p);
-	s = fmt("%s", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return s;
+	return request_body(thread != NULL ? "threads.add_user_message" :
+	    "threads.create", p);
 }
 
 /*
@@ -604,16 +607,8 @@ static const char *
 list_body(const char *thread, const char *order, int limit,
     const char *after)
 {
-	struct json_object	*o, *p;
-	const char		*s;
+	struct json_object	*p = params_new(thread);
 
-	o = json_object_new_object();
-	p = json_object_new_object();
-	json_object_object_add(o, "type", json_object_new_string(
-	    thread != NULL ? "items.list" : "threads.list"));
-	if (thread != NULL)
-		json_object_object_add(p, "thread_id",
-		    json_object_new_string(thread));
 	if (order != NULL)
 		json_object_object_add(p, "order",
 		    json_object_new_string(order));
@@ -622,11 +617,8 @@ list_body(const char *thread, const char *order, int limit,
 	if (after != NULL && *after != '\0')
 		json_object_object_add(p, "after",
 		    json_object_new_string(after));
-	json_object_object_add(o, "params", p);
-	s = fmt("%s", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return s;
+	return request_body(thread != NULL ? "items.list" : "threads.list",
+	    p);
 }
 
 /*
@@ -787,17 +779,17 @@ test_get_by_id(void **state)
 	int			 i;
 
 	(void)state;
-	user("ck-get", &a);
+	harness_user(&H, "ck-get", &a);
 	native_thread(&a, thr);
-	harness_req(&H, "PATCH", fmt(P_THREADS "/%s", thr),
+	harness_req(&H, "PATCH", harness_fmt(P_THREADS "/%s", thr),
 	    "{\"metadata\":{\"pinned\":true,\"color\":\"red\"}}",
 	    a.auth_header, NULL, NULL, &r);
 	harness_want(&H, &r, 200);
 	harness_resp_free(&r);
 
 	/* Untitled, empty, and its metadata not shown. */
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", thr), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", thr), &r);
 	want_json(&r);
 	items = thread_is(harness_resp_json(&r), thr, NULL);
 	empty_page(items);
@@ -809,8 +801,8 @@ test_get_by_id(void **state)
 	/* One turn: titled now, two items in order. */
 	turn(&a, thr, "hello there", &t);
 	assert_string_equal(t.thread, thr);
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", thr), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", thr), &r);
 	want_json(&r);
 	assert_true(no_nulls(harness_resp_json(&r), "get_by_id"));
 	items = thread_is(harness_resp_json(&r), thr, "*");
@@ -841,8 +833,8 @@ test_get_by_id(void **state)
 	assert_true(strcmp(sget(json_object_array_get_idx(data, 0),
 	    "created_at"), sget(it, "created_at")) < 0);
 	/* The title is the thread's, as the native API shows it. */
-	harness_req(&H, "GET", fmt(P_THREADS "/%s", thr), NULL, a.auth_header,
-	    NULL, NULL, &r2);
+	harness_req(&H, "GET", harness_fmt(P_THREADS "/%s", thr), NULL,
+	    a.auth_header, NULL, NULL, &r2);
 	harness_want(&H, &r2, 200);
 	assert_string_equal(sget(harness_resp_json(&r), "title"),
 	    harness_resp_str(&r2, "title"));
@@ -852,9 +844,9 @@ test_get_by_id(void **state)
 	/* 22 items: the first 20, oldest first, and a cursor. */
 	native_thread(&a, big);
 	for (i = 0; i < 11; i++)
-		turn(&a, big, fmt("hello number %d", i), &t);
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", big), &r);
+		turn(&a, big, harness_fmt("hello number %d", i), &t);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", big), &r);
 	want_json(&r);
 	items = thread_is(harness_resp_json(&r), big, "*");
 	data = page(items, 20);
@@ -902,8 +894,8 @@ test_threads_list(void **state)
 	bool			 seen;
 
 	(void)state;
-	user("ck-list", &a);
-	user("ck-list-b", &b);
+	harness_user(&H, "ck-list", &a);
+	harness_user(&H, "ck-list-b", &b);
 	native_thread(&b, other[0]);
 	turn(&b, NULL, "hello from b", &t);
 	snprintf(other[1], 32, "%s", t.thread);
@@ -1007,31 +999,22 @@ test_threads_list(void **state)
 
 	/* Bad paging: 422 for bad params, 404 for an unknown cursor. */
 	ck(&a, "{\"type\":\"threads.list\",\"params\":{\"limit\":-1}}", &r);
-	want_error(&r, 422, "validation_failed");
-	assert_non_null(get(get(get(harness_resp_json(&r), "error"),
-	    "details"), "limit"));
+	harness_want_error(&H, &r, 422, "validation_failed");
+	assert_non_null(detail(&r, "limit"));
 	harness_resp_free(&r);
-	ck(&a, "{\"type\":\"threads.list\",\"params\":{\"limit\":\"5\"}}", &r);
-	want_error(&r, 422, "validation_failed");
-	harness_resp_free(&r);
+	ck_refused(&a,
+	    "{\"type\":\"threads.list\",\"params\":{\"limit\":\"5\"}}", 422,
+	    "validation_failed");
 	ck(&a, "{\"type\":\"threads.list\",\"params\":{\"order\":\"up\"}}", &r);
-	want_error(&r, 422, "validation_failed");
-	assert_non_null(get(get(get(harness_resp_json(&r), "error"),
-	    "details"), "order"));
+	harness_want_error(&H, &r, 422, "validation_failed");
+	assert_non_null(detail(&r, "order"));
 	harness_resp_free(&r);
-	ck(&a, "{\"type\":\"threads.list\",\"params\":{\"after\":5}}", &r);
-	want_error(&r, 422, "validation_failed");
-	harness_resp_free(&r);
-	ck(&a, list_body(NULL, NULL, 0, NO_THREAD), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
-	ck(&a, list_body(NULL, "asc", 0, "bogus"), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
+	ck_refused(&a, "{\"type\":\"threads.list\",\"params\":{\"after\":5}}",
+	    422, "validation_failed");
+	ck_refused(&a, list_body(NULL, NULL, 0, NO_THREAD), 404, "not_found");
+	ck_refused(&a, list_body(NULL, "asc", 0, "bogus"), 404, "not_found");
 	/* Another user's thread is no cursor either. */
-	ck(&a, list_body(NULL, NULL, 0, other[1]), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
+	ck_refused(&a, list_body(NULL, NULL, 0, other[1]), 404, "not_found");
 
 	/* Only one's own: B sees B's three, A none of them. */
 	collect(&a, NULL, NULL, 100, &s);
@@ -1067,11 +1050,11 @@ test_items_list(void **state)
 	size_t			 i, k, n;
 
 	(void)state;
-	user("ck-items", &a);
+	harness_user(&H, "ck-items", &a);
 	turn(&a, NULL, "hello 0", &first);
 	snprintf(thr, sizeof(thr), "%s", first.thread);
 	for (i = 1; i < 12; i++)
-		turn(&a, thr, fmt("hello %zu", i), &t);
+		turn(&a, thr, harness_fmt("hello %zu", i), &t);
 	/* A turn that runs tools: its tool items stay out. */
 	turn(&a, thr, "add buy milk tomorrow", &t);
 	turn(&a, thr, "what's on my list", &t);
@@ -1082,7 +1065,7 @@ test_items_list(void **state)
 	assert_true(n >= 30);
 
 	/* The default: the newest 20, newest first. */
-	ck(&a, fmt("{\"type\":\"items.list\",\"params\":{\"thread_id\":"
+	ck(&a, harness_fmt("{\"type\":\"items.list\",\"params\":{\"thread_id\":"
 	    "\"%s\"}}", thr), &r);
 	want_json(&r);
 	assert_true(no_nulls(harness_resp_json(&r), "items.list"));
@@ -1095,8 +1078,8 @@ test_items_list(void **state)
 	    t.user);
 	none_in(hidden, r.body);
 	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"items.list\",\"params\":{\"thread_id\":\"%s\","
-	    "\"limit\":0,\"order\":null,\"after\":null}}", thr), &r);
+	ck(&a, harness_fmt("{\"type\":\"items.list\",\"params\":{\"thread_id\":"
+	    "\"%s\",\"limit\":0,\"order\":null,\"after\":null}}", thr), &r);
 	want_json(&r);
 	data = page(harness_resp_json(&r), 20);
 	assert_int_equal(json_object_array_length(data), 20);
@@ -1137,16 +1120,12 @@ test_items_list(void **state)
 		harness_resp_free(&r);
 	}
 	/* Bad paging. */
-	ck(&a, list_body(thr, NULL, 0, NO_ITEM), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
-	ck(&a, list_body(thr, NULL, -1, NULL), &r);
-	want_error(&r, 422, "validation_failed");
-	harness_resp_free(&r);
+	ck_refused(&a, list_body(thr, NULL, 0, NO_ITEM), 404, "not_found");
+	ck_refused(&a, list_body(thr, NULL, -1, NULL), 422,
+	    "validation_failed");
 	ck(&a, list_body(thr, "newest", 0, NULL), &r);
-	want_error(&r, 422, "validation_failed");
-	assert_non_null(get(get(get(harness_resp_json(&r), "error"),
-	    "details"), "order"));
+	harness_want_error(&H, &r, 422, "validation_failed");
+	assert_non_null(detail(&r, "order"));
 	harness_resp_free(&r);
 }
 
@@ -1170,7 +1149,7 @@ test_items_hidden(void **state)
 	int			 k;
 
 	(void)state;
-	user("ck-hidden", &a);
+	harness_user(&H, "ck-hidden", &a);
 	native_thread(&a, thr);
 	assert_int_equal(harness_restart_quipu(&H, EXTRA_SLOW), 0);
 	/* thread.item.done (user), stream_options, added, part, a delta. */
@@ -1227,8 +1206,8 @@ test_items_hidden(void **state)
 	assert_int_equal(strncmp(partial, t.text, strlen(partial)), 0);
 	harness_resp_free(&r);
 	collect(&a, thr, "asc", 0, &s);
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", thr), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", thr), &r);
 	want_json(&r);
 	none_in(hidden, r.body);
 	data = page(get(harness_resp_json(&r), "items"), 20);
@@ -1258,24 +1237,24 @@ test_update_delete(void **state)
 	size_t			 i;
 
 	(void)state;
-	user("ck-update", &a);
+	harness_user(&H, "ck-update", &a);
 	turn(&a, NULL, "hello update", &t);
 	turn(&a, t.thread, "hello again", &t);
 
 	o = json_object_new_string(title);
-	ck(&a, fmt("{\"type\":\"threads.update\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"title\":%s}}", t.thread, js(o)), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.update\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"title\":%s}}", t.thread, js(o)), &r);
 	json_object_put(o);
 	want_json(&r);
 	empty_page(thread_is(harness_resp_json(&r), t.thread, title));
 	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", t.thread), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), &r);
 	want_json(&r);
 	assert_int_equal(json_object_array_length(page(thread_is(
 	    harness_resp_json(&r), t.thread, title), 20)), 4);
 	harness_resp_free(&r);
-	harness_req(&H, "GET", fmt(P_THREADS "/%s", t.thread), NULL,
+	harness_req(&H, "GET", harness_fmt(P_THREADS "/%s", t.thread), NULL,
 	    a.auth_header, NULL, NULL, &r);
 	harness_want(&H, &r, 200);
 	assert_string_equal(harness_resp_str(&r, "title"), title);
@@ -1283,48 +1262,41 @@ test_update_delete(void **state)
 
 	/* A title is required, not empty, not too long: nothing changes. */
 	for (i = 0; i < nitems(bad); i++) {
-		ck(&a, fmt("{\"type\":\"threads.update\",\"params\":{"
+		ck(&a, harness_fmt("{\"type\":\"threads.update\",\"params\":{"
 		    "\"thread_id\":\"%s\"%s}}", t.thread, bad[i]), &r);
-		want_error(&r, 422, "validation_failed");
-		assert_non_null(get(get(get(harness_resp_json(&r), "error"),
-		    "details"), "title"));
+		harness_want_error(&H, &r, 422, "validation_failed");
+		assert_non_null(detail(&r, "title"));
 		harness_resp_free(&r);
 	}
 	long_title = harness_rep("x", 201);
-	ck(&a, fmt("{\"type\":\"threads.update\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"title\":\"%s\"}}", t.thread, long_title), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.update\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"title\":\"%s\"}}", t.thread, long_title),
+	    &r);
 	free(long_title);
-	want_error(&r, 422, "validation_failed");
+	harness_want_error(&H, &r, 422, "validation_failed");
 	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", t.thread), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), &r);
 	want_json(&r);
 	assert_string_equal(sget(harness_resp_json(&r), "title"), title);
 	harness_resp_free(&r);
 
 	/* Delete: {} and then gone everywhere. */
-	ck(&a, fmt("{\"type\":\"threads.delete\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", t.thread), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.delete\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), &r);
 	want_json(&r);
 	assert_int_equal(json_object_object_length(harness_resp_json(&r)), 0);
 	assert_true(r.body_len >= 2 && strncmp(r.body, "{}", 2) == 0);
 	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", t.thread), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
-	ck(&a, list_body(t.thread, NULL, 0, NULL), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"threads.update\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"title\":\"back\"}}", t.thread), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"threads.delete\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", t.thread), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
-	harness_req(&H, "GET", fmt(P_THREADS "/%s", t.thread), NULL,
+	ck_refused(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), 404, "not_found");
+	ck_refused(&a, list_body(t.thread, NULL, 0, NULL), 404, "not_found");
+	ck_refused(&a, harness_fmt("{\"type\":\"threads.update\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"title\":\"back\"}}", t.thread), 404,
+	    "not_found");
+	ck_refused(&a, harness_fmt("{\"type\":\"threads.delete\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), 404, "not_found");
+	harness_req(&H, "GET", harness_fmt(P_THREADS "/%s", t.thread), NULL,
 	    a.auth_header, NULL, NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
@@ -1343,8 +1315,9 @@ native_feedback(const struct harness_auth *a, const char *thread,
 	bool			 found = false;
 
 	out[0] = '\0';
-	harness_req(&H, "GET", fmt(P_THREADS "/%s/messages?limit=100", thread),
-	    NULL, a->auth_header, NULL, NULL, &r);
+	harness_req(&H, "GET",
+	    harness_fmt(P_THREADS "/%s/messages?limit=100", thread), NULL,
+	    a->auth_header, NULL, NULL, &r);
 	harness_want(&H, &r, 200);
 	items = aget(harness_resp_json(&r), "items");
 	for (i = 0; i < json_object_array_length(items); i++) {
@@ -1373,14 +1346,14 @@ test_feedback(void **state)
 	size_t			 i;
 
 	(void)state;
-	user("ck-feedback", &a);
+	harness_user(&H, "ck-feedback", &a);
 	turn(&a, NULL, "hello feedback", &t1);
 	turn(&a, t1.thread, "hello again", &t2);
 	turn(&a, NULL, "hello elsewhere", &t3);
 
-	ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"item_ids\":[\"%s\",\"%s\"],\"kind\":\"positive\"}}",
-	    t1.thread, t1.answer, t2.answer), &r);
+	ck(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":[\"%s\",\"%s\"],"
+	    "\"kind\":\"positive\"}}", t1.thread, t1.answer, t2.answer), &r);
 	want_json(&r);
 	assert_int_equal(json_object_object_length(harness_resp_json(&r)), 0);
 	harness_resp_free(&r);
@@ -1390,9 +1363,9 @@ test_feedback(void **state)
 	assert_string_equal(fb, "positive");
 	native_feedback(&a, t1.thread, t1.user, fb, sizeof(fb));
 	assert_string_equal(fb, "");
-	ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"item_ids\":[\"%s\"],\"kind\":\"negative\"}}",
-	    t1.thread, t2.answer), &r);
+	ck(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":[\"%s\"],"
+	    "\"kind\":\"negative\"}}", t1.thread, t2.answer), &r);
 	want_json(&r);
 	harness_resp_free(&r);
 	native_feedback(&a, t1.thread, t2.answer, fb, sizeof(fb));
@@ -1402,41 +1375,33 @@ test_feedback(void **state)
 
 	/* kind is positive or negative. */
 	for (i = 0; i < nitems(bad); i++) {
-		ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{"
+		ck(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":{"
 		    "\"thread_id\":\"%s\",\"item_ids\":[\"%s\"]%s%s}}",
 		    t1.thread, t1.answer, bad[i][0] != '\0' ? "," : "",
 		    bad[i]), &r);
-		want_error(&r, 422, "validation_failed");
-		assert_non_null(get(get(get(harness_resp_json(&r), "error"),
-		    "details"), "kind"));
+		harness_want_error(&H, &r, 422, "validation_failed");
+		assert_non_null(detail(&r, "kind"));
 		harness_resp_free(&r);
 	}
-	ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"item_ids\":\"%s\",\"kind\":\"negative\"}}", t1.thread,
-	    t1.answer), &r);
-	want_error(&r, 422, "validation_failed");
-	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"item_ids\":[5],\"kind\":\"negative\"}}", t1.thread), &r);
-	want_error(&r, 422, "validation_failed");
-	harness_resp_free(&r);
+	ck_refused(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":\"%s\","
+	    "\"kind\":\"negative\"}}", t1.thread, t1.answer), 422,
+	    "validation_failed");
+	ck_refused(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":[5],\"kind\":\"negative\"}}",
+	    t1.thread), 422, "validation_failed");
 	/* An unknown item among known ones: 404, none of them changed. */
-	ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"item_ids\":[\"%s\",\"" NO_ITEM "\"],\"kind\":"
-	    "\"negative\"}}", t1.thread, t1.answer), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
-	ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"item_ids\":[\"%s\",\"bogus\"],\"kind\":"
-	    "\"negative\"}}", t1.thread, t1.answer), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
+	ck_refused(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":[\"%s\",\"" NO_ITEM "\"],"
+	    "\"kind\":\"negative\"}}", t1.thread, t1.answer), 404, "not_found");
+	ck_refused(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":[\"%s\",\"bogus\"],\"kind\":"
+	    "\"negative\"}}", t1.thread, t1.answer), 404, "not_found");
 	/* An item of another thread is not one of this thread's. */
-	ck(&a, fmt("{\"type\":\"items.feedback\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"item_ids\":[\"%s\",\"%s\"],\"kind\":\"negative\"}}",
-	    t1.thread, t1.answer, t3.answer), &r);
-	want_error(&r, 404, "not_found");
-	harness_resp_free(&r);
+	ck_refused(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":[\"%s\",\"%s\"],"
+	    "\"kind\":\"negative\"}}", t1.thread, t1.answer, t3.answer), 404,
+	    "not_found");
 	native_feedback(&a, t1.thread, t1.answer, fb, sizeof(fb));
 	assert_string_equal(fb, "positive");
 	native_feedback(&a, t1.thread, t2.answer, fb, sizeof(fb));
@@ -1468,23 +1433,23 @@ static const char *
 op_body(const char *type, const char *thread, const char *u, const char *x)
 {
 	if (strcmp(type, "threads.update") == 0)
-		return fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":\"%s\","
-		    "\"title\":\"hacked\"}}", type, thread);
+		return harness_fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":"
+		    "\"%s\",\"title\":\"hacked\"}}", type, thread);
 	if (strcmp(type, "items.feedback") == 0)
-		return fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":\"%s\","
-		    "\"item_ids\":[\"%s\"],\"kind\":\"negative\"}}", type,
-		    thread, x);
+		return harness_fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":"
+		    "\"%s\",\"item_ids\":[\"%s\"],\"kind\":\"negative\"}}",
+		    type, thread, x);
 	if (strcmp(type, "threads.add_user_message") == 0)
 		return turn_body(thread, "add stolen task");
 	if (strcmp(type, "threads.retry_after_item") == 0)
-		return fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":\"%s\","
-		    "\"item_id\":\"%s\"}}", type, thread, u);
+		return harness_fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":"
+		    "\"%s\",\"item_id\":\"%s\"}}", type, thread, u);
 	if (strcmp(type, "threads.custom_action") == 0)
-		return fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":\"%s\","
-		    "\"item_id\":null,\"action\":{\"type\":\"task.delete\","
-		    "\"payload\":{\"id\":1}}}}", type, thread);
-	return fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":\"%s\"}}", type,
-	    thread);
+		return harness_fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":"
+		    "\"%s\",\"item_id\":null,\"action\":{\"type\":"
+		    "\"task.delete\",\"payload\":{\"id\":1}}}}", type, thread);
+	return harness_fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":"
+	    "\"%s\"}}", type, thread);
 }
 
 static const char *const thread_ops[] = {
@@ -1516,14 +1481,14 @@ test_not_found(void **state)
 	size_t			 i, k;
 
 	(void)state;
-	user("ck-nf-a", &a);
-	user("ck-nf-b", &b);
+	harness_user(&H, "ck-nf-a", &a);
+	harness_user(&H, "ck-nf-b", &b);
 	turn(&a, NULL, "hello secret", &t);
 	turn(&a, t.thread, "hello again", &t);
 	native_thread(&b, other);
 	snapshot(&a, before, sizeof(before));
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", t.thread), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), &r);
 	want_json(&r);
 	snprintf(body_before, sizeof(body_before), "%s", r.body);
 	harness_resp_free(&r);
@@ -1532,26 +1497,26 @@ test_not_found(void **state)
 		/* B on A's thread. */
 		harness_req(&H, "POST", CK, op_body(thread_ops[i], t.thread,
 		    t.user, t.answer), b.auth_header, ACCEPT_SSE, NULL, &r);
-		want_error(&r, 404, "not_found");
+		harness_want_error(&H, &r, 404, "not_found");
 		harness_resp_free(&r);
 		/* A on no thread, and on ids of no shape. */
 		for (k = 0; k < nitems(bad_ids); k++) {
 			harness_req(&H, "POST", CK, op_body(thread_ops[i],
 			    bad_ids[k], t.user, t.answer), a.auth_header,
 			    ACCEPT_SSE, NULL, &r);
-			want_error(&r, 404, "not_found");
+			harness_want_error(&H, &r, 404, "not_found");
 			harness_resp_free(&r);
 		}
 		/* A on B's thread, with A's items named. */
 		harness_req(&H, "POST", CK_OLD, op_body(thread_ops[i], other,
 		    t.user, t.answer), a.auth_header, ACCEPT_SSE, NULL, &r);
-		want_error(&r, 404, "not_found");
+		harness_want_error(&H, &r, 404, "not_found");
 		harness_resp_free(&r);
 	}
 	snapshot(&a, after, sizeof(after));
 	assert_string_equal(before, after);
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"}}", t.thread), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), &r);
 	want_json(&r);
 	assert_string_equal(r.body, body_before);
 	harness_resp_free(&r);
@@ -1563,13 +1528,6 @@ test_not_found(void **state)
 	    "NULL", b.user_id), 1);
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM tasks "
 	    "WHERE user_id = $1::uuid", b.user_id), 0);
-}
-
-/* The details member `key' of an error answer, or NULL. */
-static struct json_object *
-detail(struct harness_resp *r, const char *key)
-{
-	return get(get(get(harness_resp_json(r), "error"), "details"), key);
 }
 
 /*
@@ -1681,21 +1639,20 @@ test_request_errors(void **state)
 	int			 wrong = 0;
 
 	(void)state;
-	user("ck-errors", &a);
+	harness_user(&H, "ck-errors", &a);
 	turn(&a, NULL, "hello errors", &t);
 	snapshot(&a, before, sizeof(before));
 
 	/* Nobody: 401, whatever the body. */
-	ck(NULL, "{\"type\":\"threads.list\",\"params\":{}}", &r);
-	want_error(&r, 401, "unauthorized");
-	harness_resp_free(&r);
+	ck_refused(NULL, "{\"type\":\"threads.list\",\"params\":{}}", 401,
+	    "unauthorized");
 	harness_req(&H, "POST", CK, turn_body(NULL, "hello"), ACCEPT_SSE, NULL,
 	    NULL, &r);
-	want_error(&r, 401, "unauthorized");
+	harness_want_error(&H, &r, 401, "unauthorized");
 	harness_resp_free(&r);
 	harness_req(&H, "POST", CK, "{\"type\":\"threads.list\",\"params\":"
 	    "{}}", "Authorization: Bearer not-a-token", NULL, NULL, &r);
-	want_error(&r, 401, "unauthorized");
+	harness_want_error(&H, &r, 401, "unauthorized");
 	harness_resp_free(&r);
 	ck(NULL, "{\"type\":", &r);
 	harness_want(&H, &r, 401);
@@ -1799,7 +1756,7 @@ test_unicode(void **state)
 	const char		*body;
 
 	(void)state;
-	user("ck-unicode", &a);
+	harness_user(&H, "ck-unicode", &a);
 	body = "{\"type\":\"threads.create\",\"params\":{\"input\":{"
 	    "\"content\":" U_PARTS ",\"attachments\":[],"
 	    "\"quoted_text\":\"Q: \\\"x\\\"\",\"inference_options\":{}}},"
@@ -1831,15 +1788,15 @@ test_unicode(void **state)
 	assert_non_null(strstr(r.body, "\"content\":" U_PARTS));
 	harness_resp_free(&r);
 
-	ck(&a, fmt("{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":"
-	    "\"%s\"},\"metadata\":{\"x\":[1]}}", t.thread), &r);
+	ck(&a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	    "{\"thread_id\":\"%s\"},\"metadata\":{\"x\":[1]}}", t.thread), &r);
 	want_json(&r);
 	assert_non_null(strstr(r.body, "\"content\":" U_PARTS));
 	harness_resp_free(&r);
 	json_object_put(want);
 
 	/* A second message of the same parts, by add_user_message. */
-	body = fmt("{\"type\":\"threads.add_user_message\",\"params\":{"
+	body = harness_fmt("{\"type\":\"threads.add_user_message\",\"params\":{"
 	    "\"thread_id\":\"%s\",\"input\":{\"content\":" U_PARTS ","
 	    "\"attachments\":[],\"inference_options\":{}}},\"metadata\":{}}",
 	    t.thread);
@@ -1877,8 +1834,8 @@ test_paths(void **state)
 	size_t			 i;
 
 	(void)state;
-	user("ck-paths", &a);
-	user("ck-paths-b", &b);
+	harness_user(&H, "ck-paths", &a);
+	harness_user(&H, "ck-paths-b", &b);
 	turn_raw(&a, CK_OLD, turn_body(NULL, "hello paths"), &t);
 	turn(&a, t.thread, "hello again", &t);
 
@@ -1902,21 +1859,21 @@ test_paths(void **state)
 		harness_resp_free(&r2);
 		/* Nobody, and somebody else. */
 		ck_at(NULL, CK_OLD, body, &r1);
-		want_error(&r1, 401, "unauthorized");
+		harness_want_error(&H, &r1, 401, "unauthorized");
 		harness_resp_free(&r1);
 	}
 	ck_at(&b, CK_OLD, subst(reqs[0], t.thread, NULL), &r1);
-	want_error(&r1, 404, "not_found");
+	harness_want_error(&H, &r1, 404, "not_found");
 	harness_resp_free(&r1);
 
 	/* Changes through the old path show through the new one. */
-	ck_at(&a, CK_OLD, fmt("{\"type\":\"threads.update\",\"params\":{"
-	    "\"thread_id\":\"%s\",\"title\":\"Old path\"}}", t.thread), &r1);
+	ck_at(&a, CK_OLD, harness_fmt("{\"type\":\"threads.update\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"title\":\"Old path\"}}", t.thread), &r1);
 	want_json(&r1);
 	empty_page(thread_is(harness_resp_json(&r1), t.thread, "Old path"));
 	harness_resp_free(&r1);
-	ck_at(&a, CK_OLD, fmt("{\"type\":\"items.feedback\",\"params\":{"
-	    "\"thread_id\":\"%s\",\"item_ids\":[\"%s\"],\"kind\":"
+	ck_at(&a, CK_OLD, harness_fmt("{\"type\":\"items.feedback\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"item_ids\":[\"%s\"],\"kind\":"
 	    "\"positive\"}}", t.thread, t.answer), &r1);
 	want_json(&r1);
 	assert_int_equal(json_object_object_length(harness_resp_json(&r1)), 0);
@@ -1927,13 +1884,13 @@ test_paths(void **state)
 	want_json(&r2);
 	assert_string_equal(sget(harness_resp_json(&r2), "title"), "Old path");
 	harness_resp_free(&r2);
-	ck_at(&a, CK_OLD, fmt("{\"type\":\"threads.delete\",\"params\":{"
-	    "\"thread_id\":\"%s\"}}", t.thread), &r1);
+	ck_at(&a, CK_OLD, harness_fmt("{\"type\":\"threads.delete\",\"params\":"
+	    "{\"thread_id\":\"%s\"}}", t.thread), &r1);
 	want_json(&r1);
 	assert_int_equal(json_object_object_length(harness_resp_json(&r1)), 0);
 	harness_resp_free(&r1);
 	ck(&a, subst(reqs[0], t.thread, NULL), &r2);
-	want_error(&r2, 404, "not_found");
+	harness_want_error(&H, &r2, 404, "not_found");
 	harness_resp_free(&r2);
 }
 

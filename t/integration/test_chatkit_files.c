@@ -16,7 +16,6 @@
 #include "config.h"
 
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +23,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "harness.h"
@@ -33,7 +31,6 @@ static struct harness	 H;
 
 #define P_CK		"/api/chatkit"
 #define P_ATT		"/api/chatkit/attachments/"
-#define PW		"pw-CkFiles-00001"
 #define KEY		"sk-fake-key-files-0123456789"
 #define ATT_MAX		4096
 #define ATT_MAX_S	"4096"
@@ -57,29 +54,13 @@ keep(const char *s, size_t len)
 static int
 prepare(struct harness *h)
 {
-	char	 keyfile[HARNESS_PATH + 16];
-	FILE	*f;
-	int	 n;
-
-	if (harness_fake_start(h, KEY) == -1)
-		return -1;
-	snprintf(keyfile, sizeof(keyfile), "%s/llm.key", h->dir);
-	if ((f = fopen(keyfile, "w")) == NULL)
-		return -1;
-	fprintf(f, "%s\n", KEY);
-	fclose(f);
-	n = snprintf(extra_novoice, sizeof(extra_novoice),
-	    "llm_provider = openai\n"
-	    "llm_base_url = %s/v1\n"
-	    "llm_api_key_file = %s\n"
-	    "llm_model = fake-model\n"
+	if (harness_fake_conf(h, KEY,
 	    "llm_timeout = 10\n"
 	    "llm_retries = 0\n"
 	    "llm_vision = yes\n"
 	    "messages_per_day = 0\n"
 	    "attachment_max = " ATT_MAX_S "\n"
-	    "sse_heartbeat = 1\n", h->fake_url, keyfile);
-	if (n < 0 || (size_t)n >= sizeof(extra_novoice))
+	    "sse_heartbeat = 1\n", extra_novoice, sizeof(extra_novoice)) == -1)
 		return -1;
 	snprintf(extra, sizeof(extra), "%stranscribe_model = whisper-1\n",
 	    extra_novoice);
@@ -99,37 +80,14 @@ cleanup(struct harness *h)
 
 /* ------------------------------------------------------------- helpers */
 
-static void
-user(const char *name, struct harness_auth *a)
-{
-	assert_int_equal(harness_register(&H, name, PW, a), 0);
-}
-
-/* printf into a static buffer (eight in turn). */
-static const char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-fmt(const char *f, ...)
-{
-	static char	 buf[8][16384];
-	static int	 i;
-	va_list		 ap;
-
-	i = (i + 1) % 8;
-	va_start(ap, f);
-	vsnprintf(buf[i], sizeof(buf[i]), f, ap);
-	va_end(ap);
-	return buf[i];
-}
-
 /* POST /api/chatkit {"type": type, "params": params} as `a'. */
 static void
 ck(const struct harness_auth *a, const char *type, const char *params,
     struct harness_resp *r)
 {
-	harness_req(&H, "POST", P_CK, fmt("{\"type\":\"%s\",\"params\":%s}",
-	    type, params), a != NULL ? a->auth_header : NULL, NULL, NULL, r);
+	harness_req(&H, "POST", P_CK,
+	    harness_fmt("{\"type\":\"%s\",\"params\":%s}", type, params),
+	    a != NULL ? a->auth_header : NULL, NULL, NULL, r);
 }
 
 /* What attachments.create handed out. */
@@ -174,7 +132,7 @@ create(const struct harness_auth *a, const char *name, long size,
 	const char		*s;
 
 	memset(out, 0, sizeof(*out));
-	ck(a, "attachments.create", fmt("{\"name\":\"%s\",\"size\":%ld,"
+	ck(a, "attachments.create", harness_fmt("{\"name\":\"%s\",\"size\":%ld,"
 	    "\"mime_type\":\"%s\"}", name, size, mime), &r);
 	harness_want(&H, &r, 200);
 	assert_non_null(s = harness_resp_str(&r, "id"));
@@ -193,14 +151,15 @@ create(const struct harness_auth *a, const char *name, long size,
 	assert_false(json_object_object_get_ex(o, "thread_id", NULL));
 	local_path(harness_resp_str(&r, "upload_descriptor.url"), out->upload,
 	    sizeof(out->upload));
-	assert_int_equal(strncmp(out->upload, fmt(P_ATT "%s/upload?token=",
-	    out->id), strlen(P_ATT) + 20 + 14), 0);
+	assert_int_equal(strncmp(out->upload,
+	    harness_fmt(P_ATT "%s/upload?token=", out->id),
+	    strlen(P_ATT) + 20 + 14), 0);
 	query_value(out->upload, "token=", out->token, sizeof(out->token));
 	assert_true(strlen(out->token) >= 32);
 	keep(out->token, strlen(out->token));
 	if ((s = harness_resp_str(&r, "preview_url")) != NULL) {
 		local_path(s, out->preview, sizeof(out->preview));
-		assert_int_equal(strncmp(out->preview, fmt(P_ATT
+		assert_int_equal(strncmp(out->preview, harness_fmt(P_ATT
 		    "%s/preview?sig=", out->id), strlen(P_ATT) + 20 + 13), 0);
 		query_value(out->preview, "sig=", out->sig, sizeof(out->sig));
 		keep(out->sig, strlen(out->sig));
@@ -259,8 +218,9 @@ att_col(const char *id, const char *expr, char *out, size_t sz)
 	const char	*p[1] = { id };
 
 	out[0] = '\0';
-	(void)harness_sql(&H, fmt("SELECT %s FROM attachments WHERE id = $1",
-	    expr), p, 1, out, sz);
+	(void)harness_sql(&H,
+	    harness_fmt("SELECT %s FROM attachments WHERE id = $1", expr), p, 1,
+	    out, sz);
 }
 
 /* The stored bytes as hex (without "\x"). */
@@ -328,8 +288,8 @@ text_file(const struct harness_auth *a, const char *name, const char *text,
 static const char *
 input(const char *text, const char *ids)
 {
-	return fmt("{\"content\":[{\"type\":\"input_text\",\"text\":\"%s\"}],"
-	    "\"attachments\":[%s],\"quoted_text\":\"\","
+	return harness_fmt("{\"content\":[{\"type\":\"input_text\","
+	    "\"text\":\"%s\"}],\"attachments\":[%s],\"quoted_text\":\"\","
 	    "\"inference_options\":{}}", text, ids);
 }
 
@@ -341,7 +301,8 @@ ck_stream(const struct harness_auth *a, const char *type, const char *params,
 	const char	*hdrs[] = { a->auth_header, NULL };
 
 	assert_int_equal(harness_sse_request(&H, "POST", P_CK, hdrs,
-	    fmt("{\"type\":\"%s\",\"params\":%s}", type, params), 0, s), 0);
+	    harness_fmt("{\"type\":\"%s\",\"params\":%s}", type, params), 0,
+	    s), 0);
 }
 
 /* The frame of `type' in the stream, parsed (caller puts), or NULL. */
@@ -393,7 +354,7 @@ new_thread(const struct harness_auth *a, const char *in, char id[32],
 	struct json_object	*o, *t, *v;
 
 	memset(&s, 0, sizeof(s));
-	ck_stream(a, "threads.create", fmt("{\"input\":%s}", in), &s);
+	ck_stream(a, "threads.create", harness_fmt("{\"input\":%s}", in), &s);
 	if (s.status != 200)
 		fail_msg("threads.create: status %ld", s.status);
 	o = frame(&s, "thread.created", 0);
@@ -413,38 +374,6 @@ new_thread(const struct harness_auth *a, const char *in, char id[32],
 	harness_sse_free(&s);
 }
 
-/* The GET of the fake's /_fake/last, parsed; the caller puts it. */
-static size_t
-fake_body(char *p, size_t sz, size_t n, void *arg)
-{
-	char	*buf = arg;
-	size_t	 len = strlen(buf);
-
-	if (len + sz * n >= 1 << 20)
-		return 0;
-	memcpy(buf + len, p, sz * n);
-	buf[len + sz * n] = '\0';
-	return sz * n;
-}
-
-static struct json_object *
-fake_last(void)
-{
-	static char		 buf[1 << 20];
-	struct json_object	*o;
-	CURL			*c;
-
-	buf[0] = '\0';
-	assert_non_null(c = curl_easy_init());
-	curl_easy_setopt(c, CURLOPT_URL, fmt("%s/_fake/last", H.fake_url));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fake_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_cleanup(c);
-	assert_non_null(o = json_tokener_parse(buf));
-	return o;
-}
-
 /* ------------------------------------------------------------- tests */
 
 static void
@@ -457,7 +386,7 @@ test_create(void **state)
 	char			 v[256];
 
 	(void)state;
-	user("ckf-create", &a);
+	harness_user(&H, "ckf-create", &a);
 	create(&a, "notes.txt", 11, "text/plain", &f);
 	ck(&a, "attachments.create", "{\"name\":\"notes.txt\",\"size\":11,"
 	    "\"mime_type\":\"text/plain\"}", &r);
@@ -526,17 +455,16 @@ test_create_refused(void **state)
 	size_t			 i;
 
 	(void)state;
-	user("ckf-refused", &a);
+	harness_user(&H, "ckf-refused", &a);
 	for (i = 0; bad[i] != NULL; i++) {
 		ck(&a, "attachments.create", bad[i], &r);
-		harness_want(&H, &r, 422);
-		assert_true(harness_is_envelope(&r, "validation_failed"));
+		harness_want_error(&H, &r, 422, "validation_failed");
 		harness_resp_free(&r);
 	}
-	ck(&a, "attachments.create", fmt("{\"name\":\"big.bin\",\"size\":%d,"
-	    "\"mime_type\":\"application/octet-stream\"}", ATT_MAX + 1), &r);
-	harness_want(&H, &r, 413);
-	assert_true(harness_is_envelope(&r, "payload_too_large"));
+	ck(&a, "attachments.create", harness_fmt("{\"name\":\"big.bin\","
+	    "\"size\":%d,\"mime_type\":\"application/octet-stream\"}",
+	    ATT_MAX + 1), &r);
+	harness_want_error(&H, &r, 413, "payload_too_large");
 	harness_resp_free(&r);
 	ck(NULL, "attachments.create", "{\"name\":\"a.txt\",\"size\":1,"
 	    "\"mime_type\":\"text/plain\"}", &r);
@@ -557,7 +485,7 @@ test_upload_raw(void **state)
 	char			 v[256], hex[64];
 
 	(void)state;
-	user("ckf-raw", &a);
+	harness_user(&H, "ckf-raw", &a);
 	create(&a, "notes.txt", (long)strlen(text), "text/plain", &f);
 	upload_raw("PUT", f.upload, text, strlen(text), &r);
 	harness_want(&H, &r, 200);
@@ -578,8 +506,7 @@ test_upload_raw(void **state)
 
 	/* The token was for one upload. */
 	upload_raw("PUT", f.upload, "HELLO WORLD", 11, &r);
-	harness_want(&H, &r, 409);
-	assert_true(harness_is_envelope(&r, "conflict"));
+	harness_want_error(&H, &r, 409, "conflict");
 	harness_resp_free(&r);
 	upload_raw("POST", f.upload, "HELLO WORLD", 11, &r);
 	harness_want(&H, &r, 409);
@@ -607,13 +534,12 @@ test_upload_form(void **state)
 	char			 v[1024], hex[1024];
 
 	(void)state;
-	user("ckf-form", &a);
+	harness_user(&H, "ckf-form", &a);
 	png_bytes(png, sizeof(png));
 	create(&a, "pic.png", (long)sizeof(png), "image/png", &f);
 	/* No file field: nothing stored, the token still good. */
 	upload_form(f.upload, "picture", png, sizeof(png), "image/png", &r);
-	harness_want(&H, &r, 400);
-	assert_true(harness_is_envelope(&r, "bad_request"));
+	harness_want_error(&H, &r, 400, "bad_request");
 	harness_resp_free(&r);
 	att_col(f.id, "(uploaded_at IS NULL)::text", v, sizeof(v));
 	assert_string_equal(v, "true");
@@ -639,14 +565,13 @@ test_upload_refused(void **state)
 	const char		*text = "0123456789";
 
 	(void)state;
-	user("ckf-upref-a", &a);
-	user("ckf-upref-b", &b);
+	harness_user(&H, "ckf-upref-a", &a);
+	harness_user(&H, "ckf-upref-b", &b);
 	create(&a, "ten.txt", 10, "text/plain", &f);
 	/* No token, a wrong one, another attachment's. */
 	snprintf(path, sizeof(path), P_ATT "%s/upload", f.id);
 	upload_raw("PUT", path, text, 10, &r);
-	harness_want(&H, &r, 403);
-	assert_true(harness_is_envelope(&r, "forbidden"));
+	harness_want_error(&H, &r, 403, "forbidden");
 	harness_resp_free(&r);
 	snprintf(path, sizeof(path), P_ATT "%s/upload?token=%s", f.id,
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
@@ -663,16 +588,14 @@ test_upload_refused(void **state)
 	snprintf(path, sizeof(path), P_ATT "atc_aaaaaaaaaaaaaaaa/upload?"
 	    "token=%s", f.token);
 	upload_raw("PUT", path, text, 10, &r);
-	harness_want(&H, &r, 404);
-	assert_true(harness_is_envelope(&r, "not_found"));
+	harness_want_error(&H, &r, 404, "not_found");
 	harness_resp_free(&r);
 	upload_raw("PUT", P_ATT "nope/upload?token=x", text, 10, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 	/* Not the size announced: fewer bytes, more bytes. */
 	upload_raw("PUT", f.upload, text, 9, &r);
-	harness_want(&H, &r, 422);
-	assert_true(harness_is_envelope(&r, "validation_failed"));
+	harness_want_error(&H, &r, 422, "validation_failed");
 	assert_non_null(harness_resp_str(&r, "error.details.size"));
 	harness_resp_free(&r);
 	upload_raw("PUT", f.upload, "0123456789X", 11, &r);
@@ -690,8 +613,7 @@ test_upload_refused(void **state)
 	create(&a, "max.bin", ATT_MAX, "application/octet-stream", &f);
 	assert_non_null(big = calloc(1, ATT_MAX + 1));
 	upload_raw("PUT", f.upload, big, ATT_MAX + 1, &r);
-	harness_want(&H, &r, 413);
-	assert_true(harness_is_envelope(&r, "payload_too_large"));
+	harness_want_error(&H, &r, 413, "payload_too_large");
 	harness_resp_free(&r);
 	att_col(f.id, "(uploaded_at IS NULL)::text", v, sizeof(v));
 	assert_string_equal(v, "true");
@@ -711,8 +633,8 @@ test_preview(void **state)
 	char			 path[600], badsig[128];
 
 	(void)state;
-	user("ckf-prev-a", &a);
-	user("ckf-prev-b", &b);
+	harness_user(&H, "ckf-prev-a", &a);
+	harness_user(&H, "ckf-prev-b", &b);
 	image(&a, "cat.png", &img, png, sizeof(png));
 	harness_req(&H, "GET", img.preview, NULL, NULL, NULL, NULL, &r);
 	harness_want(&H, &r, 200);
@@ -735,29 +657,30 @@ test_preview(void **state)
 	/* No signature, a wrong one, a truncated one. */
 	snprintf(path, sizeof(path), P_ATT "%s/preview", img.id);
 	harness_req(&H, "GET", path, NULL, NULL, NULL, NULL, &r);
-	harness_want(&H, &r, 404);
-	assert_true(harness_is_envelope(&r, "not_found"));
+	harness_want_error(&H, &r, 404, "not_found");
 	harness_resp_free(&r);
 	snprintf(badsig, sizeof(badsig), "%s", img.sig);
 	badsig[0] = badsig[0] == 'A' ? 'B' : 'A';
-	harness_req(&H, "GET", fmt(P_ATT "%s/preview?sig=%s", img.id, badsig),
-	    NULL, NULL, NULL, NULL, &r);
+	harness_req(&H, "GET",
+	    harness_fmt(P_ATT "%s/preview?sig=%s", img.id, badsig), NULL, NULL,
+	    NULL, NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 	badsig[0] = img.sig[0];
 	badsig[strlen(badsig) - 1] = '\0';
-	harness_req(&H, "GET", fmt(P_ATT "%s/preview?sig=%s", img.id, badsig),
-	    NULL, NULL, NULL, NULL, &r);
+	harness_req(&H, "GET",
+	    harness_fmt(P_ATT "%s/preview?sig=%s", img.id, badsig), NULL, NULL,
+	    NULL, NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 
 	/* Another user's image: one's own signature opens nothing else. */
 	image(&b, "dog.png", &other, png2, sizeof(png2));
-	harness_req(&H, "GET", fmt(P_ATT "%s/preview?sig=%s", other.id,
+	harness_req(&H, "GET", harness_fmt(P_ATT "%s/preview?sig=%s", other.id,
 	    img.sig), NULL, a.auth_header, NULL, NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	harness_req(&H, "GET", fmt(P_ATT "%s/preview?sig=%s", img.id,
+	harness_req(&H, "GET", harness_fmt(P_ATT "%s/preview?sig=%s", img.id,
 	    other.sig), NULL, b.auth_header, NULL, NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
@@ -781,19 +704,19 @@ test_delete(void **state)
 	char			 v[64];
 
 	(void)state;
-	user("ckf-del-a", &a);
-	user("ckf-del-b", &b);
+	harness_user(&H, "ckf-del-a", &a);
+	harness_user(&H, "ckf-del-b", &b);
 	image(&a, "gone.png", &img, png, sizeof(png));
 	/* Not B's to delete. */
-	ck(&b, "attachments.delete", fmt("{\"attachment_id\":\"%s\"}", img.id),
-	    &r);
+	ck(&b, "attachments.delete",
+	    harness_fmt("{\"attachment_id\":\"%s\"}", img.id), &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 	att_col(img.id, "count(*)::text", v, sizeof(v));
 	assert_string_equal(v, "1");
 
-	ck(&a, "attachments.delete", fmt("{\"attachment_id\":\"%s\"}", img.id),
-	    &r);
+	ck(&a, "attachments.delete",
+	    harness_fmt("{\"attachment_id\":\"%s\"}", img.id), &r);
 	harness_want(&H, &r, 200);
 	assert_string_equal(r.body, "{}");
 	harness_resp_free(&r);
@@ -802,10 +725,9 @@ test_delete(void **state)
 	harness_req(&H, "GET", img.preview, NULL, NULL, NULL, NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	ck(&a, "attachments.delete", fmt("{\"attachment_id\":\"%s\"}", img.id),
-	    &r);
-	harness_want(&H, &r, 404);
-	assert_true(harness_is_envelope(&r, "not_found"));
+	ck(&a, "attachments.delete",
+	    harness_fmt("{\"attachment_id\":\"%s\"}", img.id), &r);
+	harness_want_error(&H, &r, 404, "not_found");
 	harness_resp_free(&r);
 	/* The upload URL of a deleted attachment is dead too. */
 	upload_raw("PUT", img.upload, png, sizeof(png), &r);
@@ -826,18 +748,19 @@ test_message_attachment(void **state)
 	bool			 seen = false;
 
 	(void)state;
-	user("ckf-msg", &a);
+	harness_user(&H, "ckf-msg", &a);
 	text_file(&a, "list.txt", "milk and eggs", &f);
 	image(&a, "fridge.png", &img, png, sizeof(png));
-	new_thread(&a, input("what do I need?", fmt("\"%s\",\"%s\"", f.id,
-	    img.id)), thread, answer, sizeof(answer));
+	new_thread(&a, input("what do I need?",
+	    harness_fmt("\"%s\",\"%s\"", f.id, img.id)), thread, answer,
+	    sizeof(answer));
 	/* The text file was inlined for the model, which echoes it. */
 	assert_non_null(strstr(answer, "what do I need?"));
 	assert_non_null(strstr(answer, "milk and eggs"));
 	assert_non_null(strstr(answer, "[images: 1]"));
 
-	ck(&a, "items.list", fmt("{\"thread_id\":\"%s\",\"order\":\"asc\"}",
-	    thread), &r);
+	ck(&a, "items.list", harness_fmt("{\"thread_id\":\"%s\","
+	    "\"order\":\"asc\"}", thread), &r);
 	harness_want(&H, &r, 200);
 	o = harness_resp_json(&r);
 	assert_true(json_object_object_get_ex(o, "data", &data));
@@ -894,14 +817,14 @@ test_image_reaches_model(void **state)
 	const char		*url;
 
 	(void)state;
-	user("ckf-vision", &a);
+	harness_user(&H, "ckf-vision", &a);
 	new_thread(&a, input("hello", ""), thread, answer, sizeof(answer));
 	assert_null(strstr(answer, "[images:"));
 	image(&a, "chart.png", &img, png, sizeof(png));
 	memset(&s, 0, sizeof(s));
-	ck_stream(&a, "threads.add_user_message", fmt("{\"thread_id\":\"%s\","
-	    "\"input\":%s}", thread, input("see this", fmt("\"%s\"",
-	    img.id))), &s);
+	ck_stream(&a, "threads.add_user_message",
+	    harness_fmt("{\"thread_id\":\"%s\",\"input\":%s}", thread,
+	    input("see this", harness_fmt("\"%s\"", img.id))), &s);
 	assert_int_equal(s.status, 200);
 	assistant_text(&s, answer, sizeof(answer));
 	harness_sse_free(&s);
@@ -909,7 +832,7 @@ test_image_reaches_model(void **state)
 	assert_non_null(strstr(answer, "[images: 1]"));
 
 	/* As the model got it: a data: URL of the bytes. */
-	last = fake_last();
+	last = harness_fake_json(&H, "/_fake/last");
 	assert_true(json_object_object_get_ex(last, "body", &body));
 	assert_true(json_object_object_get_ex(body, "messages", &msgs));
 	m = json_object_array_get_idx(msgs, json_object_array_length(msgs) -
@@ -941,24 +864,23 @@ test_message_refused(void **state)
 	char			 thread[32];
 
 	(void)state;
-	user("ckf-msgref-a", &a);
-	user("ckf-msgref-b", &b);
+	harness_user(&H, "ckf-msgref-a", &a);
+	harness_user(&H, "ckf-msgref-b", &b);
 	text_file(&b, "secret.txt", "b's secret", &theirs);
 	text_file(&a, "mine.txt", "mine", &mine);
 	create(&a, "pending.txt", 5, "text/plain", &pending);
 
 	/* Before the stream: 404, and nothing stored. */
-	ck(&a, "threads.create", fmt("{\"input\":%s}", input("read it",
-	    fmt("\"%s\"", theirs.id))), &r);
-	harness_want(&H, &r, 404);
-	assert_true(harness_is_envelope(&r, "not_found"));
+	ck(&a, "threads.create", harness_fmt("{\"input\":%s}", input("read it",
+	    harness_fmt("\"%s\"", theirs.id))), &r);
+	harness_want_error(&H, &r, 404, "not_found");
 	assert_non_null(strstr(r.body, theirs.id));
 	harness_resp_free(&r);
-	ck(&a, "threads.create", fmt("{\"input\":%s}", input("read it",
-	    fmt("\"%s\",\"%s\"", mine.id, pending.id))), &r);
+	ck(&a, "threads.create", harness_fmt("{\"input\":%s}", input("read it",
+	    harness_fmt("\"%s\",\"%s\"", mine.id, pending.id))), &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	ck(&a, "threads.create", fmt("{\"input\":%s}", input("read it",
+	ck(&a, "threads.create", harness_fmt("{\"input\":%s}", input("read it",
 	    "\"atc_aaaaaaaaaaaaaaaa\"")), &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
@@ -966,8 +888,8 @@ test_message_refused(void **state)
 	    "WHERE user_id = $1::uuid", a.user_id), 0);
 
 	new_thread(&a, input("hi", ""), thread, NULL, 0);
-	ck(&a, "threads.add_user_message", fmt("{\"thread_id\":\"%s\","
-	    "\"input\":%s}", thread, input("and this", fmt("\"%s\"",
+	ck(&a, "threads.add_user_message", harness_fmt("{\"thread_id\":\"%s\","
+	    "\"input\":%s}", thread, input("and this", harness_fmt("\"%s\"",
 	    theirs.id))), &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
@@ -987,7 +909,7 @@ test_transcribe(void **state)
 	char			*big;
 
 	(void)state;
-	user("ckf-voice", &a);
+	harness_user(&H, "ckf-voice", &a);
 	/* 12 bytes: "hello, voice" */
 	ck(&a, "input.transcribe", "{\"audio_base64\":\"aGVsbG8sIHZvaWNl\","
 	    "\"mime_type\":\"audio/webm;codecs=opus\"}", &r);
@@ -995,7 +917,7 @@ test_transcribe(void **state)
 	assert_string_equal(harness_resp_str(&r, "text"),
 	    "transcript of 12 bytes of audio/webm");
 	harness_resp_free(&r);
-	last = fake_last();
+	last = harness_fake_json(&H, "/_fake/last");
 	assert_true(json_object_object_get_ex(last, "body", &body));
 	assert_string_equal(json_object_get_string(json_object_object_get(body,
 	    "model")), "whisper-1");
@@ -1011,7 +933,7 @@ test_transcribe(void **state)
 	harness_resp_free(&r);
 	/* Over attachment_max once decoded. */
 	big = harness_rep("AAAA", ATT_MAX / 3 + 4);
-	ck(&a, "input.transcribe", fmt("{\"audio_base64\":\"%s\","
+	ck(&a, "input.transcribe", harness_fmt("{\"audio_base64\":\"%s\","
 	    "\"mime_type\":\"audio/mp4\"}", big), &r);
 	free(big);
 	harness_want(&H, &r, 422);
@@ -1063,11 +985,10 @@ test_transcribe_unconfigured(void **state)
 
 	(void)state;
 	assert_int_equal(harness_restart_quipu(&H, extra_novoice), 0);
-	user("ckf-novoice", &a);
+	harness_user(&H, "ckf-novoice", &a);
 	ck(&a, "input.transcribe", "{\"audio_base64\":\"aGVsbG8=\","
 	    "\"mime_type\":\"audio/ogg\"}", &r);
-	harness_want(&H, &r, 503);
-	assert_true(harness_is_envelope(&r, "unavailable"));
+	harness_want_error(&H, &r, 503, "unavailable");
 	assert_string_equal(harness_resp_str(&r, "error.message"),
 	    "transcription is not configured");
 	harness_resp_free(&r);

@@ -17,7 +17,6 @@
 
 #include <pthread.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +34,6 @@ static struct harness	 H;
 
 #define CK_PATH		"/api/chatkit"
 #define CK_PATH_V1	"/api/v1/chatkit"
-#define PW		"pw-CkStream-0001"
 #define KEY		"sk-fake-key-0123456789"
 #define CK_MAXF		1024
 #define CK_ID_LEN	20		/* "thr_" or "msg_" and 16 more */
@@ -67,28 +65,12 @@ static char		 conf_fake[1024];
 static int
 prepare(struct harness *h)
 {
-	char	 keyfile[HARNESS_PATH + 16];
-	FILE	*f;
-
-	if (harness_fake_start(h, KEY) == -1)
-		return -1;
-	snprintf(keyfile, sizeof(keyfile), "%s/llm.key", h->dir);
-	if ((f = fopen(keyfile, "w")) == NULL)
-		return -1;
-	fprintf(f, "%s\n", KEY);
-	if (fclose(f) != 0)
-		return -1;
-	snprintf(conf_fake, sizeof(conf_fake),
-	    "llm_provider = openai\n"
-	    "llm_base_url = %s/v1\n"
-	    "llm_api_key_file = %s\n"
-	    "llm_model = fake-model\n"
+	return harness_fake_conf(h, KEY,
 	    "llm_timeout = 4\n"
 	    "llm_retries = 1\n"
 	    "messages_per_day = 0\n"
 	    "sse_heartbeat = 1\n"
-	    "client_tools = get_local_time\n", h->fake_url, keyfile);
-	return 0;
+	    "client_tools = get_local_time\n", conf_fake, sizeof(conf_fake));
 }
 
 /* Restarts quipu with the config of `m' unless it runs with it. */
@@ -140,34 +122,6 @@ use_quota(void **state)
 }
 
 /* ------------------------------------------------------------- helpers */
-
-static void
-new_user(struct harness_auth *a)
-{
-	static int	 n;
-	char		 name[32];
-
-	snprintf(name, sizeof(name), "ckstream-%d", n++);
-	assert_int_equal(harness_register(&H, name, PW, a), 0);
-}
-
-/* printf into a static buffer (eight in turn). */
-static const char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-fmt(const char *f, ...)
-{
-	static char	 buf[8][2048];
-	static int	 i;
-	va_list		 ap;
-
-	i = (i + 1) % 8;
-	va_start(ap, f);
-	vsnprintf(buf[i], sizeof(buf[i]), f, ap);
-	va_end(ap);
-	return buf[i];
-}
 
 /*
  * The value at a dotted path ("item.content.0.text": members, and array
@@ -359,7 +313,7 @@ static const char *
 action_body(const char *type, const char *thread, const char *item,
     const char *action, long long task)
 {
-	return fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":\"%s\","
+	return harness_fmt("{\"type\":\"%s\",\"params\":{\"thread_id\":\"%s\","
 	    "\"item_id\":\"%s\",\"action\":{\"type\":\"%s\",\"payload\":"
 	    "{\"id\":%lld}}}}", type, thread, item, action, task);
 }
@@ -499,7 +453,7 @@ ck_frame(struct ck_stream *s, char *frame)
 	}
 	json_tokener_free(tok);
 	if ((k = ck_null(o)) != NULL)
-		ck_bad(s, fmt("null field \"%s\"", k), data);
+		ck_bad(s, harness_fmt("null field \"%s\"", k), data);
 	f = &s->f[s->n++];
 	f->data = strdup(data);
 	f->o = o;
@@ -914,8 +868,9 @@ items_list(const struct harness_auth *a, const char *thread,
 	struct harness_resp	 r;
 	const char		*k;
 
-	ck_json(a, fmt("{\"type\":\"items.list\",\"params\":{\"thread_id\":"
-	    "\"%s\",\"limit\":100,\"order\":\"%s\"}}", thread, order), &r);
+	ck_json(a, harness_fmt("{\"type\":\"items.list\",\"params\":"
+	    "{\"thread_id\":\"%s\",\"limit\":100,\"order\":\"%s\"}}", thread,
+	    order), &r);
 	harness_want(&H, &r, 200);
 	assert_non_null(strstr(harness_resp_header(&r, "Content-Type"),
 	    "application/json"));
@@ -989,38 +944,23 @@ wait_idle(const char *thread)
 	fail_msg("thread %s still busy", thread);
 }
 
-/* The fake's own JSON (/_fake/last), parsed; the caller puts it. */
-static size_t
-fake_body(char *p, size_t sz, size_t n, void *arg)
+/*
+ * threads.add_client_tool_output with the browser's LOCAL_TIME for
+ * `thread': a stream, in `s', that opens with stream_options.
+ */
+static void
+tool_output(const struct harness_auth *a, const char *thread,
+    struct ck_stream *s)
 {
-	char	*buf = arg;
-	size_t	 len = strlen(buf);
+	char	*body;
 
-	if (len + sz * n >= 1 << 18)
-		return 0;
-	memcpy(buf + len, p, sz * n);
-	buf[len + sz * n] = '\0';
-	return sz * n;
-}
-
-static struct json_object *
-fake_get(const char *path)
-{
-	static char		 buf[1 << 18];
-	struct json_object	*o;
-	char			 url[256];
-	CURL			*c;
-
-	buf[0] = '\0';
-	snprintf(url, sizeof(url), "%s%s", H.fake_url, path);
-	assert_non_null(c = curl_easy_init());
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fake_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_cleanup(c);
-	assert_non_null(o = json_tokener_parse(buf));
-	return o;
+	body = strdup(harness_fmt("{\"type\":"
+	    "\"threads.add_client_tool_output\",\"params\":{\"thread_id\":"
+	    "\"%s\",\"result\":" LOCAL_TIME "}}", thread));
+	assert_non_null(body);
+	ck_stream(a, CK_PATH, body, 0, s);
+	free(body);
+	ck_stream_options(s, 0);
 }
 
 /* The index of the first model message whose JSON holds `needle', or -1. */
@@ -1114,8 +1054,8 @@ task_completed(const struct harness_auth *a, long long id)
 	struct json_object	*v;
 	int			 c;
 
-	assert_int_equal(harness_json(&H, "GET", fmt("/api/v1/tasks/%lld",
-	    id), a, NULL, &r), 0);
+	assert_int_equal(harness_json(&H, "GET",
+	    harness_fmt("/api/v1/tasks/%lld", id), a, NULL, &r), 0);
 	if (r.status == 404) {
 		harness_resp_free(&r);
 		return -1;
@@ -1246,7 +1186,7 @@ check_stored_turn(const struct harness_auth *a, const struct ck_stream *s,
 	    jstr(items_at(&l, 1), "created_at")) < 0);
 	items_free(&l);
 
-	ck_json(a, fmt("{\"type\":\"threads.get_by_id\",\"params\":"
+	ck_json(a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
 	    "{\"thread_id\":\"%s\"}}", thread), &r);
 	harness_want(&H, &r, 200);
 	assert_string_equal(harness_resp_str(&r, "title"),
@@ -1263,7 +1203,7 @@ test_create_order(void **state)
 	char			 thread[32], answer[4096], *body;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	body = msg_body(NULL, "hello there");
 	ck_stream(&a, CK_PATH, body, 0, &s);
 	free(body);
@@ -1287,7 +1227,7 @@ test_create_order_fake(void **state)
 	size_t			 k;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	body = msg_body(NULL, "hi there");
 	ck_stream(&a, CK_PATH, body, 0, &s);
 	free(body);
@@ -1321,7 +1261,7 @@ test_add_user_message(void **state)
 	size_t			 nids = 0, i, j, m;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	items_list(&a, thread, "asc", &l);
 	for (i = 0; i < l.n; i++)
@@ -1399,7 +1339,7 @@ test_retry_after_item(void **state)
 	size_t			 i;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	turn(&a, thread, "tell me more", &s);
 	ck_stream_free(&s);
@@ -1414,18 +1354,17 @@ test_retry_after_item(void **state)
 	items_free(&l);
 
 	/* Not a user message: 422 naming item_id, nothing changed. */
-	ck_json(&a, fmt("{\"type\":\"threads.retry_after_item\",\"params\":"
-	    "{\"thread_id\":\"%s\",\"item_id\":\"%s\"}}", thread, a1), &r);
-	harness_want(&H, &r, 422);
-	assert_true(harness_is_envelope(&r, "validation_failed"));
+	ck_json(&a, harness_fmt("{\"type\":\"threads.retry_after_item\","
+	    "\"params\":{\"thread_id\":\"%s\",\"item_id\":\"%s\"}}", thread,
+	    a1), &r);
+	harness_want_error(&H, &r, 422, "validation_failed");
 	assert_non_null(harness_resp_str(&r, "error.details.item_id"));
 	harness_resp_free(&r);
 	/* No such item: 404. */
-	ck_json(&a, fmt("{\"type\":\"threads.retry_after_item\",\"params\":"
-	    "{\"thread_id\":\"%s\",\"item_id\":\"msg_aaaaaaaaaaaaaaaa\"}}",
-	    thread), &r);
-	harness_want(&H, &r, 404);
-	assert_true(harness_is_envelope(&r, "not_found"));
+	ck_json(&a, harness_fmt("{\"type\":\"threads.retry_after_item\","
+	    "\"params\":{\"thread_id\":\"%s\","
+	    "\"item_id\":\"msg_aaaaaaaaaaaaaaaa\"}}", thread), &r);
+	harness_want_error(&H, &r, 404, "not_found");
 	harness_resp_free(&r);
 	items_list(&a, thread, "asc", &l);
 	assert_string_equal(l.raw, before);
@@ -1433,9 +1372,9 @@ test_retry_after_item(void **state)
 	free(before);
 
 	/* The retry: stream_options and the answer, no echo of the user. */
-	ck_stream(&a, CK_PATH, fmt("{\"type\":\"threads.retry_after_item\","
-	    "\"params\":{\"thread_id\":\"%s\",\"item_id\":\"%s\"}}", thread,
-	    u1), 0, &s);
+	ck_stream(&a, CK_PATH, harness_fmt("{\"type\":"
+	    "\"threads.retry_after_item\",\"params\":{\"thread_id\":\"%s\","
+	    "\"item_id\":\"%s\"}}", thread, u1), 0, &s);
 	ck_stream_options(&s, 0);
 	i = 1;
 	ck_answer(&s, &i, thread, aid, sizeof(aid), answer, sizeof(answer));
@@ -1476,8 +1415,8 @@ test_widget_actions(void **state)
 	int			 e;
 
 	(void)state;
-	new_user(&a);
-	new_user(&b);
+	harness_new_user(&H, "ckstream", &a);
+	harness_new_user(&H, "ckstream", &b);
 	turn(&a, NULL, "add a task buy milk", &s);
 	ck_want(&s, 0, "thread.created", NULL);
 	snprintf(thread, sizeof(thread), "%s", jstr(s.f[0].o, "thread.id"));
@@ -1555,7 +1494,7 @@ test_widget_actions(void **state)
 	harness_want(&H, &r, 201);
 	other = harness_json_int(harness_resp_json(&r), "id");
 	harness_resp_free(&r);
-	p[0] = fmt("%lld", other);
+	p[0] = harness_fmt("%lld", other);
 	assert_int_equal(harness_sql(&H, "SELECT row_to_json(t)::text FROM "
 	    "tasks t WHERE id = $1::bigint", p, 1, before, sizeof(before)), 1);
 	ck_stream(&a, CK_PATH, action_body("threads.custom_action", thread,
@@ -1601,7 +1540,7 @@ model_tool_output(const char *call_id)
 	struct json_object	*last, *msgs, *m, *out;
 	int			 k;
 
-	last = fake_get("/_fake/last");
+	last = harness_fake_json(&H, "/_fake/last");
 	msgs = jpath(last, "body.messages");
 	assert_non_null(msgs);
 	k = model_msg(msgs, 0, "assistant", "get_local_time");
@@ -1635,7 +1574,7 @@ want_tool_results(const char *answer, const char *call_id)
 	char			 buf[1024];
 
 	assert_int_equal(strncmp(answer, "Tool results: ", 14), 0);
-	assert_non_null(p = strstr(answer, fmt("%s=", call_id)));
+	assert_non_null(p = strstr(answer, harness_fmt("%s=", call_id)));
 	p += strlen(call_id) + 1;
 	snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(p, " "), p);
 	assert_non_null(o = json_tokener_parse(buf));
@@ -1655,11 +1594,11 @@ test_client_tool(void **state)
 	struct ck_list		 l;
 	struct json_object	*it;
 	char			 thread[32], uid[32], aid[32], call[32];
-	char			 call_id[128], answer[4096], *body;
+	char			 call_id[128], answer[4096];
 	size_t			 i;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	turn(&a, thread, "what time is it fake:call get_local_time {}", &s);
 	ck_user_echo(&s, 0, thread, "what time is it fake:call "
@@ -1687,13 +1626,7 @@ test_client_tool(void **state)
 	ck_stream_free(&s);
 
 	/* The browser's answer. */
-	body = strdup(fmt("{\"type\":\"threads.add_client_tool_output\","
-	    "\"params\":{\"thread_id\":\"%s\",\"result\":" LOCAL_TIME "}}",
-	    thread));
-	assert_non_null(body);
-	ck_stream(&a, CK_PATH, body, 0, &s);
-	free(body);
-	ck_stream_options(&s, 0);
+	tool_output(&a, thread, &s);
 	i = 1;
 	ck_answer(&s, &i, thread, aid, sizeof(aid), answer, sizeof(answer));
 	assert_int_equal(s.n, i);
@@ -1730,12 +1663,12 @@ test_client_tool_lookback(void **state)
 	struct ck_stream	 s;
 	struct ck_list		 l;
 	struct json_object	*it;
-	char			 thread[32], call[32], call_id[128], *body;
+	char			 thread[32], call[32], call_id[128];
 	const char		*p[1];
 	size_t			 i;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	turn(&a, thread, "fake:call get_local_time {}", &s);
 	i = s.n - 1;
@@ -1754,13 +1687,7 @@ test_client_tool_lookback(void **state)
 	    "'hidden', 'The user looked at the clock.' FROM t", p, 1, NULL,
 	    0), 1);
 
-	body = strdup(fmt("{\"type\":\"threads.add_client_tool_output\","
-	    "\"params\":{\"thread_id\":\"%s\",\"result\":" LOCAL_TIME "}}",
-	    thread));
-	assert_non_null(body);
-	ck_stream(&a, CK_PATH, body, 0, &s);
-	free(body);
-	ck_stream_options(&s, 0);
+	tool_output(&a, thread, &s);
 	assert_int_equal(s.curl_err, CURLE_OK);
 	assert_int_equal(ck_count(&s, "error"), 0);
 	ck_all_done(&s);
@@ -1787,19 +1714,13 @@ test_client_tool_none(void **state)
 	struct harness_auth	 a;
 	struct ck_stream	 s;
 	struct ck_list		 l;
-	char			 thread[32], aid[32], answer[4096], *body;
+	char			 thread[32], aid[32], answer[4096];
 	size_t			 i;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
-	body = strdup(fmt("{\"type\":\"threads.add_client_tool_output\","
-	    "\"params\":{\"thread_id\":\"%s\",\"result\":" LOCAL_TIME "}}",
-	    thread));
-	assert_non_null(body);
-	ck_stream(&a, CK_PATH, body, 0, &s);
-	free(body);
-	ck_stream_options(&s, 0);
+	tool_output(&a, thread, &s);
 	i = 1;
 	ck_answer(&s, &i, thread, aid, sizeof(aid), answer, sizeof(answer));
 	assert_int_equal(s.n, i);
@@ -1836,7 +1757,7 @@ test_cancel(void **state)
 	int			 k, n;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	body = msg_body(thread, "fake:tokens=200 fake:slow=50 count");
 	ck_stream(&a, CK_PATH, body, 5, &s);
@@ -1847,8 +1768,8 @@ test_cancel(void **state)
 	ck_stream_free(&s);
 	full[0] = '\0';
 	for (n = 1; n <= 200; n++)
-		strncat(full, fmt("tok%d ", n), sizeof(full) - strlen(full) -
-		    1);
+		strncat(full, harness_fmt("tok%d ", n),
+		    sizeof(full) - strlen(full) - 1);
 
 	wait_idle(thread);
 	items_list(&a, thread, "asc", &l);
@@ -1876,7 +1797,7 @@ test_cancel(void **state)
 	/* The next turn: the partial answer, then the note, to the model. */
 	turn(&a, thread, "are you there", &s);
 	ck_stream_free(&s);
-	last = fake_get("/_fake/last");
+	last = harness_fake_json(&H, "/_fake/last");
 	msgs = jpath(last, "body.messages");
 	assert_non_null(msgs);
 	k = model_msg(msgs, 0, "assistant", got);
@@ -1926,7 +1847,7 @@ test_upstream_errors(void **state)
 	size_t			 c;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		turn(&a, NULL, cases[c].msg, &s);
 		/* turn() saw a 200 that ended cleanly (curl said OK). */
@@ -1954,7 +1875,7 @@ test_quota(void **state)
 	long			 items, threads;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	turn(&a, thread, "hello again", &s);
 	ck_stream_free(&s);
@@ -1966,8 +1887,7 @@ test_quota(void **state)
 	body = msg_body(thread, "one too many");
 	ck_json(&a, body, &r);
 	free(body);
-	harness_want(&H, &r, 429);
-	assert_true(harness_is_envelope(&r, "rate_limited"));
+	harness_want_error(&H, &r, 429, "rate_limited");
 	assert_non_null(strstr(harness_resp_header(&r, "Content-Type"),
 	    "application/json"));
 	assert_non_null(harness_resp_header(&r, "Retry-After"));
@@ -1976,8 +1896,7 @@ test_quota(void **state)
 	body = msg_body(NULL, "a new thread");
 	ck_json(&a, body, &r);
 	free(body);
-	harness_want(&H, &r, 429);
-	assert_true(harness_is_envelope(&r, "rate_limited"));
+	harness_want_error(&H, &r, 429, "rate_limited");
 	harness_resp_free(&r);
 
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM items "
@@ -2015,7 +1934,7 @@ test_busy(void **state)
 	int			 i;
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	memset(&t, 0, sizeof(t));
 	t.a = &a;
@@ -2033,8 +1952,7 @@ test_busy(void **state)
 	ck_json(&a, body, &r);
 	free(body);
 	pthread_join(th, NULL);
-	harness_want(&H, &r, 409);
-	assert_true(harness_is_envelope(&r, "conflict"));
+	harness_want_error(&H, &r, 409, "conflict");
 	harness_resp_free(&r);
 	assert_true(i < 100);
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM items "
@@ -2064,7 +1982,7 @@ test_feedback(void **state)
 	char			 thread[32], aid[32];
 
 	(void)state;
-	new_user(&a);
+	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	items_list(&a, thread, "asc", &l);
 	snprintf(aid, sizeof(aid), "%s", jstr(items_at(&l, 1), "id"));
@@ -2072,7 +1990,7 @@ test_feedback(void **state)
 	    "assistant_message");
 	items_free(&l);
 
-	ck_json(&a, fmt("{\"type\":\"items.feedback\",\"params\":{"
+	ck_json(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":{"
 	    "\"thread_id\":\"%s\",\"item_ids\":[\"%s\"],\"kind\":"
 	    "\"positive\"}}", thread, aid), &r);
 	harness_want(&H, &r, 200);
@@ -2083,13 +2001,13 @@ test_feedback(void **state)
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM items "
 	    "WHERE id = $1 AND feedback = 'positive'", aid), 1);
 
-	ck_json(&a, fmt("{\"type\":\"items.feedback\",\"params\":{"
+	ck_json(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":{"
 	    "\"thread_id\":\"%s\",\"item_ids\":[\"%s\"],\"kind\":"
 	    "\"meh\"}}", thread, aid), &r);
 	harness_want(&H, &r, 422);
 	assert_non_null(harness_resp_str(&r, "error.details.kind"));
 	harness_resp_free(&r);
-	ck_json(&a, fmt("{\"type\":\"items.feedback\",\"params\":{"
+	ck_json(&a, harness_fmt("{\"type\":\"items.feedback\",\"params\":{"
 	    "\"thread_id\":\"%s\",\"item_ids\":[\"%s\"],\"kind\":"
 	    "\"negative\"}}", thread, aid), &r);
 	harness_want(&H, &r, 200);

@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +27,6 @@
 static struct harness	 H;
 
 #define P_THREADS	"/api/v1/threads"
-#define PW		"pw-Threads-00001"
 /* Streams pause between words, so that they arrive one by one. */
 #define EXTRA		"messages_per_day = 40\nllm_builtin_delay = 10\n" \
 			"sse_heartbeat = 1\n"
@@ -36,35 +34,11 @@ static struct harness	 H;
 /* ------------------------------------------------------------- helpers */
 
 static void
-user(const char *name, struct harness_auth *a)
-{
-	assert_int_equal(harness_register(&H, name, PW, a), 0);
-}
-
-static void
 req(const struct harness_auth *a, const char *method, const char *path,
     const char *body, struct harness_resp *r)
 {
 	harness_req(&H, method, path, body, a != NULL ? a->auth_header : NULL,
 	    NULL, NULL, r);
-}
-
-/* printf into a static buffer (one at a time). */
-static const char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-fmt(const char *f, ...)
-{
-	static char	 buf[8][1024];
-	static int	 i;
-	va_list		 ap;
-
-	i = (i + 1) % 8;
-	va_start(ap, f);
-	vsnprintf(buf[i], sizeof(buf[i]), f, ap);
-	va_end(ap);
-	return buf[i];
 }
 
 /* A new empty thread of `a'; its id into `id'. */
@@ -104,7 +78,8 @@ turn(const struct harness_auth *a, const char *thread, const char *msg,
 	if (thread == NULL)
 		req(a, "POST", P_THREADS, body, r);
 	else
-		req(a, "POST", fmt(P_THREADS "/%s/messages", thread), body, r);
+		req(a, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
+		    body, r);
 	free(body);
 }
 
@@ -144,13 +119,13 @@ test_thread_routes(void **state)
 	char			 t1[32], t2[32], *long_title;
 
 	(void)state;
-	user("thr-routes", &a);
+	harness_user(&H, "thr-routes", &a);
 	new_thread(&a, NULL, t1);
 	assert_int_equal(strncmp(t1, "thr_", 4), 0);
 	assert_int_equal(strlen(t1), 20);
 	new_thread(&a, "{\"title\":\"  Groceries  \"}", t2);
 
-	req(&a, "GET", fmt(P_THREADS "/%s", t2), NULL, &r);
+	req(&a, "GET", harness_fmt(P_THREADS "/%s", t2), NULL, &r);
 	harness_want(&H, &r, 200);
 	assert_string_equal(harness_resp_str(&r, "title"), "Groceries");
 	o = harness_resp_json(&r);
@@ -172,14 +147,14 @@ test_thread_routes(void **state)
 	harness_resp_free(&r);
 
 	/* Rename, pin, archive. */
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1),
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1),
 	    "{\"title\":\"Plans\",\"metadata\":{\"pinned\":true,\"color\":"
 	    "\"red\"}}", &r);
 	harness_want(&H, &r, 200);
 	assert_string_equal(harness_resp_str(&r, "title"), "Plans");
 	assert_string_equal(harness_resp_str(&r, "metadata.color"), "red");
 	harness_resp_free(&r);
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1),
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1),
 	    "{\"metadata\":{\"color\":null}}", &r);
 	harness_want(&H, &r, 200);
 	assert_null(harness_resp_str(&r, "metadata.color"));
@@ -189,7 +164,7 @@ test_thread_routes(void **state)
 	harness_want(&H, &r, 200);
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "total"), 1);
 	harness_resp_free(&r);
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t2),
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t2),
 	    "{\"metadata\":{\"archived\":true}}", &r);
 	harness_want(&H, &r, 200);
 	harness_resp_free(&r);
@@ -204,31 +179,32 @@ test_thread_routes(void **state)
 	harness_resp_free(&r);
 
 	/* Refusals change nothing. */
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1), "{\"titel\":\"x\"}", &r);
-	harness_want(&H, &r, 422);
-	assert_true(harness_is_envelope(&r, "validation_failed"));
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1), "{\"titel\":\"x\"}",
+	    &r);
+	harness_want_error(&H, &r, 422, "validation_failed");
 	harness_resp_free(&r);
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1),
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1),
 	    "{\"metadata\":{\"pinned\":\"yes\"}}", &r);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1), "{\"metadata\":[1]}", &r);
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1), "{\"metadata\":[1]}",
+	    &r);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1),
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1),
 	    "{\"metadata\":{\"a\":{\"b\":1}}}", &r);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1), "{\"title\":", &r);
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1), "{\"title\":", &r);
 	harness_want(&H, &r, 400);
 	harness_resp_free(&r);
 	long_title = harness_rep("x", 201);
-	req(&a, "PATCH", fmt(P_THREADS "/%s", t1),
-	    fmt("{\"title\":\"%s\"}", long_title), &r);
+	req(&a, "PATCH", harness_fmt(P_THREADS "/%s", t1),
+	    harness_fmt("{\"title\":\"%s\"}", long_title), &r);
 	free(long_title);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
-	req(&a, "GET", fmt(P_THREADS "/%s", t1), NULL, &r);
+	req(&a, "GET", harness_fmt(P_THREADS "/%s", t1), NULL, &r);
 	assert_string_equal(harness_resp_str(&r, "title"), "Plans");
 	harness_resp_free(&r);
 	req(&a, "GET", P_THREADS "?limit=0", NULL, &r);
@@ -243,19 +219,18 @@ test_thread_routes(void **state)
 
 	/* Ids that are no ids, and a deleted thread, are not found. */
 	req(&a, "GET", P_THREADS "/thr_nope", NULL, &r);
-	harness_want(&H, &r, 404);
-	assert_true(harness_is_envelope(&r, "not_found"));
+	harness_want_error(&H, &r, 404, "not_found");
 	harness_resp_free(&r);
-	req(&a, "DELETE", fmt(P_THREADS "/%s", t1), NULL, &r);
+	req(&a, "DELETE", harness_fmt(P_THREADS "/%s", t1), NULL, &r);
 	harness_want(&H, &r, 204);
 	harness_resp_free(&r);
-	req(&a, "DELETE", fmt(P_THREADS "/%s", t1), NULL, &r);
+	req(&a, "DELETE", harness_fmt(P_THREADS "/%s", t1), NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	req(&a, "GET", fmt(P_THREADS "/%s", t1), NULL, &r);
+	req(&a, "GET", harness_fmt(P_THREADS "/%s", t1), NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	req(&a, "GET", fmt(P_THREADS "/%s/messages", t1), NULL, &r);
+	req(&a, "GET", harness_fmt(P_THREADS "/%s/messages", t1), NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 	turn(&a, t1, "hello", &r);
@@ -277,7 +252,7 @@ test_turn_json(void **state)
 	struct tm		 tm;
 
 	(void)state;
-	user("thr-json", &a);
+	harness_user(&H, "thr-json", &a);
 	turn(&a, NULL, "add buy milk tomorrow", &r);
 	harness_want(&H, &r, 201);
 	o = harness_resp_json(&r);
@@ -325,7 +300,7 @@ test_turn_json(void **state)
 	assert_non_null(strstr(row, "\"completed\":true"));
 
 	/* Stored: three turns, six messages, the title kept. */
-	req(&a, "GET", fmt(P_THREADS "/%s", thread), NULL, &r);
+	req(&a, "GET", harness_fmt(P_THREADS "/%s", thread), NULL, &r);
 	harness_want(&H, &r, 200);
 	assert_int_equal(harness_json_int(harness_resp_json(&r),
 	    "message_count"), 6);
@@ -349,7 +324,7 @@ test_turn_sse(void **state)
 	struct json_object	*o;
 
 	(void)state;
-	user("thr-sse", &a);
+	harness_user(&H, "thr-sse", &a);
 	hdrs[0] = a.auth_header;
 	hdrs[1] = NULL;
 	assert_int_equal(harness_sse_request(&H, "POST", P_THREADS, hdrs,
@@ -401,16 +376,16 @@ test_messages(void **state)
 	int			 i;
 
 	(void)state;
-	user("thr-msgs", &a);
-	user("thr-msgs-b", &b);
+	harness_user(&H, "thr-msgs", &a);
+	harness_user(&H, "thr-msgs-b", &b);
 	new_thread(&a, NULL, thread);
 	for (i = 0; i < 3; i++) {
-		turn(&a, thread, fmt("hello number %d", i), &r);
+		turn(&a, thread, harness_fmt("hello number %d", i), &r);
 		harness_want(&H, &r, 200);
 		harness_resp_free(&r);
 	}
-	req(&a, "GET", fmt(P_THREADS "/%s/messages?limit=2", thread), NULL,
-	    &r);
+	req(&a, "GET", harness_fmt(P_THREADS "/%s/messages?limit=2", thread),
+	    NULL, &r);
 	harness_want(&H, &r, 200);
 	o = harness_resp_json(&r);
 	assert_int_equal(harness_json_int(o, "total"), 6);
@@ -427,7 +402,7 @@ test_messages(void **state)
 	    "has_more")));
 	harness_resp_free(&r);
 
-	req(&a, "GET", fmt(P_THREADS "/%s/messages?after=%s&limit=100",
+	req(&a, "GET", harness_fmt(P_THREADS "/%s/messages?after=%s&limit=100",
 	    thread, second), NULL, &r);
 	harness_want(&H, &r, 200);
 	json_object_object_get_ex(harness_resp_json(&r), "items", &items);
@@ -435,45 +410,46 @@ test_messages(void **state)
 	assert_string_equal(str_at(json_object_array_get_idx(items, 0),
 	    "content", NULL), "hello number 1");
 	harness_resp_free(&r);
-	req(&a, "GET", fmt(P_THREADS "/%s/messages?before=%s", thread, second),
-	    NULL, &r);
+	req(&a, "GET", harness_fmt(P_THREADS "/%s/messages?before=%s", thread,
+	    second), NULL, &r);
 	harness_want(&H, &r, 200);
 	json_object_object_get_ex(harness_resp_json(&r), "items", &items);
 	assert_int_equal(json_object_array_length(items), 1);
 	assert_string_equal(str_at(json_object_array_get_idx(items, 0), "id",
 	    NULL), first);
 	harness_resp_free(&r);
-	req(&a, "GET", fmt(P_THREADS "/%s/messages?after=msg_aaaaaaaaaaaaaaaa",
+	req(&a, "GET",
+	    harness_fmt(P_THREADS "/%s/messages?after=msg_aaaaaaaaaaaaaaaa",
 	    thread), NULL, &r);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
-	req(&a, "GET", fmt(P_THREADS "/%s/messages?after=%s&before=%s",
+	req(&a, "GET", harness_fmt(P_THREADS "/%s/messages?after=%s&before=%s",
 	    thread, first, second), NULL, &r);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
 
 	/* Feedback, on the assistant's messages only. */
-	req(&a, "POST", fmt(P_THREADS "/%s/messages/%s/feedback", thread,
-	    ans), "{\"kind\":\"positive\"}", &r);
+	req(&a, "POST", harness_fmt(P_THREADS "/%s/messages/%s/feedback",
+	    thread, ans), "{\"kind\":\"positive\"}", &r);
 	harness_want(&H, &r, 200);
 	assert_string_equal(harness_resp_str(&r, "feedback"), "positive");
 	harness_resp_free(&r);
-	req(&a, "POST", fmt(P_THREADS "/%s/messages/%s/feedback", thread,
-	    first), "{\"kind\":\"negative\"}", &r);
+	req(&a, "POST", harness_fmt(P_THREADS "/%s/messages/%s/feedback",
+	    thread, first), "{\"kind\":\"negative\"}", &r);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
-	req(&a, "POST", fmt(P_THREADS "/%s/messages/%s/feedback", thread,
-	    ans), "{\"kind\":\"meh\"}", &r);
+	req(&a, "POST", harness_fmt(P_THREADS "/%s/messages/%s/feedback",
+	    thread, ans), "{\"kind\":\"meh\"}", &r);
 	harness_want(&H, &r, 422);
 	harness_resp_free(&r);
-	req(&b, "POST", fmt(P_THREADS "/%s/messages/%s/feedback", thread,
-	    ans), "{\"kind\":\"negative\"}", &r);
+	req(&b, "POST", harness_fmt(P_THREADS "/%s/messages/%s/feedback",
+	    thread, ans), "{\"kind\":\"negative\"}", &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM items "
 	    "WHERE id = $1 AND feedback = 'positive'", ans), 1);
-	req(&a, "POST", fmt(P_THREADS "/%s/messages/%s/feedback", thread,
-	    ans), "{\"kind\":null}", &r);
+	req(&a, "POST", harness_fmt(P_THREADS "/%s/messages/%s/feedback",
+	    thread, ans), "{\"kind\":null}", &r);
 	harness_want(&H, &r, 200);
 	harness_resp_free(&r);
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM items "
@@ -487,7 +463,7 @@ test_messages(void **state)
 	req(&a, "GET", P_THREADS "?q=zebra", NULL, &r);
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "total"), 0);
 	harness_resp_free(&r);
-	req(&a, "DELETE", fmt(P_THREADS "/%s", thread), NULL, &r);
+	req(&a, "DELETE", harness_fmt(P_THREADS "/%s", thread), NULL, &r);
 	harness_want(&H, &r, 204);
 	harness_resp_free(&r);
 	req(&a, "GET", P_THREADS "?q=number", NULL, &r);
@@ -512,44 +488,44 @@ test_turn_validation(void **state)
 	size_t			 i;
 
 	(void)state;
-	user("thr-valid", &a);
+	harness_user(&H, "thr-valid", &a);
 	new_thread(&a, NULL, thread);
 	for (i = 0; i < sizeof(bad422) / sizeof(bad422[0]); i++) {
-		req(&a, "POST", fmt(P_THREADS "/%s/messages", thread), bad422[i],
-		    &r);
+		req(&a, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
+		    bad422[i], &r);
 		harness_want(&H, &r, 422);
 		harness_resp_free(&r);
 	}
-	req(&a, "POST", fmt(P_THREADS "/%s/messages", thread),
+	req(&a, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
 	    "{\"message\":\"a\xff\"}", &r);
 	harness_want(&H, &r, 400);
 	harness_resp_free(&r);
-	req(&a, "POST", fmt(P_THREADS "/%s/messages", thread),
+	req(&a, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
 	    "{\"message\":\"a\\u0000\"}", &r);
 	harness_want(&H, &r, 400);
 	harness_resp_free(&r);
-	harness_req(&H, "POST", fmt(P_THREADS "/%s/messages", thread),
+	harness_req(&H, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
 	    "message=hi", a.auth_header, "Content-Type: text/plain", NULL, &r);
 	harness_want(&H, &r, 415);
 	harness_resp_free(&r);
 	/* 5000 characters (of four bytes each) pass; 5001 do not. */
 	big = harness_rep("\xf0\x9f\x98\x80", 5001);
-	req(&a, "POST", fmt(P_THREADS "/%s/messages", thread),
-	    fmt("{\"message\":\"%s\"}", "x"), &r);
+	req(&a, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
+	    harness_fmt("{\"message\":\"%s\"}", "x"), &r);
 	harness_resp_free(&r);
 	{
 		char	*body = malloc(strlen(big) + 32);
 
 		assert_non_null(body);
 		snprintf(body, strlen(big) + 32, "{\"message\":\"%s\"}", big);
-		req(&a, "POST", fmt(P_THREADS "/%s/messages", thread), body,
-		    &r);
+		req(&a, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
+		    body, &r);
 		harness_want(&H, &r, 422);
 		harness_resp_free(&r);
 		big[strlen(big) - 4] = '\0';
 		snprintf(body, strlen(big) + 32, "{\"message\":\"%s\"}", big);
-		req(&a, "POST", fmt(P_THREADS "/%s/messages", thread), body,
-		    &r);
+		req(&a, "POST", harness_fmt(P_THREADS "/%s/messages", thread),
+		    body, &r);
 		harness_want(&H, &r, 200);
 		harness_resp_free(&r);
 		free(body);
@@ -571,7 +547,7 @@ test_quota(void **state)
 	char			 thread[32];
 
 	(void)state;
-	user("thr-quota", &a);
+	harness_user(&H, "thr-quota", &a);
 	new_thread(&a, NULL, thread);
 	turn(&a, thread, "hello", &r);
 	harness_want(&H, &r, 200);
@@ -585,8 +561,7 @@ test_quota(void **state)
 	    "WHERE user_id = $1::uuid", p, 1,
 	    NULL, 0), 1);
 	turn(&a, thread, "one more", &r);
-	harness_want(&H, &r, 429);
-	assert_true(harness_is_envelope(&r, "rate_limited"));
+	harness_want_error(&H, &r, 429, "rate_limited");
 	assert_non_null(harness_resp_header(&r, "Retry-After"));
 	assert_true(atol(harness_resp_header(&r, "Retry-After")) > 0);
 	assert_true(atol(harness_resp_header(&r, "Retry-After")) <= 86400);
@@ -613,14 +588,13 @@ test_one_turn_at_a_time(void **state)
 	char			 thread[32];
 
 	(void)state;
-	user("thr-busy", &a);
+	harness_user(&H, "thr-busy", &a);
 	new_thread(&a, NULL, thread);
 	p[0] = thread;
 	assert_int_equal(harness_sql(&H, "UPDATE threads SET turn_started_at "
 	    "= now() WHERE id = $1", p, 1, NULL, 0), 1);
 	turn(&a, thread, "hello", &r);
-	harness_want(&H, &r, 409);
-	assert_true(harness_is_envelope(&r, "conflict"));
+	harness_want_error(&H, &r, 409, "conflict");
 	harness_resp_free(&r);
 	assert_int_equal(rows("items", &a), 0);
 	/* A turn that started long ago crashed: its message is closed. */
@@ -651,13 +625,13 @@ test_disconnect(void **state)
 	int			 i;
 
 	(void)state;
-	user("thr-gone", &a);
+	harness_user(&H, "thr-gone", &a);
 	new_thread(&a, NULL, thread);
 	hdrs[0] = a.auth_header;
 	hdrs[1] = NULL;
 	/* The help answer is long: some 30 words, 10 ms apart. */
 	assert_int_equal(harness_sse_request(&H, "POST",
-	    fmt(P_THREADS "/%s/messages", thread), hdrs,
+	    harness_fmt(P_THREADS "/%s/messages", thread), hdrs,
 	    "{\"message\":\"tell me a story\"}", 6, &s), 0);
 	assert_int_equal(s.nev, 6);
 	assert_string_equal(s.ev[5].event, "message_delta");
@@ -684,8 +658,8 @@ test_isolation(void **state)
 	const char		*p[1];
 
 	(void)state;
-	user("thr-iso-a", &a);
-	user("thr-iso-b", &b);
+	harness_user(&H, "thr-iso-a", &a);
+	harness_user(&H, "thr-iso-b", &b);
 	turn(&a, NULL, "add secret plan", &r);
 	harness_want(&H, &r, 201);
 	snprintf(thread, sizeof(thread), "%s",
@@ -696,20 +670,20 @@ test_isolation(void **state)
 	    "(SELECT string_agg(api_item(i)::text, '') FROM items i WHERE "
 	    "thread_id = t.id) FROM threads t WHERE id = $1", p, 1, before,
 	    sizeof(before)) == 1);
-	req(&b, "GET", fmt(P_THREADS "/%s", thread), NULL, &r);
+	req(&b, "GET", harness_fmt(P_THREADS "/%s", thread), NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	req(&b, "GET", fmt(P_THREADS "/%s/messages", thread), NULL, &r);
+	req(&b, "GET", harness_fmt(P_THREADS "/%s/messages", thread), NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	req(&b, "PATCH", fmt(P_THREADS "/%s", thread), "{\"title\":\"x\"}",
-	    &r);
+	req(&b, "PATCH", harness_fmt(P_THREADS "/%s", thread),
+	    "{\"title\":\"x\"}", &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 	turn(&b, thread, "hello", &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
-	req(&b, "DELETE", fmt(P_THREADS "/%s", thread), NULL, &r);
+	req(&b, "DELETE", harness_fmt(P_THREADS "/%s", thread), NULL, &r);
 	harness_want(&H, &r, 404);
 	harness_resp_free(&r);
 	req(&b, "GET", P_THREADS "?q=secret", NULL, &r);
@@ -742,8 +716,8 @@ test_tools_isolation(void **state)
 	const char		*id;
 
 	(void)state;
-	user("thr-tools-a", &a);
-	user("thr-tools-b", &b);
+	harness_user(&H, "thr-tools-a", &a);
+	harness_user(&H, "thr-tools-b", &b);
 	turn(&a, NULL, "add file the taxes", &r);
 	harness_want(&H, &r, 201);
 	harness_resp_free(&r);
