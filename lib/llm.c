@@ -918,6 +918,23 @@ llm_write(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+int
+llm_curl_request(void *h, const char *url, struct curl_slist *headers)
+{
+	int	 bad = 0;
+
+	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075500
+	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK;
+#endif
+	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT,
+	    PACKAGE_NAME "/" PACKAGE_VERSION) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
 struct curl_slist *
 llm_curl_headers(const char *key, const char *content_type,
     const char *accept)
@@ -1067,15 +1084,7 @@ llm_setopts(struct llm_attempt *at, const char *body, size_t len,
 		conn = (long)c->llm->connect_timeout_s * 1000;
 	if (total > 0 && (conn == 0 || conn > total))
 		conn = total;
-	bad |= curl_easy_setopt(h, CURLOPT_URL, c->llm->url) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK;
-#endif
-	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT,
-	    PACKAGE_NAME "/" PACKAGE_VERSION) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
+	bad |= llm_curl_request(h, c->llm->url, headers) == -1;
 	bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -190,5 +190,12 @@ struct curl_slist;
 struct curl_slist *llm_curl_headers(const char *key, const char *content_type,
 		    const char *accept);
 void		 llm_curl_headers_free(struct curl_slist *);
+/*
+ * The options every request to the model's API has (also
+ * lib/transcribe.c): the URL, http and https only, no signals, the user
+ * agent, the headers. -1 when curl refused one.
+ */
+int		 llm_curl_request(void *curl, const char *url,
+		    struct curl_slist *headers);
 
 #endif

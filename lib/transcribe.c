@@ -211,15 +211,7 @@ tr_setopts(CURL *h, const struct conf *c, const char *url,
 {
 	int	 bad = 0;
 
-	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK;
-#endif
-	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT,
-	    PACKAGE_NAME "/" PACKAGE_VERSION) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK;
+	bad |= llm_curl_request(h, url, hdrs) == -1;
 	bad |= curl_easy_setopt(h, CURLOPT_MIMEPOST, form) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 	    (long)c->llm_timeout * 1000) != CURLE_OK;
