@@ -885,9 +885,11 @@ ck_input_text(struct ck *c, struct json_object *content,
     struct arena_str *text)
 {
 	struct json_object	*part, *v;
+	struct jsonx_errors	 pe;
 	const char		*type, *s;
-	char			 key[32];
+	char			 key[48];
 	size_t			 i, n;
+	enum app_err		 e;
 
 	n = json_object_array_length(content);
 	if (n == 0 || n > CK_CONTENT_MAX) {
@@ -912,10 +914,19 @@ ck_input_text(struct ck *c, struct json_object *content,
 			    "input_tag");
 			continue;
 		}
+		/* Checked apart, so that the error names the part. */
 		s = NULL;
-		if (jsonx_get_string(part, "text", JSONX_REQUIRED, 0,
-		    THREAD_MESSAGE_MAX, &s, &c->errs) != APP_OK || s == NULL)
+		jsonx_errors_init(&pe, c->ar);
+		e = jsonx_get_string(part, "text", JSONX_REQUIRED, 0,
+		    THREAD_MESSAGE_MAX, &s, &pe);
+		snprintf(key, sizeof(key), "input.content[%zu].text", i);
+		if (e == APP_EINVAL || e == APP_ENOMEM)
+			(void)jsonx_errors_fatal(&c->errs, e, key);
+		if (e != APP_OK || s == NULL) {
+			jsonx_errors_add(&c->errs, key, "must be a string of at "
+			    "most 5000 characters");
 			continue;
+		}
 		if (text->len > 0 && s[0] != '\0' &&
 		    ARENA_STR_LIT(c->ar, text, " ") == -1)
 			(void)jsonx_errors_fatal(&c->errs, APP_ENOMEM, key);
