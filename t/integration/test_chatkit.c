@@ -1610,10 +1610,12 @@ test_request_errors(void **state)
 		  "\"inference_options\":{}}}}", "input.content" },
 		{ "{\"type\":\"threads.create\",\"params\":{\"input\":{"
 		  "\"content\":[{\"type\":\"input_text\",\"text\":5}],"
-		  "\"attachments\":[],\"inference_options\":{}}}}", "" },
+		  "\"attachments\":[],\"inference_options\":{}}}}",
+		  "input.content[0].text" },
 		{ "{\"type\":\"threads.create\",\"params\":{\"input\":{"
 		  "\"content\":[{\"type\":\"input_nope\",\"text\":\"x\"}],"
-		  "\"attachments\":[],\"inference_options\":{}}}}", "" },
+		  "\"attachments\":[],\"inference_options\":{}}}}",
+		  "input.content[0]" },
 		{ "{\"type\":\"threads.create\",\"params\":{\"input\":5}}",
 		  "" },
 		{ "{\"type\":\"threads.add_user_message\",\"params\":{"
