@@ -155,9 +155,12 @@ const struct conf_key conf_keys[] = {
 	{ "max_tool_rounds", CONF_INT, OFF(max_tool_rounds), "5", 0, 50, 0,
 	    "tool-call rounds per turn" },
 	{ "embedding_provider", CONF_STR, OFF(embedding_provider), "builtin", 0,
-	    0, 0, "builtin (offline) or openai" },
+	    0, 0, "embeddings of the memories: builtin (offline feature "
+	    "hashing, 256 dimensions) or openai (<llm_base_url>/embeddings with "
+	    "the API key of llm_api_key)" },
 	{ "embedding_model", CONF_STR, OFF(embedding_model),
-	    "text-embedding-3-small", 0, 0, 0, "embedding model name" },
+	    "text-embedding-3-small", 0, 0, 0, "model sent to "
+	    "<llm_base_url>/embeddings when embedding_provider is openai" },
 	{ "messages_per_day", CONF_INT, OFF(messages_per_day), "100", 0,
 	    INT_MAX, 0, "per-user daily message quota; 0 disables" },
 	/* ChatKit: attachments and the browser's tools. */
