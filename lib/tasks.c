@@ -540,19 +540,19 @@ tasks_bulk(struct db_pool *pool, struct arena *ar, const char *user_id,
 	    "WHERE w.id NOT IN (SELECT id FROM mine)";
 	static const char *const sql_act[] = {
 		[TASK_BULK_COMPLETE] =
-		    "UPDATE tasks SET completed = true, "
+		    ("UPDATE tasks SET completed = true, "
 		    "completed_at = coalesce(completed_at, now()), "
 		    "updated_at = CASE WHEN completed THEN updated_at "
 		    "ELSE now() END "
-		    "WHERE user_id = $1 AND id = ANY($2::bigint[])",
+		    "WHERE user_id = $1 AND id = ANY($2::bigint[])"),
 		[TASK_BULK_UNCOMPLETE] =
-		    "UPDATE tasks SET completed = false, completed_at = NULL, "
+		    ("UPDATE tasks SET completed = false, completed_at = NULL, "
 		    "updated_at = CASE WHEN completed THEN now() "
 		    "ELSE updated_at END "
-		    "WHERE user_id = $1 AND id = ANY($2::bigint[])",
+		    "WHERE user_id = $1 AND id = ANY($2::bigint[])"),
 		[TASK_BULK_DELETE] =
-		    "DELETE FROM tasks "
-		    "WHERE user_id = $1 AND id = ANY($2::bigint[])",
+		    ("DELETE FROM tasks "
+		    "WHERE user_id = $1 AND id = ANY($2::bigint[])"),
 	};
 	const char	*p[2], *miss;
 	char		*literal, *list;

@@ -78,6 +78,9 @@ bearer(const struct harness_auth *a)
 
 /* printf into a new string. Caller frees. */
 static char *
+fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
 fmt(const char *f, ...)
 {
 	va_list	 ap;

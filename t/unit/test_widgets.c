@@ -460,8 +460,8 @@ test_render_empty(void **state)
 	struct json_object	*root, *r, *t;
 	char			*widget = NULL, *copy = NULL;
 	static const char *const empties[] = {
-		"[]", " [ ] ", "[1,\"x\",null,{\"title\":\"no id\"},"
-		    "{\"id\":3},{\"id\":0,\"title\":\"zero\"}]",
+		"[]", " [ ] ", ("[1,\"x\",null,{\"title\":\"no id\"},"
+		    "{\"id\":3},{\"id\":0,\"title\":\"zero\"}]"),
 	};
 	size_t			 i;
 
