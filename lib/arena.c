@@ -251,3 +251,23 @@ arena_str_add(struct arena *a, struct arena_str *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 	return 0;
 }
+
+void
+arena_buf_init(struct arena_buf *b, struct arena *a)
+{
+	memset(b, 0, sizeof(*b));
+	b->arena = a;
+}
+
+void
+arena_buf_add(struct arena_buf *b, const char *s, size_t n)
+{
+	if (!b->nomem && arena_str_add(b->arena, &b->str, s, n) == -1)
+		b->nomem = true;
+}
+
+void
+arena_buf_puts(struct arena_buf *b, const char *s)
+{
+	arena_buf_add(b, s, strlen(s));
+}

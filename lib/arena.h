@@ -12,6 +12,7 @@
 #ifndef QUIPU_ARENA_H
 #define QUIPU_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdarg.h>
 
@@ -49,6 +50,18 @@ struct arena_str {
 /* Appends s[0..n). -1 on ENOMEM, and the string is unchanged. */
 int		 arena_str_add(struct arena *, struct arena_str *, const char *s,
 		    size_t n);
+/*
+ * A string built in pieces that remembers running out of memory, so the
+ * pieces need no check each: test `nomem' (or the text) at the end.
+ */
+struct arena_buf {
+	struct arena		*arena;
+	struct arena_str	 str;
+	bool			 nomem;
+};
+void		 arena_buf_init(struct arena_buf *, struct arena *);
+void		 arena_buf_add(struct arena_buf *, const char *s, size_t n);
+void		 arena_buf_puts(struct arena_buf *, const char *s);
 /* Appends a string literal (its length counted by the compiler). */
 #define ARENA_STR_LIT(ar, b, lit) \
 	arena_str_add((ar), (b), "" lit, sizeof(lit) - 1)

@@ -30,6 +30,7 @@
 #include "builtin.h"
 #include "jsonx.h"
 #include "llm.h"
+#include "words.h"
 
 #define BI_MAX_TOKENS	96	/* words of a message that are read */
 #define BI_MAX_PWORDS	12	/* words of a pattern */
@@ -133,12 +134,6 @@ struct bi_caps {
 };
 
 /* A text built in the arena; the first failure sticks (checked once). */
-struct bi_buf {
-	struct arena		*arena;
-	struct arena_str	 str;
-	bool			 nomem;
-};
-
 static bool	bi_match(struct bi_ctx *, const char *, size_t, size_t,
 		    struct bi_caps *);
 static size_t	bi_date(struct bi_ctx *, size_t, size_t, int64_t *);
@@ -369,28 +364,8 @@ static const char *const bi_numbers[] = {
 
 /* ------------------------------------------------------------ text */
 
-static void
-bi_buf_init(struct bi_buf *b, struct arena *a)
-{
-	memset(b, 0, sizeof(*b));
-	b->arena = a;
-}
-
-static void
-bi_buf_add(struct bi_buf *b, const char *s, size_t n)
-{
-	if (!b->nomem && arena_str_add(b->arena, &b->str, s, n) == -1)
-		b->nomem = true;
-}
-
-static void
-bi_buf_puts(struct bi_buf *b, const char *s)
-{
-	bi_buf_add(b, s, strlen(s));
-}
-
 static void __attribute__((format(printf, 2, 3)))
-bi_buf_printf(struct bi_buf *b, const char *fmt, ...)
+bi_buf_printf(struct arena_buf *b, const char *fmt, ...)
 {
 	char		 small[128];
 	char		*big;
@@ -405,7 +380,7 @@ bi_buf_printf(struct bi_buf *b, const char *fmt, ...)
 		return;
 	}
 	if ((size_t)n < sizeof(small)) {
-		bi_buf_add(b, small, (size_t)n);
+		arena_buf_add(b, small, (size_t)n);
 		return;
 	}
 	va_start(ap, fmt);
@@ -414,12 +389,12 @@ bi_buf_printf(struct bi_buf *b, const char *fmt, ...)
 	if (big == NULL)
 		b->nomem = true;
 	else
-		bi_buf_puts(b, big);
+		arena_buf_puts(b, big);
 }
 
 /* A task's title on one line: control characters become spaces. */
 static void
-bi_buf_title(struct bi_buf *b, const char *s)
+bi_buf_title(struct arena_buf *b, const char *s)
 {
 	size_t	 n;
 
@@ -427,40 +402,23 @@ bi_buf_title(struct bi_buf *b, const char *s)
 		for (n = 0; s[n] != '\0' && (unsigned char)s[n] >= 0x20 &&
 		    s[n] != 0x7f; n++)
 			continue;
-		bi_buf_add(b, s, n);
+		arena_buf_add(b, s, n);
 		if (s[n] == '\0')
 			break;
-		bi_buf_add(b, " ", 1);
+		arena_buf_add(b, " ", 1);
 		s += n + 1;
 	}
 }
 
 /* The text built, "" when empty, or NULL when memory ran out. */
 static char *
-bi_buf_text(struct bi_buf *b)
+bi_buf_text(struct arena_buf *b)
 {
 	if (b->nomem)
 		return NULL;
 	if (b->str.p == NULL)
 		return arena_strdup(b->arena, "");
 	return b->str.p;
-}
-
-static bool
-bi_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v';
-}
-
-/* Typographic quotes and the ellipsis (U+2018/9, U+201C/D, U+2026). */
-static bool
-bi_typo_mark(const char *s)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-
-	return u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0x98 ||
-	    u[2] == 0x99 || u[2] == 0x9c || u[2] == 0x9d || u[2] == 0xa6);
 }
 
 /*
@@ -476,18 +434,18 @@ bi_trim_marks(char *s)
 	for (;;) {
 		if (*s != '\0' && strchr(marks, *s) != NULL)
 			s++;
-		else if (strlen(s) >= 3 && bi_typo_mark(s))
+		else if (words_typo_mark(s, strlen(s)))
 			s += 3;
-		else if (bi_space((unsigned char)*s))
+		else if (words_space((unsigned char)*s))
 			s++;
 		else
 			break;
 	}
 	for (n = strlen(s); n > 0;) {
 		if (strchr(marks, s[n - 1]) != NULL ||
-		    bi_space((unsigned char)s[n - 1]))
+		    words_space((unsigned char)s[n - 1]))
 			n--;
-		else if (n >= 3 && bi_typo_mark(s + n - 3))
+		else if (n >= 3 && words_typo_mark(s + n - 3, 3))
 			n -= 3;
 		else
 			break;
@@ -503,7 +461,7 @@ bi_count_words(const char *s)
 	bool	 in = false;
 
 	for (; s != NULL && *s != '\0'; s++) {
-		if (bi_space((unsigned char)*s))
+		if (words_space((unsigned char)*s))
 			in = false;
 		else if (!in) {
 			in = true;
@@ -515,63 +473,6 @@ bi_count_words(const char *s)
 
 /* ------------------------------------------------------------ words */
 
-/* True when `word' is one of the '|'-separated alternatives alts[0..len). */
-static bool
-bi_alt(const char *alts, size_t len, const char *word)
-{
-	const char	*p = alts, *end = alts + len, *bar;
-	size_t		 wlen = strlen(word);
-
-	while (p < end) {
-		if ((bar = memchr(p, '|', (size_t)(end - p))) == NULL)
-			bar = end;
-		if ((size_t)(bar - p) == wlen && memcmp(p, word, wlen) == 0)
-			return true;
-		p = bar + 1;
-	}
-	return false;
-}
-
-static bool
-bi_is(const char *alts, const char *word)
-{
-	return bi_alt(alts, strlen(alts), word);
-}
-
-/*
- * The word as the parser compares it: ASCII lower case, typographic
- * quotes made plain (phones type "what’s"), punctuation trimmed from
- * both ends ("done." "#3," "(tomorrow)"); '#' is kept for ids and tags.
- */
-static const char *
-bi_norm(struct arena *a, const char *raw, size_t len)
-{
-	static const char	 punct[] = ".,;:!?\"'()[]{}<>*_~`";
-	char			*s;
-	size_t			 i, n = 0, start = 0;
-	unsigned char		 ch;
-
-	if ((s = arena_alloc(a, len + 1)) == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		ch = (unsigned char)raw[i];
-		if (i + 2 < len && bi_typo_mark(raw + i)) {
-			ch = (unsigned char)raw[i + 2];
-			s[n++] = ch == 0xa6 ? '.' : (ch >= 0x9c ? '"' : '\'');
-			i += 2;
-			continue;
-		}
-		s[n++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') :
-		    (char)ch;
-	}
-	s[n] = '\0';
-	while (s[start] != '\0' && strchr(punct, s[start]) != NULL)
-		start++;
-	while (n > start && strchr(punct, s[n - 1]) != NULL)
-		s[--n] = '\0';
-	return s + start;
-}
-
 /* Splits the message into words at white space. */
 static enum app_err
 bi_split(struct bi_ctx *c, const char *text)
@@ -580,13 +481,13 @@ bi_split(struct bi_ctx *c, const char *text)
 
 	c->ntok = 0;
 	while (c->ntok < BI_MAX_TOKENS) {
-		while (bi_space((unsigned char)*p))
+		while (words_space((unsigned char)*p))
 			p++;
 		if (*p == '\0')
 			break;
-		for (start = p; *p != '\0' && !bi_space((unsigned char)*p); p++)
+		for (start = p; *p != '\0' && !words_space((unsigned char)*p); p++)
 			continue;
-		if ((norm = bi_norm(c->arena, start, (size_t)(p - start))) ==
+		if ((norm = words_norm(c->arena, start, (size_t)(p - start))) ==
 		    NULL)
 			return APP_ENOMEM;
 		/* A dash or a lone "?" says nothing. */
@@ -607,17 +508,17 @@ bi_split(struct bi_ctx *c, const char *text)
 static char *
 bi_join(struct bi_ctx *c, size_t lo, size_t hi, const bool *drop)
 {
-	struct bi_buf	 b;
+	struct arena_buf	 b;
 	char		*s;
 	size_t		 i;
 
-	bi_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	for (i = lo; i < hi; i++) {
 		if (drop != NULL && drop[i])
 			continue;
 		if (b.str.len > 0)
-			bi_buf_add(&b, " ", 1);
-		bi_buf_add(&b, c->tok[i].raw, c->tok[i].len);
+			arena_buf_add(&b, " ", 1);
+		arena_buf_add(&b, c->tok[i].raw, c->tok[i].len);
 	}
 	if ((s = bi_buf_text(&b)) == NULL)
 		return NULL;
@@ -729,7 +630,7 @@ bi_match_words(struct bi_ctx *c, const struct bi_pword *w, size_t nw,
 		}
 		return false;
 	}
-	if (ti < hi && bi_alt(w->s, w->len, c->tok[ti].norm) &&
+	if (ti < hi && words_alt(w->s, w->len, c->tok[ti].norm) &&
 	    bi_match_words(c, w + 1, nw - 1, ti + 1, hi, cap))
 		return true;
 	return w->opt && bi_match_words(c, w + 1, nw - 1, ti, hi, cap);
@@ -849,7 +750,7 @@ bi_wday_of(const char *w)
 	int	 i;
 
 	for (i = 0; i < 7; i++)
-		if (bi_is(bi_wdays[i], w))
+		if (words_is(bi_wdays[i], w))
 			return i;
 	return -1;
 }
@@ -869,7 +770,7 @@ bi_number(const char *w)
 		return w[i] == '\0' ? v : 0;
 	}
 	for (i = 0; bi_numbers[i] != NULL; i++)
-		if (bi_is(bi_numbers[i], w))
+		if (words_is(bi_numbers[i], w))
 			return i + 1;
 	return 0;
 }
@@ -902,19 +803,19 @@ bi_date_core(struct bi_ctx *c, size_t i, size_t hi, int64_t *day)
 	const char	*w2 = i + 2 < hi ? c->tok[i + 2].norm : "";
 	int		 wd, n;
 
-	if (bi_is("today|tonight|tonite", w)) {
+	if (words_is("today|tonight|tonite", w)) {
 		*day = c->today;
 		return 1;
 	}
-	if (bi_is("tomorrow|tmrw|tmr|tomorow", w)) {
+	if (words_is("tomorrow|tmrw|tmr|tomorow", w)) {
 		*day = c->today + 1;
 		return 1;
 	}
-	if (bi_is("day", w) && bi_is("after", w1) && bi_is("tomorrow", w2)) {
+	if (words_is("day", w) && words_is("after", w1) && words_is("tomorrow", w2)) {
 		*day = c->today + 2;
 		return 3;
 	}
-	if (bi_is("next", w) && bi_is("week", w1)) {
+	if (words_is("next", w) && words_is("week", w1)) {
 		*day = c->today + bi_next_monday(c->today);
 		return 2;
 	}
@@ -923,14 +824,14 @@ bi_date_core(struct bi_ctx *c, size_t i, size_t hi, int64_t *day)
 		return 1;
 	}
 	/* "next friday" is the one after the coming friday. */
-	if (bi_is("this|next", w) && (wd = bi_wday_of(w1)) >= 0) {
+	if (words_is("this|next", w) && (wd = bi_wday_of(w1)) >= 0) {
 		*day = c->today + bi_ahead(c->today, wd) +
-		    (bi_is("next", w) ? 7 : 0);
+		    (words_is("next", w) ? 7 : 0);
 		return 2;
 	}
-	if (bi_is("in", w) && (n = bi_number(w1)) > 0 &&
-	    bi_is("day|days|week|weeks", w2)) {
-		*day = c->today + (bi_is("day|days", w2) ? n : 7 * n);
+	if (words_is("in", w) && (n = bi_number(w1)) > 0 &&
+	    words_is("day|days|week|weeks", w2)) {
+		*day = c->today + (words_is("day|days", w2) ? n : 7 * n);
 		return 3;
 	}
 	if ((*day = bi_iso_date(w)) >= 0)
@@ -948,7 +849,7 @@ bi_date(struct bi_ctx *c, size_t i, size_t hi, int64_t *day)
 	size_t	 skip = 0, n;
 
 	while (skip < 2 && i + skip < hi &&
-	    bi_is("on|by|due|for|before|until|till", c->tok[i + skip].norm))
+	    words_is("on|by|due|for|before|until|till", c->tok[i + skip].norm))
 		skip++;
 	if (i + skip >= hi ||
 	    (n = bi_date_core(c, i + skip, hi, day)) == 0)
@@ -972,7 +873,7 @@ bi_day_text(struct arena *a, int64_t day, bool end)
 /* "Mon 23 Nov", with the year when it is not this one's, and the time
  * (UTC) when it is not midnight. */
 static void
-bi_buf_date(struct bi_ctx *c, struct bi_buf *b, const char *rfc)
+bi_buf_date(struct bi_ctx *c, struct arena_buf *b, const char *rfc)
 {
 	struct timespec	 ts;
 	struct tm	 tm, now;
@@ -999,7 +900,7 @@ bi_prio(const char *w)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(bi_prios) / sizeof(bi_prios[0]); i++)
-		if (bi_is(bi_prios[i].words, w))
+		if (words_is(bi_prios[i].words, w))
 			return bi_prios[i].value;
 	return NULL;
 }
@@ -1012,11 +913,11 @@ static void
 bi_task_trim(struct bi_ctx *c, size_t *lo, size_t *hi)
 {
 	while (*lo < *hi &&
-	    bi_is("the|my|task|item|number|no|todo|to-do", c->tok[*lo].norm))
+	    words_is("the|my|task|item|number|no|todo|to-do", c->tok[*lo].norm))
 		(*lo)++;
 	if (*lo < *hi)
 		*hi = bi_match_suffix(c, BI_LIST_SUFFIX, *lo, *hi);
-	while (*hi > *lo + 1 && bi_is("task|item|todo", c->tok[*hi - 1].norm))
+	while (*hi > *lo + 1 && words_is("task|item|todo", c->tok[*hi - 1].norm))
 		(*hi)--;
 }
 
@@ -1053,7 +954,7 @@ bi_prio_phrase(struct bi_ctx *c, size_t i, size_t hi, const char **prio)
 	struct bi_caps	 cap;
 	size_t		 k, n;
 
-	if (bi_is(BI_URGENT, c->tok[i].norm)) {
+	if (words_is(BI_URGENT, c->tok[i].norm)) {
 		*prio = "high";
 		return 1;
 	}
@@ -1100,7 +1001,7 @@ static bool
 bi_bare_weekday(struct bi_ctx *c, size_t i, size_t hi)
 {
 	return bi_wday_of(c->tok[i].norm) >= 0 || (i + 1 < hi &&
-	    bi_is("this|next", c->tok[i].norm) &&
+	    words_is("this|next", c->tok[i].norm) &&
 	    bi_wday_of(c->tok[i + 1].norm) >= 0);
 }
 
@@ -1198,7 +1099,7 @@ bi_parse_list(struct bi_ctx *c, size_t lo, size_t hi, enum bi_list *kind)
 
 	for (i = lo; i < hi; i++) {
 		for (k = 0; k < n; k++)
-			if (bi_is(bi_lexicon[k].words, c->tok[i].norm))
+			if (words_is(bi_lexicon[k].words, c->tok[i].norm))
 				break;
 		if (k == n)
 			return false;
@@ -1275,7 +1176,7 @@ bi_parse(struct bi_ctx *c, const char *text, struct bi_intent *in)
 		return rc;
 	lo = 0;
 	hi = c->ntok;
-	in->greeted = hi > 0 && bi_is(BI_GREETING, c->tok[0].norm);
+	in->greeted = hi > 0 && words_is(BI_GREETING, c->tok[0].norm);
 	bi_polite(c, &lo, &hi);
 	if (lo == hi)
 		return APP_OK;
@@ -1601,7 +1502,7 @@ bi_items(struct json_object *res)
 
 /* "I couldn't do that: ..." when the result is an error or unreadable. */
 static bool
-bi_buf_failure(struct bi_buf *b, struct json_object *res)
+bi_buf_failure(struct arena_buf *b, struct json_object *res)
 {
 	struct json_object	*err = NULL;
 	const char		*msg;
@@ -1618,15 +1519,15 @@ bi_buf_failure(struct bi_buf *b, struct json_object *res)
 	/* The message may end a sentence of its own. */
 	for (n = strlen(msg); n > 0 && strchr(".!", msg[n - 1]) != NULL; n--)
 		continue;
-	bi_buf_puts(b, "I couldn't do that: ");
-	bi_buf_add(b, msg, n);
-	bi_buf_puts(b, ".");
+	arena_buf_puts(b, "I couldn't do that: ");
+	arena_buf_add(b, msg, n);
+	arena_buf_puts(b, ".");
 	return true;
 }
 
 /* #12 "buy milk" */
 static void
-bi_buf_ref(struct bi_buf *b, struct json_object *task)
+bi_buf_ref(struct arena_buf *b, struct json_object *task)
 {
 	const char	*title = bi_get_str(task, "title");
 	int64_t		 id = bi_get_int(task, "id");
@@ -1634,11 +1535,11 @@ bi_buf_ref(struct bi_buf *b, struct json_object *task)
 	if (id > 0)
 		bi_buf_printf(b, "#%lld", (long long)id);
 	if (title != NULL) {
-		bi_buf_puts(b, id > 0 ? " \"" : "\"");
+		arena_buf_puts(b, id > 0 ? " \"" : "\"");
 		bi_buf_title(b, title);
-		bi_buf_puts(b, "\"");
+		arena_buf_puts(b, "\"");
 	} else if (id <= 0)
-		bi_buf_puts(b, "the task");
+		arena_buf_puts(b, "the task");
 }
 
 /* "high priority", or nothing for none. */
@@ -1651,7 +1552,7 @@ bi_has_priority(struct json_object *task, const char **prio)
 
 /* One line of a list: "- [x] #3 buy milk (due Mon 23 Nov, high priority)". */
 static void
-bi_buf_item(struct bi_ctx *c, struct bi_buf *b, struct json_object *task,
+bi_buf_item(struct bi_ctx *c, struct arena_buf *b, struct json_object *task,
     bool marks, bool details)
 {
 	struct json_object	*done = bi_get(task, "completed");
@@ -1660,27 +1561,27 @@ bi_buf_item(struct bi_ctx *c, struct bi_buf *b, struct json_object *task,
 	const char		*prio;
 	bool			 prio_set = bi_has_priority(task, &prio);
 
-	bi_buf_puts(b, "\n- ");
+	arena_buf_puts(b, "\n- ");
 	if (marks && json_object_get_boolean(done))
-		bi_buf_puts(b, "[x] ");
+		arena_buf_puts(b, "[x] ");
 	bi_buf_printf(b, "#%lld ", (long long)bi_get_int(task, "id"));
 	bi_buf_title(b, title != NULL ? title : "");
 	if (!details || (due == NULL && !prio_set))
 		return;
-	bi_buf_puts(b, " (");
+	arena_buf_puts(b, " (");
 	if (due != NULL) {
-		bi_buf_puts(b, "due ");
+		arena_buf_puts(b, "due ");
 		bi_buf_date(c, b, due);
 	}
 	if (prio_set)
 		bi_buf_printf(b, "%s%s priority", due != NULL ? ", " : "",
 		    prio);
-	bi_buf_puts(b, ")");
+	arena_buf_puts(b, ")");
 }
 
 /* Items of a list_tasks result, then "…and N more." */
 static void
-bi_buf_items(struct bi_ctx *c, struct bi_buf *b, struct json_object *res,
+bi_buf_items(struct bi_ctx *c, struct arena_buf *b, struct json_object *res,
     bool marks, bool details)
 {
 	struct json_object	*items = bi_items(res);
@@ -1697,7 +1598,7 @@ bi_buf_items(struct bi_ctx *c, struct bi_buf *b, struct json_object *res,
 }
 
 static void
-bi_say_list(struct bi_ctx *c, struct bi_buf *b, enum bi_list kind,
+bi_say_list(struct bi_ctx *c, struct arena_buf *b, enum bi_list kind,
     struct json_object *res)
 {
 	struct json_object	*items = bi_items(res);
@@ -1707,7 +1608,7 @@ bi_say_list(struct bi_ctx *c, struct bi_buf *b, enum bi_list kind,
 	if ((total = bi_get_int(res, "total")) < n)
 		total = n;
 	if (total == 0) {
-		bi_buf_puts(b, bi_lists[kind].none);
+		arena_buf_puts(b, bi_lists[kind].none);
 		return;
 	}
 	bi_buf_printf(b, "You have %lld %s%s%s:", (long long)total,
@@ -1719,17 +1620,17 @@ bi_say_list(struct bi_ctx *c, struct bi_buf *b, enum bi_list kind,
 /* The sayers: one sentence for the result of each tool. */
 
 static void
-bi_say_created(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
+bi_say_created(struct bi_ctx *c, struct arena_buf *b, struct json_object *args,
     struct json_object *res)
 {
 	struct json_object	*tags = bi_get(res, "tags");
 	const char		*due = bi_get_str(res, "due_at"), *prio;
 	size_t			 i, n;
 
-	bi_buf_puts(b, "Added ");
+	arena_buf_puts(b, "Added ");
 	bi_buf_ref(b, res);
 	if (due != NULL) {
-		bi_buf_puts(b, ", due ");
+		arena_buf_puts(b, ", due ");
 		bi_buf_date(c, b, due);
 	}
 	if (bi_has_priority(res, &prio))
@@ -1737,15 +1638,15 @@ bi_say_created(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
 	n = json_object_is_type(tags, json_type_array) ?
 	    json_object_array_length(tags) : 0;
 	for (i = 0; i < n; i++) {
-		bi_buf_puts(b, i == 0 ? ", tagged #" : " #");
+		arena_buf_puts(b, i == 0 ? ", tagged #" : " #");
 		bi_buf_title(b, json_object_get_string(
 		    json_object_array_get_idx(tags, i)));
 	}
-	bi_buf_puts(b, ".");
+	arena_buf_puts(b, ".");
 }
 
 static void
-bi_say_updated(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
+bi_say_updated(struct bi_ctx *c, struct arena_buf *b, struct json_object *args,
     struct json_object *res)
 {
 	const char	*due = bi_get_str(res, "due_at"), *prio;
@@ -1756,69 +1657,69 @@ bi_say_updated(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
 		bi_buf_printf(b, "Renamed #%lld to \"",
 		    (long long)bi_get_int(res, "id"));
 		bi_buf_title(b, title != NULL ? title : "");
-		bi_buf_puts(b, "\".");
+		arena_buf_puts(b, "\".");
 	}
 	if (bi_get(args, "priority") != NULL) {
-		bi_buf_puts(b, b->str.len > said ? " " : "");
+		arena_buf_puts(b, b->str.len > said ? " " : "");
 		if (bi_has_priority(res, &prio)) {
-			bi_buf_puts(b, "Set ");
+			arena_buf_puts(b, "Set ");
 			bi_buf_ref(b, res);
 			bi_buf_printf(b, " to %s priority.", prio);
 		} else {
-			bi_buf_puts(b, "Removed the priority of ");
+			arena_buf_puts(b, "Removed the priority of ");
 			bi_buf_ref(b, res);
-			bi_buf_puts(b, ".");
+			arena_buf_puts(b, ".");
 		}
 	}
 	if (bi_get_str(args, "due_at") != NULL || jsonx_is_null(args,
 	    "due_at")) {
-		bi_buf_puts(b, b->str.len > said ? " " : "");
-		bi_buf_puts(b, due != NULL ? "Moved " :
+		arena_buf_puts(b, b->str.len > said ? " " : "");
+		arena_buf_puts(b, due != NULL ? "Moved " :
 		    "Removed the due date of ");
 		bi_buf_ref(b, res);
 		if (due != NULL) {
-			bi_buf_puts(b, " to ");
+			arena_buf_puts(b, " to ");
 			bi_buf_date(c, b, due);
 		}
-		bi_buf_puts(b, ".");
+		arena_buf_puts(b, ".");
 	}
 	if (b->str.len == said) {
-		bi_buf_puts(b, "Updated ");
+		arena_buf_puts(b, "Updated ");
 		bi_buf_ref(b, res);
-		bi_buf_puts(b, ".");
+		arena_buf_puts(b, ".");
 	}
 }
 
 static void
-bi_say_completed(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
+bi_say_completed(struct bi_ctx *c, struct arena_buf *b, struct json_object *args,
     struct json_object *res)
 {
 	struct json_object	*done = bi_get(res, "completed");
 
 	if (done != NULL && !json_object_get_boolean(done)) {
-		bi_buf_puts(b, "Reopened ");
+		arena_buf_puts(b, "Reopened ");
 		bi_buf_ref(b, res);
-		bi_buf_puts(b, ".");
+		arena_buf_puts(b, ".");
 		return;
 	}
-	bi_buf_puts(b, "Marked ");
+	arena_buf_puts(b, "Marked ");
 	bi_buf_ref(b, res);
-	bi_buf_puts(b, " as done.");
+	arena_buf_puts(b, " as done.");
 }
 
 static void
-bi_say_deleted(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
+bi_say_deleted(struct bi_ctx *c, struct arena_buf *b, struct json_object *args,
     struct json_object *res)
 {
 	struct json_object	*task = bi_get(res, "task");
 
-	bi_buf_puts(b, "Deleted ");
+	arena_buf_puts(b, "Deleted ");
 	bi_buf_ref(b, task != NULL ? task : res);
-	bi_buf_puts(b, ".");
+	arena_buf_puts(b, ".");
 }
 
 static void
-bi_say_bulk_completed(struct bi_ctx *c, struct bi_buf *b,
+bi_say_bulk_completed(struct bi_ctx *c, struct arena_buf *b,
     struct json_object *args, struct json_object *res)
 {
 	struct json_object	*done = bi_get(args, "completed");
@@ -1833,7 +1734,7 @@ bi_say_bulk_completed(struct bi_ctx *c, struct bi_buf *b,
 }
 
 static void
-bi_say_bulk_deleted(struct bi_ctx *c, struct bi_buf *b,
+bi_say_bulk_deleted(struct bi_ctx *c, struct arena_buf *b,
     struct json_object *args, struct json_object *res)
 {
 	int64_t	 n = bi_get_int(res, "affected");
@@ -1843,7 +1744,7 @@ bi_say_bulk_deleted(struct bi_ctx *c, struct bi_buf *b,
 }
 
 static void
-bi_say_listed(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
+bi_say_listed(struct bi_ctx *c, struct arena_buf *b, struct json_object *args,
     struct json_object *res)
 {
 	const char	*status = bi_get_str(args, "status");
@@ -1858,7 +1759,7 @@ bi_say_listed(struct bi_ctx *c, struct bi_buf *b, struct json_object *args,
 
 static const struct {
 	const char	*tool;
-	void		(*say)(struct bi_ctx *, struct bi_buf *,
+	void		(*say)(struct bi_ctx *, struct arena_buf *,
 			    struct json_object *, struct json_object *);
 } bi_sayers[] = {
 	{ "create_task", bi_say_created },
@@ -1874,7 +1775,7 @@ static const struct {
 
 /* Makes the text of `b' the answer. */
 static enum app_err
-bi_answer(struct bi_ctx *c, struct bi_buf *b)
+bi_answer(struct bi_ctx *c, struct arena_buf *b)
 {
 	char	*text;
 
@@ -1889,25 +1790,25 @@ bi_answer(struct bi_ctx *c, struct bi_buf *b)
 static enum app_err
 bi_answer_str(struct bi_ctx *c, const char *s)
 {
-	struct bi_buf	 b;
+	struct arena_buf	 b;
 
-	bi_buf_init(&b, c->arena);
-	bi_buf_puts(&b, s);
+	arena_buf_init(&b, c->arena);
+	arena_buf_puts(&b, s);
 	return bi_answer(c, &b);
 }
 
 static enum app_err
 bi_help(struct bi_ctx *c, const struct bi_intent *in)
 {
-	struct bi_buf	 b;
+	struct arena_buf	 b;
 
-	bi_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	if (in->greeted)
-		bi_buf_puts(&b, "Hi! ");
+		arena_buf_puts(&b, "Hi! ");
 	if (in->reply != NULL)
-		bi_buf_puts(&b, in->reply);
+		arena_buf_puts(&b, in->reply);
 	else
-		bi_buf_puts(&b, "I can keep your task list: add, list, "
+		arena_buf_puts(&b, "I can keep your task list: add, list, "
 		    "complete, reopen, rename, prioritise, reschedule and "
 		    "delete tasks. " BI_EXAMPLES);
 	return bi_answer(c, &b);
@@ -1919,18 +1820,18 @@ bi_say_results(struct bi_ctx *c, size_t a)
 {
 	const struct llm_tool_call	*tc = c->req->messages[a].tool_calls;
 	struct json_object		*res, *args;
-	struct bi_buf			 b;
+	struct arena_buf			 b;
 	enum app_err			 rc;
 	size_t				 k, i, n = sizeof(bi_sayers) /
 					    sizeof(bi_sayers[0]);
 
-	bi_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	for (k = 0; k < c->req->messages[a].ntool_calls; k++) {
 		if ((rc = bi_result(c, a, k, &res)) != APP_OK ||
 		    (rc = bi_json(c, tc[k].arguments, &args)) != APP_OK)
 			return rc;
 		if (b.str.len > 0)
-			bi_buf_puts(&b, "\n");
+			arena_buf_puts(&b, "\n");
 		if (bi_buf_failure(&b, res))
 			continue;
 		for (i = 0; i < n; i++)
@@ -1940,7 +1841,7 @@ bi_say_results(struct bi_ctx *c, size_t a)
 		if (i < n)
 			bi_sayers[i].say(c, &b, args, res);
 		else
-			bi_buf_puts(&b, "Done.");
+			arena_buf_puts(&b, "Done.");
 	}
 	return bi_answer(c, &b);
 }
@@ -1966,7 +1867,7 @@ bi_pick(struct bi_ctx *c, const struct bi_intent *in,
 {
 	struct json_object	*items = bi_items(res), *it, *pick = NULL;
 	const char		*title, *status = bi_find_status(in->verb);
-	struct bi_buf		 b;
+	struct arena_buf		 b;
 	size_t			 i, n, exact = 0;
 
 	n = items != NULL ? json_object_array_length(items) : 0;
@@ -1982,19 +1883,19 @@ bi_pick(struct bi_ctx *c, const struct bi_intent *in,
 		pick = json_object_array_get_idx(items, 0);
 	if ((n == 1 || exact == 1) && bi_get_int(pick, "id") > 0)
 		return bi_call_act(c, in, bi_get_int(pick, "id"));
-	bi_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	if (n == 0) {
 		/* "No pending task matches": the search was only there. */
 		bi_buf_printf(&b, "No %s%stask matches \"",
 		    strcmp(status, "all") == 0 ? "" : status,
 		    strcmp(status, "all") == 0 ? "" : " ");
 		bi_buf_title(&b, in->words);
-		bi_buf_puts(&b, "\".");
+		arena_buf_puts(&b, "\".");
 		return bi_answer(c, &b);
 	}
-	bi_buf_puts(&b, "Several tasks match \"");
+	arena_buf_puts(&b, "Several tasks match \"");
 	bi_buf_title(&b, in->words);
-	bi_buf_puts(&b, "\". Which one do you mean?");
+	arena_buf_puts(&b, "\". Which one do you mean?");
 	bi_buf_items(c, &b, res, false, false);
 	return bi_answer(c, &b);
 }
@@ -2045,7 +1946,7 @@ bi_next(struct bi_ctx *c, const struct bi_intent *in, size_t a)
 {
 	const struct llm_message	*m = &c->req->messages[a];
 	struct json_object		*res;
-	struct bi_buf			 b;
+	struct arena_buf			 b;
 	enum app_err			 rc;
 
 	if (m->ntool_calls != 1 || m->tool_calls[0].name == NULL ||
@@ -2053,7 +1954,7 @@ bi_next(struct bi_ctx *c, const struct bi_intent *in, size_t a)
 		return bi_say_results(c, a);
 	if ((rc = bi_result(c, a, 0, &res)) != APP_OK)
 		return rc;
-	bi_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	if (bi_buf_failure(&b, res))
 		return bi_answer(c, &b);
 	switch (in->verb) {
@@ -2132,9 +2033,9 @@ bi_stream(const struct llm_callbacks *cb, int delay_ms,
 
 	while (*p != '\0') {
 		start = p;
-		while (*p != '\0' && !bi_space((unsigned char)*p))
+		while (*p != '\0' && !words_space((unsigned char)*p))
 			p++;
-		while (bi_space((unsigned char)*p))
+		while (words_space((unsigned char)*p))
 			p++;
 		if (start != out->text && delay_ms > 0 &&
 		    bi_wait(cb, delay_ms) == -1)
@@ -2250,39 +2151,39 @@ builtin_title(struct arena *a, const char *message, size_t max)
 {
 	static const char	 trailing[] = ".,;:!?-";
 	const char		*p = message != NULL ? message : "", *w;
-	struct bi_buf		 b;
+	struct arena_buf		 b;
 	char			*s;
 	size_t			 chars = 0, wlen, wchars, n;
 
-	bi_buf_init(&b, a);
+	arena_buf_init(&b, a);
 	for (;;) {
-		while (bi_space((unsigned char)*p))
+		while (words_space((unsigned char)*p))
 			p++;
 		if (*p == '\0')
 			break;
-		for (w = p; *p != '\0' && !bi_space((unsigned char)*p); p++)
+		for (w = p; *p != '\0' && !words_space((unsigned char)*p); p++)
 			continue;
 		wlen = (size_t)(p - w);
 		wchars = bi_utf8_chars(w, wlen);
 		if (chars + (chars > 0 ? 1 : 0) + wchars > max) {
 			if (chars == 0)
-				bi_buf_add(&b, w, bi_utf8_prefix(w, wlen, max));
+				arena_buf_add(&b, w, bi_utf8_prefix(w, wlen, max));
 			break;
 		}
 		if (chars > 0) {
-			bi_buf_add(&b, " ", 1);
+			arena_buf_add(&b, " ", 1);
 			chars++;
 		}
-		bi_buf_add(&b, w, wlen);
+		arena_buf_add(&b, w, wlen);
 		chars += wchars;
 	}
 	if ((s = bi_buf_text(&b)) == NULL)
 		return NULL;
 	for (n = strlen(s); n > 0;) {
 		if (strchr(trailing, s[n - 1]) != NULL ||
-		    bi_space((unsigned char)s[n - 1]))
+		    words_space((unsigned char)s[n - 1]))
 			n--;
-		else if (n >= 3 && bi_typo_mark(s + n - 3) &&
+		else if (n >= 3 && words_typo_mark(s + n - 3, 3) &&
 		    (unsigned char)s[n - 1] == 0xa6)
 			n -= 3;		/* an ellipsis */
 		else

@@ -33,6 +33,7 @@
 #include "arena.h"
 #include "extract.h"
 #include "jsonx.h"
+#include "words.h"
 
 #define EX_MAX_TOKENS	512	/* words of a message that are read */
 #define EX_MAX_WORDS	64	/* words of a clause that are read */
@@ -105,12 +106,6 @@ struct ex_pword {
 };
 
 /* A text built in the arena; the first failure sticks. */
-struct ex_buf {
-	struct arena		*arena;
-	struct arena_str	 str;
-	bool			 nomem;
-};
-
 static const char *ex_relation(struct ex_ctx *, const struct ex_clause *,
 		    size_t, size_t, bool *, bool *);
 
@@ -394,50 +389,13 @@ static const struct {
 
 /* ------------------------------------------------------------ text */
 
-static void
-ex_buf_init(struct ex_buf *b, struct arena *a)
-{
-	memset(b, 0, sizeof(*b));
-	b->arena = a;
-}
-
-static void
-ex_buf_add(struct ex_buf *b, const char *s, size_t n)
-{
-	if (!b->nomem && arena_str_add(b->arena, &b->str, s, n) == -1)
-		b->nomem = true;
-}
-
-static void
-ex_buf_puts(struct ex_buf *b, const char *s)
-{
-	ex_buf_add(b, s, strlen(s));
-}
-
 /* The text built, NULL when empty or when memory ran out. */
 static char *
-ex_buf_text(struct ex_buf *b)
+ex_buf_text(struct arena_buf *b)
 {
 	if (b->nomem || b->str.p == NULL)
 		return NULL;
 	return b->str.p;
-}
-
-static bool
-ex_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v';
-}
-
-/* Typographic quotes and the ellipsis (U+2018/9, U+201C/D, U+2026). */
-static bool
-ex_typo_mark(const char *s, size_t avail)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-
-	return avail >= 3 && u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0x98 ||
-	    u[2] == 0x99 || u[2] == 0x9c || u[2] == 0x9d || u[2] == 0xa6);
 }
 
 static char
@@ -446,30 +404,7 @@ ex_lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* True when `word' is one of the '|'-separated alternatives alts[0..len). */
-static bool
-ex_alt(const char *alts, size_t len, const char *word)
-{
-	const char	*p = alts, *end = alts + len, *bar;
-	size_t		 wlen = strlen(word);
-
-	while (p < end) {
-		if ((bar = memchr(p, '|', (size_t)(end - p))) == NULL)
-			bar = end;
-		if ((size_t)(bar - p) == wlen && memcmp(p, word, wlen) == 0)
-			return true;
-		p = bar + 1;
-	}
-	return false;
-}
-
-static bool
-ex_is(const char *alts, const char *word)
-{
-	return ex_alt(alts, strlen(alts), word);
-}
-
-/* ex_is() for the word w[0..len), not terminated. */
+/* words_is() for the word w[0..len), not terminated. */
 static bool
 ex_alt_n(const char *alts, const char *w, size_t len)
 {
@@ -510,9 +445,9 @@ ex_trim_marks(char *s)
 		if (*s == '"' && ex_count(s, strlen(s), '"') % 2 == 0)
 			break;
 		if (*s != '\0' && (strchr(marks, *s) != NULL ||
-		    ex_space((unsigned char)*s)))
+		    words_space((unsigned char)*s)))
 			s++;
-		else if (ex_typo_mark(s, strlen(s)))
+		else if (words_typo_mark(s, strlen(s)))
 			s += 3;
 		else
 			break;
@@ -522,9 +457,9 @@ ex_trim_marks(char *s)
 		if (s[n - 1] == '"' && ex_count(s, n, '"') % 2 == 0)
 			break;
 		if (strchr(marks, s[n - 1]) != NULL ||
-		    ex_space((unsigned char)s[n - 1]))
+		    words_space((unsigned char)s[n - 1]))
 			n--;
-		else if (n >= 3 && ex_typo_mark(s + n - 3, 3))
+		else if (n >= 3 && words_typo_mark(s + n - 3, 3))
 			n -= 3;
 		else
 			break;
@@ -615,38 +550,6 @@ ex_finish(char *s)
 
 /* ------------------------------------------------------------ words */
 
-/*
- * The word as the patterns compare it: ASCII lower case, typographic
- * quotes made plain (phones type "I’m"), punctuation trimmed from both
- * ends ("Paris." "(jazz)").
- */
-static const char *
-ex_norm(struct arena *a, const char *raw, size_t len)
-{
-	static const char	 punct[] = ".,;:!?\"'()[]{}<>*_~`";
-	char			*s;
-	size_t			 i, n = 0, start = 0;
-	unsigned char		 ch;
-
-	if ((s = arena_alloc(a, len + 1)) == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		if (ex_typo_mark(raw + i, len - i)) {
-			ch = (unsigned char)raw[i + 2];
-			s[n++] = ch == 0xa6 ? '.' : (ch >= 0x9c ? '"' : '\'');
-			i += 2;
-			continue;
-		}
-		s[n++] = ex_lower(raw[i]);
-	}
-	s[n] = '\0';
-	while (s[start] != '\0' && strchr(punct, s[start]) != NULL)
-		start++;
-	while (n > start && strchr(punct, s[n - 1]) != NULL)
-		s[--n] = '\0';
-	return s + start;
-}
-
 /* What the punctuation at the end of a word says. */
 static unsigned
 ex_tail_flags(const char *raw, size_t len)
@@ -657,7 +560,7 @@ ex_tail_flags(const char *raw, size_t len)
 
 	while (n > 0) {
 		c = raw[n - 1];
-		if (n >= 3 && ex_typo_mark(raw + n - 3, 3)) {
+		if (n >= 3 && words_typo_mark(raw + n - 3, 3)) {
 			if ((unsigned char)raw[n - 1] == 0xa6)
 				f |= EX_END;
 			n -= 3;
@@ -692,15 +595,15 @@ ex_split(struct ex_ctx *c, const char *text)
 
 	c->ntok = 0;
 	while (c->ntok < EX_MAX_TOKENS) {
-		for (nl = false; ex_space((unsigned char)*p); p++)
+		for (nl = false; words_space((unsigned char)*p); p++)
 			nl = nl || *p == '\n';
 		if (nl && c->ntok > 0)
 			c->tok[c->ntok - 1].flags |= EX_END;
 		if (*p == '\0')
 			break;
-		for (start = p; *p != '\0' && !ex_space((unsigned char)*p); p++)
+		for (start = p; *p != '\0' && !words_space((unsigned char)*p); p++)
 			continue;
-		if ((norm = ex_norm(c->arena, start, (size_t)(p - start))) ==
+		if ((norm = words_norm(c->arena, start, (size_t)(p - start))) ==
 		    NULL)
 			return false;
 		if (*norm == '\0') {
@@ -717,7 +620,7 @@ ex_split(struct ex_ctx *c, const char *text)
 		w->flags = ex_tail_flags(start, w->len);
 		/* "Dr. Smith", "St. Louis": no end of sentence. */
 		if ((w->flags & EX_END) && !(w->flags & EX_QUESTION) &&
-		    ex_is("mr|mrs|ms|dr|st|e.g|i.e|vs|jr|sr|inc|ltd|co|prof|mt",
+		    words_is("mr|mrs|ms|dr|st|e.g|i.e|vs|jr|sr|inc|ltd|co|prof|mt",
 		    norm))
 			w->flags &= ~EX_END;
 	}
@@ -735,8 +638,8 @@ ex_push(struct ex_clause *cl, const struct ex_word *t, const char *norm,
 	if (cl->n == EX_MAX_WORDS)
 		return;
 	/* "I really like", "I do like": the adverb says nothing here. */
-	if (cl->n > 0 && ex_is(EX_AFTER_ADV, cl->w[cl->n - 1].norm) &&
-	    ex_is(EX_ADVERBS, norm))
+	if (cl->n > 0 && words_is(EX_AFTER_ADV, cl->w[cl->n - 1].norm) &&
+	    words_is(EX_ADVERBS, norm))
 		return;
 	if (cl->n >= 2 && strcmp(cl->w[cl->n - 1].norm, "do") == 0 &&
 	    strcmp(cl->w[cl->n - 2].norm, "i") == 0 &&
@@ -815,7 +718,7 @@ ex_match_words(const struct ex_clause *cl, const struct ex_pword *p,
 		*end = i;
 		return true;
 	}
-	if (i < cl->n && ex_alt(p->s, p->len, cl->w[i].norm) &&
+	if (i < cl->n && words_alt(p->s, p->len, cl->w[i].norm) &&
 	    ex_match_words(cl, p + 1, np - 1, i + 1, end))
 		return true;
 	return p->opt && ex_match_words(cl, p + 1, np - 1, i, end);
@@ -871,7 +774,7 @@ ex_skip_fillers(const struct ex_clause *cl, size_t i)
 
 /* The raw words [lo, hi), one space apart (an expanded word once). */
 static void
-ex_join(struct ex_buf *b, const struct ex_clause *cl, size_t lo, size_t hi)
+ex_join(struct arena_buf *b, const struct ex_clause *cl, size_t lo, size_t hi)
 {
 	const char	*prev = NULL;
 	size_t		 i;
@@ -880,8 +783,8 @@ ex_join(struct ex_buf *b, const struct ex_clause *cl, size_t lo, size_t hi)
 		if (cl->w[i].raw == NULL || cl->w[i].raw == prev)
 			continue;
 		if (b->str.len > 0)
-			ex_buf_add(b, " ", 1);
-		ex_buf_add(b, cl->w[i].raw, cl->w[i].len);
+			arena_buf_add(b, " ", 1);
+		arena_buf_add(b, cl->w[i].raw, cl->w[i].len);
 		prev = cl->w[i].raw;
 	}
 }
@@ -891,11 +794,11 @@ static char *
 ex_text(struct ex_ctx *c, const char *verb, const struct ex_clause *cl,
     size_t lo, size_t hi)
 {
-	struct ex_buf	 b;
+	struct arena_buf	 b;
 
-	ex_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	if (verb != NULL)
-		ex_buf_puts(&b, verb);
+		arena_buf_puts(&b, verb);
 	ex_join(&b, cl, lo, hi);
 	return ex_buf_text(&b);
 }
@@ -954,10 +857,10 @@ ex_object(const struct ex_clause *cl, size_t lo, size_t *hi)
 	bool	 again;
 
 	for (i = lo; i < end; i++) {
-		if (!ex_is(EX_CUT, cl->w[i].norm))
+		if (!words_is(EX_CUT, cl->w[i].norm))
 			continue;
 		if (strcmp(cl->w[i].norm, "so") == 0 && i + 1 < end &&
-		    ex_is("much|many", cl->w[i + 1].norm))
+		    words_is("much|many", cl->w[i + 1].norm))
 			continue;
 		end = i;
 		break;
@@ -972,7 +875,7 @@ ex_object(const struct ex_clause *cl, size_t lo, size_t *hi)
 			}
 		}
 	}
-	if (end <= lo || ex_is(EX_PRONOUN, cl->w[lo].norm))
+	if (end <= lo || words_is(EX_PRONOUN, cl->w[lo].norm))
 		return false;
 	*hi = end;
 	return true;
@@ -1007,20 +910,20 @@ static char *
 ex_key(struct ex_ctx *c, const char *prefix, const struct ex_clause *cl,
     size_t lo, size_t hi)
 {
-	struct ex_buf	 b;
+	struct arena_buf	 b;
 	size_t		 i, nw = 0;
 
-	ex_buf_init(&b, c->arena);
-	ex_buf_puts(&b, prefix);
+	arena_buf_init(&b, c->arena);
+	arena_buf_puts(&b, prefix);
 	i = lo;
-	while (i < hi && ex_is(EX_KEY_SKIP, cl->w[i].norm))
+	while (i < hi && words_is(EX_KEY_SKIP, cl->w[i].norm))
 		i++;
 	for (; i < hi && nw < EX_KEY_WORDS; i++) {
-		if (nw > 0 && ex_is(EX_KEY_STOP, cl->w[i].norm))
+		if (nw > 0 && words_is(EX_KEY_STOP, cl->w[i].norm))
 			break;
 		if (nw > 0)
-			ex_buf_add(&b, " ", 1);
-		ex_buf_puts(&b, cl->w[i].norm);
+			arena_buf_add(&b, " ", 1);
+		arena_buf_puts(&b, cl->w[i].norm);
 		nw++;
 		if (cl->w[i].flags & (EX_COMMA | EX_COLON))
 			break;
@@ -1064,10 +967,10 @@ ex_name_end(const struct ex_clause *cl, size_t lo, size_t hi)
 	for (i = lo; i < hi && i - lo < EX_NAME_WORDS; i++) {
 		/* "Tom and Ana". */
 		if (i > lo && strcmp(cl->w[i].norm, "and") == 0 && i + 1 < hi &&
-		    !ex_is(EX_NAME_STOP, cl->w[i + 1].norm) &&
+		    !words_is(EX_NAME_STOP, cl->w[i + 1].norm) &&
 		    ex_looks_name(cl, i + 1, i + 2))
 			continue;
-		if (ex_is(EX_NAME_STOP, cl->w[i].norm))
+		if (words_is(EX_NAME_STOP, cl->w[i].norm))
 			break;
 		ch = (unsigned char)cl->w[i].norm[0];
 		if (!((ch >= 'a' && ch <= 'z') || ch >= 0x80))
@@ -1144,9 +1047,9 @@ ex_is_job(const char *w)
 {
 	size_t	 n = strlen(w);
 
-	if (ex_is(EX_JOBS, w))
+	if (words_is(EX_JOBS, w))
 		return true;
-	if (ex_is(EX_NOT_JOBS, w))
+	if (words_is(EX_NOT_JOBS, w))
 		return false;
 	return (n > 4 && strcmp(w + n - 3, "ist") == 0) ||
 	    (n > 5 && strcmp(w + n - 5, "ician") == 0) ||
@@ -1168,23 +1071,23 @@ ex_h_iam(struct ex_ctx *c, const struct ex_clause *cl,
 	o = cl->w[k].norm;
 	if (ex_digits(o, &v)) {
 		for (i = k + 1; i < hi; i++)
-			if (!ex_is("years|year|yrs|yr|old|yo|y/o", cl->w[i].norm))
+			if (!words_is("years|year|yrs|yr|old|yo|y/o", cl->w[i].norm))
 				return false;
 		return ex_age(c, cl, v);
 	}
-	j = ex_is("a|an", o) ? k + 1 : k;
-	if (j < hi && ex_is(EX_DIET, cl->w[j].norm))
+	j = words_is("a|an", o) ? k + 1 : k;
+	if (j < hi && words_is(EX_DIET, cl->w[j].norm))
 		subject = "diet";
-	else if (j + 1 < hi && ex_is("lactose|gluten", cl->w[j].norm) &&
-	    ex_is("intolerant|sensitive", cl->w[j + 1].norm))
+	else if (j + 1 < hi && words_is("lactose|gluten", cl->w[j].norm) &&
+	    words_is("intolerant|sensitive", cl->w[j + 1].norm))
 		subject = ex_key(c, "allergy:", cl, j, j + 1);
-	else if (ex_is(EX_MARITAL, o))
+	else if (words_is(EX_MARITAL, o))
 		subject = "relationship";
-	else if (ex_is(EX_JOBSTATE, o))
+	else if (words_is(EX_JOBSTATE, o))
 		subject = "job";
 	else if (j > k) {
 		for (i = j; i < hi && i < j + 4; i++) {
-			if (ex_is("at|for|in|from|with|who|and|of", cl->w[i].norm))
+			if (words_is("at|for|in|from|with|who|and|of", cl->w[i].norm))
 				break;
 			if (ex_is_job(cl->w[i].norm)) {
 				subject = "job";
@@ -1205,12 +1108,12 @@ ex_h_born(struct ex_ctx *c, const struct ex_clause *cl,
 	size_t		 j = k, hi = cl->n;
 	bool		 date;
 
-	if (j < cl->n && ex_is("on|in|at", cl->w[j].norm))
+	if (j < cl->n && words_is("on|in|at", cl->w[j].norm))
 		prep = cl->w[j++].norm;
 	if (!ex_object(cl, j, &hi))
 		return false;
 	date = (cl->w[j].norm[0] >= '0' && cl->w[j].norm[0] <= '9') ||
-	    ex_is(EX_MONTHS, cl->w[j].norm) ||
+	    words_is(EX_MONTHS, cl->w[j].norm) ||
 	    (strcmp(cl->w[j].norm, "the") == 0 && j + 1 < hi &&
 	    cl->w[j + 1].norm[0] >= '0' && cl->w[j + 1].norm[0] <= '9');
 	if (date || (prep != NULL && strcmp(prep, "on") == 0))
@@ -1246,12 +1149,12 @@ ex_h_have(struct ex_ctx *c, const struct ex_clause *cl,
 
 	if (!ex_object(cl, k, &hi))
 		return false;
-	if (ex_is("to|been|had|got|done|never|always|just|gotta|had", 
+	if (words_is("to|been|had|got|done|never|always|just|gotta|had", 
 	    cl->w[k].norm))
 		return false;
-	first = ex_is(EX_COUNTS, cl->w[k].norm) ? k + 1 : k;
+	first = words_is(EX_COUNTS, cl->w[k].norm) ? k + 1 : k;
 	for (i = first; i < hi && i < k + 5 && subject == NULL; i++) {
-		if (ex_is("named|called|and|who|that|with|of|at|in|for",
+		if (words_is("named|called|and|who|that|with|of|at|in|for",
 		    cl->w[i].norm))
 			break;
 		if (strcmp(cl->w[i].norm, "allergy") == 0 ||
@@ -1263,11 +1166,11 @@ ex_h_have(struct ex_ctx *c, const struct ex_clause *cl,
 		}
 		if ((s = ex_singular(c->arena, cl->w[i].norm)) == NULL)
 			return false;
-		if (ex_is(EX_PETS, s))
+		if (words_is(EX_PETS, s))
 			subject = arena_printf(c->arena, "pet:%s", s);
-		else if (ex_is(EX_CHILDREN, s))
+		else if (words_is(EX_CHILDREN, s))
 			subject = "children";
-		else if (ex_is(EX_PEOPLE, s))
+		else if (words_is(EX_PEOPLE, s))
 			subject = s;
 		if (cl->w[i].flags & EX_COMMA)
 			break;
@@ -1285,7 +1188,7 @@ ex_my_subject(struct ex_ctx *c, const char *key)
 	size_t		 i;
 
 	for (i = 0; i < sizeof(ex_my_keys) / sizeof(ex_my_keys[0]); i++)
-		if (ex_is(ex_my_keys[i].keys, key))
+		if (words_is(ex_my_keys[i].keys, key))
 			return ex_my_keys[i].subject;
 	if ((sp = strchr(key, ' ')) != NULL &&
 	    ex_alt_n(EX_FAVOURITE, key, (size_t)(sp - key)))
@@ -1311,11 +1214,11 @@ ex_relation(struct ex_ctx *c, const struct ex_clause *cl, size_t lo,
 		if ((s = ex_singular(c->arena, s)) == NULL)
 			return NULL;
 		*plural = strlen(s) != n;
-		if (ex_is(EX_PETS, s)) {
+		if (words_is(EX_PETS, s)) {
 			*pet = true;
 			return s;
 		}
-		if (ex_is(EX_PEOPLE, s)) {
+		if (words_is(EX_PEOPLE, s)) {
 			*pet = false;
 			return s;
 		}
@@ -1333,7 +1236,7 @@ static bool
 ex_h_my(struct ex_ctx *c, const struct ex_clause *cl,
     const struct ex_rule *r, size_t k)
 {
-	struct ex_buf	 b;
+	struct arena_buf	 b;
 	const char	*n, *rel, *subject;
 	char		*text;
 	size_t		 j, y = 0, xend = 0, hi = cl->n, nl, i, ny;
@@ -1345,7 +1248,7 @@ ex_h_my(struct ex_ctx *c, const struct ex_clause *cl,
 	for (j = k; j < cl->n && j < k + 5; j++) {
 		n = cl->w[j].norm;
 		nl = strlen(n);
-		if (ex_is("is|are", n)) {
+		if (words_is("is|are", n)) {
 			xend = j;
 			y = j + 1;
 			break;
@@ -1365,7 +1268,7 @@ ex_h_my(struct ex_ctx *c, const struct ex_clause *cl,
 	}
 	if (y == 0 || xend == k || y >= cl->n)
 		return false;
-	if (ex_is("called|named", cl->w[y].norm)) {
+	if (words_is("called|named", cl->w[y].norm)) {
 		named = true;
 		y++;
 	}
@@ -1373,22 +1276,22 @@ ex_h_my(struct ex_ctx *c, const struct ex_clause *cl,
 		return false;
 
 	/* The key: X in lower case, the "'s" of its last word left out. */
-	ex_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	for (i = k; i < xend; i++) {
 		n = cl->w[i].norm;
 		nl = strlen(n);
 		if (i + 1 == xend && (contraction || named) && nl > 2)
 			nl -= 2;
 		if (i > k)
-			ex_buf_add(&b, " ", 1);
-		ex_buf_add(&b, n, nl);
+			arena_buf_add(&b, " ", 1);
+		arena_buf_add(&b, n, nl);
 	}
 	if ((text = ex_buf_text(&b)) == NULL)
 		return false;
 	ex_cut_bytes(text, EXTRACT_SUBJECT_MAX);
 
 	if ((rel = ex_relation(c, cl, k, xend, &pet, &plural)) != NULL &&
-	    !ex_is("name|age|birthday", text)) {
+	    !words_is("name|age|birthday", text)) {
 		ny = ex_name_end(cl, y, hi);
 		isname = named || ex_looks_name(cl, y, ny);
 		if (isname) {
@@ -1402,15 +1305,15 @@ ex_h_my(struct ex_ctx *c, const struct ex_clause *cl,
 			    rel), ex_text(c, arena_printf(c->arena,
 			    "Has a %s named", rel), cl, y, hi));
 		subject = pet ? arena_printf(c->arena, "pet:%s", rel) : rel;
-		if (!pet && plural && ex_is(EX_CHILDREN, rel))
+		if (!pet && plural && words_is(EX_CHILDREN, rel))
 			subject = "children";
 	} else {
 		subject = ex_my_subject(c, text);
 		if (subject == text && cl->mode == EX_PLAIN) {
 			for (i = k; i < xend; i++)
-				if (ex_is(EX_TRANSIENT, cl->w[i].norm))
+				if (words_is(EX_TRANSIENT, cl->w[i].norm))
 					return false;
-			if (ex_is(EX_Y_TRANSIENT, cl->w[y].norm))
+			if (words_is(EX_Y_TRANSIENT, cl->w[y].norm))
 				return false;
 		}
 		if (strcmp(subject, "name") == 0)
@@ -1423,15 +1326,15 @@ ex_h_my(struct ex_ctx *c, const struct ex_clause *cl,
 	}
 
 	/* The text: the user's own words, "name's" read as "name is". */
-	ex_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	if (contraction) {
 		ex_join(&b, cl, k, xend);
 		if (b.str.len >= 2 && b.str.p[b.str.len - 1] == 's') {
-			b.str.len -= b.str.len >= 4 && ex_typo_mark(b.str.p +
+			b.str.len -= b.str.len >= 4 && words_typo_mark(b.str.p +
 			    b.str.len - 4, 3) ? 4 : 2;
 			b.str.p[b.str.len] = '\0';
 		}
-		ex_buf_puts(&b, " is");
+		arena_buf_puts(&b, " is");
 		ex_join(&b, cl, y, hi);
 	} else
 		ex_join(&b, cl, k, hi);
@@ -1521,7 +1424,7 @@ ex_third(struct arena *a, const char *v)
 	for (i = 0; i < n; i++)
 		if (v[i] < 'a' || v[i] > 'z')
 			return v;
-	if (n == 0 || ex_is("can|could|will|would|should|must|might|may|"
+	if (n == 0 || words_is("can|could|will|would|should|must|might|may|"
 	    "used", v))
 		return v;
 	if (strcmp(v, "have") == 0)
@@ -1543,12 +1446,12 @@ static char *
 ex_note_key(struct arena *a, const char *text)
 {
 	static const char	 punct[] = ".,;:!?\"'()[]{}<>*_~`-";
-	struct ex_buf		 b;
+	struct arena_buf		 b;
 	const char		*p = text, *s;
 	size_t			 nw = 0, len, i;
 
-	ex_buf_init(&b, a);
-	ex_buf_puts(&b, "note:");
+	arena_buf_init(&b, a);
+	arena_buf_puts(&b, "note:");
 	while (*p != '\0' && nw < EX_KEY_WORDS) {
 		while (*p == ' ')
 			p++;
@@ -1564,11 +1467,11 @@ ex_note_key(struct arena *a, const char *text)
 		if (len == 0)
 			continue;
 		if (nw++ > 0)
-			ex_buf_add(&b, " ", 1);
+			arena_buf_add(&b, " ", 1);
 		for (i = 0; i < len; i++) {
 			char	 ch = ex_lower(s[i]);
 
-			ex_buf_add(&b, &ch, 1);
+			arena_buf_add(&b, &ch, 1);
 		}
 	}
 	return nw == 0 ? NULL : ex_buf_text(&b);
@@ -1582,12 +1485,12 @@ ex_note_key(struct arena *a, const char *text)
 static bool
 ex_note(struct ex_ctx *c, const struct ex_clause *cl)
 {
-	struct ex_buf	 b;
+	struct arena_buf	 b;
 	const char	*subject;
 	char		*text;
 	size_t		 k, end = 0;
 
-	if (cl->n == 0 || (cl->n == 1 && ex_is(EX_PRONOUN "|all|about",
+	if (cl->n == 0 || (cl->n == 1 && words_is(EX_PRONOUN "|all|about",
 	    cl->w[0].norm)))
 		return false;
 	/* "forget my address". */
@@ -1599,22 +1502,22 @@ ex_note(struct ex_ctx *c, const struct ex_clause *cl)
 			return false;
 		return ex_emit(c, cl, ex_my_subject(c, subject), text);
 	}
-	ex_buf_init(&b, c->arena);
+	arena_buf_init(&b, c->arena);
 	for (k = 0; ex_note_heads[k].pattern != NULL; k++) {
 		if (ex_prefix(cl, 0, ex_note_heads[k].pattern, &end)) {
-			ex_buf_puts(&b, ex_note_heads[k].text);
+			arena_buf_puts(&b, ex_note_heads[k].text);
 			break;
 		}
 	}
 	if (ex_note_heads[k].pattern == NULL) {
 		end = 0;
 		if (strcmp(cl->w[0].norm, "i") == 0 && cl->n > 1) {
-			ex_buf_puts(&b, ex_third(c->arena, cl->w[1].norm));
+			arena_buf_puts(&b, ex_third(c->arena, cl->w[1].norm));
 			end = 2;
 		}
 	}
 	if (b.str.len > 0)
-		ex_buf_add(&b, " ", 1);
+		arena_buf_add(&b, " ", 1);
 	ex_join(&b, cl, end, cl->n);
 	if ((text = ex_buf_text(&b)) == NULL ||
 	    (text = ex_finish(text)) == NULL)
@@ -1672,7 +1575,7 @@ ex_request(const struct ex_clause *cl, size_t i, enum ex_mode *mode)
 	} else
 		return 0;
 	strong = (cl->w[j - 1].flags & (EX_COLON | EX_COMMA)) != 0;
-	if (j < cl->n && ex_is("that", cl->w[j].norm)) {
+	if (j < cl->n && words_is("that", cl->w[j].norm)) {
 		strong = true;
 		j++;
 	} else if (j < cl->n && strcmp(cl->w[j].norm, "this") == 0 &&
@@ -1685,10 +1588,10 @@ ex_request(const struct ex_clause *cl, size_t i, enum ex_mode *mode)
 	}
 	if (j >= cl->n || strcmp(cl->w[j].norm, "to") == 0)
 		return 0;
-	if (!strong && !ex_is("i|my", cl->w[j].norm))
+	if (!strong && !words_is("i|my", cl->w[j].norm))
 		return 0;
 	/* "note" alone is too common a word: only "note that", "note:". */
-	if (!strong && ex_is("note|record|save|store|log", cl->w[i].norm))
+	if (!strong && words_is("note|record|save|store|log", cl->w[i].norm))
 		return 0;
 	return j;
 }
@@ -1715,12 +1618,12 @@ ex_clause(struct ex_ctx *c, size_t lo, size_t hi, bool question)
 			(void)ex_note(c, &rest);
 		return;
 	}
-	if (question || ex_is(EX_QWORDS, cl.w[i].norm) ||
-	    ex_is(EX_HYPO, cl.w[i].norm))
+	if (question || words_is(EX_QWORDS, cl.w[i].norm) ||
+	    words_is(EX_HYPO, cl.w[i].norm))
 		return;
 	/* "and work at Acme": the "i" of the clause before. */
-	if (i > 0 && ex_is(EX_IMPLIED, cl.w[i].norm) &&
-	    ex_is("and|but|plus|then|also|or", cl.w[i - 1].norm)) {
+	if (i > 0 && words_is(EX_IMPLIED, cl.w[i].norm) &&
+	    words_is("and|but|plus|then|also|or", cl.w[i - 1].norm)) {
 		i--;
 		cl.w[i].raw = NULL;
 		cl.w[i].len = 0;
@@ -1737,14 +1640,14 @@ ex_clause_starts(const struct ex_ctx *c, size_t i, size_t e)
 {
 	const struct ex_word	*t = c->tok;
 
-	if ((t[i - 1].flags & EX_COMMA) && (ex_is(EX_OPENER, t[i].norm) ||
-	    ex_is(EX_AFTER_COMMA, t[i].norm)))
+	if ((t[i - 1].flags & EX_COMMA) && (words_is(EX_OPENER, t[i].norm) ||
+	    words_is(EX_AFTER_COMMA, t[i].norm)))
 		return true;
-	if (ex_is("and|but|plus|then|also|or", t[i].norm) && i + 1 < e &&
-	    (ex_is(EX_OPENER, t[i + 1].norm) ||
-	    ex_is(EX_IMPLIED, t[i + 1].norm)))
+	if (words_is("and|but|plus|then|also|or", t[i].norm) && i + 1 < e &&
+	    (words_is(EX_OPENER, t[i + 1].norm) ||
+	    words_is(EX_IMPLIED, t[i + 1].norm)))
 		return true;
-	return ex_is(EX_CUT_CLAUSE, t[i].norm);
+	return words_is(EX_CUT_CLAUSE, t[i].norm);
 }
 
 /* Tokens [s, e): skipped as a question or a hypothesis, else clauses. */
@@ -1762,7 +1665,7 @@ ex_sentence(struct ex_ctx *c, size_t s, size_t e)
 	question = (c->tok[e - 1].flags & EX_QUESTION) != 0;
 	if (ex_request(&cl, i, &mode) > 0)
 		question = false;
-	else if (ex_is(EX_HYPO, cl.w[i].norm))
+	else if (words_is(EX_HYPO, cl.w[i].norm))
 		return;
 	for (lo = s, i = s + 1; i < e; i++) {
 		if (!ex_clause_starts(c, i, e))
@@ -1903,7 +1806,7 @@ ex_relax(struct arena *a, const char *s, size_t len, bool quotes,
 		} else if (ch == '"')
 			str = true;
 		else if (ch == ',') {
-			for (k = i + 1; k < len && ex_space((unsigned char)s[k]);
+			for (k = i + 1; k < len && words_space((unsigned char)s[k]);
 			    k++)
 				continue;
 			if (k < len && (s[k] == '}' || s[k] == ']'))
@@ -2218,7 +2121,7 @@ ex_same_subject(const char *a, const char *b, bool family)
 	pa[la] = '\0';
 	memcpy(pb, b, lb);
 	pb[lb] = '\0';
-	return ex_is(prefs, pa) && ex_is(prefs, pb) && ex_same(ra, rb);
+	return words_is(prefs, pa) && words_is(prefs, pb) && ex_same(ra, rb);
 }
 
 enum extract_op
