@@ -115,10 +115,8 @@ chat_event_data(struct arena *ar, const struct agent_event *ev,
 		*name = "message_done";
 		ok = chat_wrap(ar, &b, "message", ev->json);
 		break;
-	case AGENT_CLIENT_CALL:		/* not offered: sink.client_tools */
-		*name = "client_tool_call";
-		ok = chat_raw(ar, &b, "{}");
-		break;
+	case AGENT_CLIENT_CALL:		/* never: see chat_emit() */
+		return NULL;
 	case AGENT_THREAD_UPDATED:
 		*name = "thread_updated";
 		ok = chat_wrap(ar, &b, "thread", ev->json);
@@ -142,8 +140,9 @@ chat_emit(void *ctx, const struct agent_event *ev)
 	const char		*name = NULL;
 	char			*data;
 
-	/* Without a stream only the tick probes (at most every 200 ms). */
-	if (!cs->sse)
+	/* Without a stream only the tick probes (at most every 200 ms). A
+	 * native turn offers no client tools (sink.client_tools). */
+	if (!cs->sse || ev->type == AGENT_CLIENT_CALL)
 		return cs->res->gone ? -1 : 0;
 	if ((data = chat_event_data(cs->res->req->arena, ev, &name)) == NULL)
 		return -1;

@@ -134,7 +134,11 @@ ck_thread(struct ck *c, const char *id)
 	return e;
 }
 
-/* The thread_id param: present, well formed, the user's (else answered). */
+/*
+ * The thread_id param of a turn: present and well formed (else
+ * answered). Whether it is the user's is the turn's first statement's
+ * business (threads_turn_begin() answers 404), not another round trip.
+ */
 static enum app_err
 ck_thread_param(struct ck *c, const char **id)
 {
@@ -143,7 +147,7 @@ ck_thread_param(struct ck *c, const char **id)
 	ck_id_param(c, "thread_id", id);
 	if ((e = ck_checked(c)) != APP_OK)
 		return e;
-	return ck_thread(c, *id);
+	return ck_id_ok(c, "thread", "thr_", *id);
 }
 
 /* The raw text of params.key, compacted; NULL when absent (or ENOMEM:
@@ -1109,7 +1113,7 @@ ck_item(struct ck *c, const char *thread_id, const char *item_id,
 	return *role == NULL || *status == NULL ? APP_ENOMEM : APP_OK;
 }
 
-/* thread_id and item_id: the user's thread and one of its items. */
+/* thread_id and item_id: an item of the user's live thread. */
 static enum app_err
 ck_item_params(struct ck *c, const char **id, const char **item,
     const char **role, const char **status)
@@ -1120,7 +1124,8 @@ ck_item_params(struct ck *c, const char **id, const char **item,
 	ck_id_param(c, "item_id", item);
 	if ((e = ck_checked(c)) != APP_OK)
 		return e;
-	if ((e = ck_thread(c, *id)) != APP_OK)
+	/* ck_item() reads the item through its live thread. */
+	if ((e = ck_id_ok(c, "thread", "thr_", *id)) != APP_OK)
 		return e;
 	return ck_item(c, *id, *item, role, status);
 }
