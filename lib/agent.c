@@ -26,6 +26,7 @@
 #include "jsonx.h"
 #include "llm.h"
 #include "log.h"
+#include "memory.h"
 #include "tools.h"
 
 #define AGENT_TITLE_MAX		60	/* characters */
@@ -429,6 +430,7 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 	struct agent_turn	*t = r->t;
 	struct llm_message	*msg;
 	struct agent_event	 ev;
+	struct memory_source	 src;
 	size_t			 i;
 	enum app_err		 e;
 
@@ -458,8 +460,10 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 			r->gone = true;
 			return APP_EHUP;
 		}
-		if ((e = tools_run(t->app->db, t->arena, t->user_id, tc->name,
-		    tc->arguments, &result)) != APP_OK)
+		src.thread_id = t->stored.thread_id;
+		src.item_id = t->stored.assistant_id;
+		if ((e = tools_run(t->app, t->arena, t->user_id, &src,
+		    tc->name, tc->arguments, &result)) != APP_OK)
 			return e;
 		memset(&ev, 0, sizeof(ev));
 		ev.type = AGENT_TOOL_RESULT;

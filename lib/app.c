@@ -24,6 +24,7 @@
 #include "http.h"
 #include "llm.h"
 #include "log.h"
+#include "memory.h"
 #include "migrate.h"
 #include "router.h"
 #include "scoreboard.h"
@@ -99,6 +100,24 @@ const struct route app_routes[] = {
 	    "threads.turn", ROUTE_AUTH },
 	{ "POST", "/api/v1/threads/{id}/messages/{item}/feedback",
 	    threads_http_feedback, "threads.feedback", ROUTE_AUTH },
+	{ "GET", "/api/v1/memories", memory_http_list, "memories.list",
+	    ROUTE_AUTH },
+	{ "POST", "/api/v1/memories", memory_http_add, "memories.add",
+	    ROUTE_AUTH },
+	{ "DELETE", "/api/v1/memories", memory_http_delete_all,
+	    "memories.delete_all", ROUTE_AUTH },
+	{ "POST", "/api/v1/memories/search", memory_http_search,
+	    "memories.search", ROUTE_AUTH },
+	{ "GET", "/api/v1/memories/summary", memory_http_summary,
+	    "memories.summary", ROUTE_AUTH },
+	{ "GET", "/api/v1/memories/{id}", memory_http_get, "memories.get",
+	    ROUTE_AUTH },
+	{ "PATCH", "/api/v1/memories/{id}", memory_http_patch,
+	    "memories.patch", ROUTE_AUTH },
+	{ "DELETE", "/api/v1/memories/{id}", memory_http_delete,
+	    "memories.delete", ROUTE_AUTH },
+	{ "GET", "/api/v1/memories/{id}/history", memory_http_history,
+	    "memories.history", ROUTE_AUTH },
 	{ "POST", "/api/chatkit", chatkit_http, "chatkit", ROUTE_AUTH },
 	{ "POST", "/api/v1/chatkit", chatkit_http, "chatkit.v1", ROUTE_AUTH },
 	{ "PUT", "/api/chatkit/attachments/{id}/upload",

@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "app.h"
 #include "arena.h"
 #include "jsonx.h"
 #include "tasks.h"
@@ -366,8 +367,9 @@ static const struct {
 };
 
 enum app_err
-tools_run(struct db_pool *pool, struct arena *ar, const char *user,
-    const char *name, const char *arguments, char **result)
+tools_run(struct app *app, struct arena *ar, const char *user,
+    const struct memory_source *src, const char *name, const char *arguments,
+    char **result)
 {
 	struct json_object	*args;
 	const char		*why;
@@ -392,7 +394,8 @@ tools_run(struct db_pool *pool, struct arena *ar, const char *user,
 		snprintf(msg, sizeof(msg), "arguments: %s", why);
 		return tool_error(ar, APP_EINVAL, msg, NULL, result);
 	}
-	e = tool_table[i].run(pool, ar, user, args, result);
+	(void)src;
+	e = tool_table[i].run(app->db, ar, user, args, result);
 	json_object_put(args);
 	return e;
 }

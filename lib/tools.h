@@ -13,8 +13,9 @@
 
 #include "apperr.h"
 
+struct app;
 struct arena;
-struct db_pool;
+struct memory_source;
 
 /* The JSON array of the tool definitions (static text). */
 const char	*tools_definitions(void);
@@ -36,8 +37,9 @@ const char	*tools_definitions_with(struct arena *, const char *list);
  * arguments or a task that is not the user's. APP_OK unless memory ran
  * out.
  */
-enum app_err	 tools_run(struct db_pool *, struct arena *,
-		    const char *user_id, const char *name,
-		    const char *arguments, char **result) MUSTCHECK;
+enum app_err	 tools_run(struct app *, struct arena *,
+		    const char *user_id, const struct memory_source *src,
+		    const char *name, const char *arguments, char **result)
+		    MUSTCHECK;
 
 #endif
