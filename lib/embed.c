@@ -1,6 +1,6 @@
 /*
- * embed.c: the builtin feature-hashing embedder, float4[] text, and
- * OpenAI-compatible /embeddings.
+ * embed.c: the builtin feature-hashing embedder, LSH bucket keys,
+ * float4[] text, and OpenAI-compatible /embeddings.
  *
  * The builtin embedder is the "hashing trick": no vocabulary, no model
  * file, nothing to load, the same vector everywhere. Whole words carry
@@ -358,6 +358,65 @@ embed_cosine(const float *a, const float *b, size_t dim)
 	if (dot < -1)
 		return -1;
 	return (float)dot;
+}
+
+/* ------------------------------------------------------------ LSH */
+
+/*
+ * splitmix64 (Steele, Lea and Flood): a fixed, well-mixed function of a
+ * counter, so that the hyperplanes need no table and no state.
+ */
+static uint64_t
+embed_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/*
+ * The sign of v's dot product with hyperplane `plane' (table * bits +
+ * bit): component i is +1 when bit i % 64 of the word for chunk i / 64
+ * is set, else -1. Summed in double, in index order, so the sign is the
+ * same wherever it is computed (but for dot products within rounding of
+ * 0, which agree on nearly every machine anyway).
+ */
+static int
+embed_lsh_bit(const float *v, size_t dim, uint32_t plane)
+{
+	uint64_t	 seed, w = 0;
+	double		 dot = 0;
+	size_t		 i;
+
+	seed = embed_mix64(0x51a7e5ca1ab1e000ull ^ plane);
+	for (i = 0; i < dim; i++) {
+		if (i % 64 == 0)
+			w = embed_mix64(seed ^ ((uint64_t)(i / 64) << 32));
+		dot += (w >> (i % 64)) & 1 ? (double)v[i] : -(double)v[i];
+	}
+	return dot > 0;
+}
+
+size_t
+embed_lsh(const float *v, size_t dim, int32_t *out)
+{
+	uint32_t	 t, b, key;
+	size_t		 i;
+
+	for (i = 0; i < dim; i++)
+		if (v[i] != 0)
+			break;
+	if (i == dim)
+		return 0;	/* the zero vector, or no dimension */
+	for (t = 0; t < EMBED_LSH_TABLES; t++) {
+		key = 0;
+		for (b = 0; b < EMBED_LSH_BITS; b++)
+			key = key << 1 | (uint32_t)embed_lsh_bit(v, dim,
+			    t * EMBED_LSH_BITS + b);
+		out[t] = (int32_t)(t << EMBED_LSH_BITS | key);
+	}
+	return EMBED_LSH_TABLES;
 }
 
 /* ------------------------------------------------------------ float4[] */

@@ -15,6 +15,7 @@
 #define QUIPU_EMBED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apperr.h"
 
@@ -46,6 +47,29 @@ struct conf;
  */
 size_t		 embed_builtin(const char *text, size_t len, float *out,
 		    size_t dim);
+
+/*
+ * Locality-sensitive hashing of a vector for the bucket index
+ * (memory_buckets): EMBED_LSH_TABLES tables of EMBED_LSH_BITS sign bits
+ * each (SimHash). A bit is the sign of the vector's dot product with a
+ * hyperplane whose components are +1 or -1, drawn from a fixed PRNG
+ * seeded by (table, bit) and the component's index: the same on every
+ * machine, for any dimension (a longer vector only reads further down
+ * the same streams). Two vectors at angle t agree on a bit with
+ * probability 1 - t/pi, so on a whole table's key with that to the
+ * power EMBED_LSH_BITS: with 10 bits, cosine 0.9 shares ~7 of the 32
+ * keys, 0.7 ~1.7, 0.5 ~0.6, and unrelated vectors (cosine 0) one key in
+ * 32 pairs.
+ *
+ * out[] gets one key per table, table * 2^EMBED_LSH_BITS + bits, all
+ * in [0, EMBED_LSH_KEYS), and the count is returned: EMBED_LSH_TABLES,
+ * or 0 for the zero vector (it has no direction) and dim 0.
+ */
+#define EMBED_LSH_TABLES	32
+#define EMBED_LSH_BITS		10
+#define EMBED_LSH_KEYS		(EMBED_LSH_TABLES << EMBED_LSH_BITS)
+
+size_t		 embed_lsh(const float *v, size_t dim, int32_t *out);
 
 /* Cosine similarity of two L2-normalised vectors (their dot product,
  * kept within [-1, 1]); 0 when either is the zero vector. */

@@ -2,13 +2,14 @@
  * recall.h: finding a user's memories again (DESIGN.md §7).
  *
  * Hybrid retrieval in PostgreSQL, in one round trip: full-text
- * candidates (the GIN index on memories.words, led by user_id) and
+ * candidates (the GIN index on memories.words, led by user_id),
  * embedding candidates (the memory_buckets of embed_lsh(): how many
  * locality-sensitive buckets a memory shares with the query, counted by
- * an index-only scan of the user's own rows). The union, at most a few
- * hundred, is re-ranked here: exact cosine similarity of the embeddings,
- * the full-text rank, and recency, merged into one score in [0, 1]; hits
- * under a threshold are left out.
+ * index-only scans of the user's own rows) and the user's newest
+ * memories. The union, at most a couple of hundred, is re-ranked here:
+ * exact cosine similarity of the embeddings, the full-text rank, and
+ * recency, merged into one score in [0, 1]; hits under a threshold are
+ * left out.
  *
  * Vectors come from the configured embedder (embedding_provider:
  * builtin, or an OpenAI-compatible /embeddings). Each stored vector
@@ -33,8 +34,17 @@ struct arena;
 
 /*
  * A text's vector, ready for SQL: model name, dimension, the vector as
- * float4[] text and its LSH buckets as int[] text ("{17,1043,...}"), all
- * in the arena.
+ * float4[] text and its LSH buckets as int[] text ("{17,1043,...}", "{}"
+ * for the zero vector), all in the arena.
+ *
+ * How a memory is written with it (lib/memory.c), in one statement:
+ * the memories row with v.model and v.dim (embed_model, embed_dim), its
+ * memory_vectors row with v.pg, and its memory_buckets rows, one per key
+ * of v.buckets (on UPDATE, the keys it no longer has deleted).
+ *
+ * When recall_embed() fails, store the memory without a vector
+ * (embed_model and embed_dim NULL, no memory_vectors row, no buckets):
+ * searches find it by text and re-embed it later.
  */
 struct recall_vec {
 	const char	*model;
@@ -64,10 +74,12 @@ struct recall_hit {
 
 /*
  * The user's memories most like `query', best first, at most `limit'
- * (1..100) with score >= min_score. *hits is in the arena (NULL when
- * none). When the embedder fails, the search goes on with full text
- * alone (logged), so a down embedding service never fails a turn.
- * APP_EDB, APP_ENOMEM.
+ * (1..100; more is cut to 100, 0 finds nothing) with score >= min_score.
+ * *hits is in the arena (NULL when none). A query without a word (NULL,
+ * "", "?!") lists the user's newest memories instead, newest change
+ * first, each with score 0 and whatever min_score. When the embedder
+ * fails, the search goes on with full text alone (logged), so a down
+ * embedding service never fails a turn. APP_EDB, APP_ENOMEM.
  *
  * Memories whose vector is missing or of another model (a few per call,
  * RECALL_REEMBED_MAX) are re-embedded and re-bucketed after the search.
@@ -78,5 +90,26 @@ enum app_err	 recall_search(struct app *, struct arena *,
 		    MUSTCHECK;
 
 #define RECALL_REEMBED_MAX	32
+
+/*
+ * The same with the query's vector already computed by recall_embed()
+ * (NULL, or one without a vector: full text alone), for a caller that
+ * needs the vector itself too: a new fact is stored with the vector it
+ * was compared by, from one call of the embedder.
+ */
+enum app_err	 recall_search_with(struct app *, struct arena *,
+		    const char *user_id, const char *query,
+		    const struct recall_vec *, size_t limit, double min_score,
+		    struct recall_hit **hits, size_t *nhits) MUSTCHECK;
+
+/*
+ * Thresholds of the merged score. RECALL_MIN_PROMPT: memories put into
+ * the model's prompt before a turn; a memory that answers the message
+ * passes, one that merely shares stop words or a letter pattern does
+ * not. RECALL_MIN_SEARCH: the search API and the recall tool, lower, so
+ * a partial match still shows (best first, with its score).
+ */
+#define RECALL_MIN_PROMPT	0.25
+#define RECALL_MIN_SEARCH	0.12
 
 #endif

@@ -5,9 +5,10 @@
 -- A fact about the user, one short sentence. subject is the key the
 -- reconciliation compares ("home", "likes:jazz", "note:..."). words is
 -- the English full-text vector (stemmed, stop words out: "Lives in
--- Paris" is 'live' & 'pari'). embedding is the vector of content by
--- embed_model (NULL until computed, and treated as missing when the
--- configured model differs: it is recomputed lazily). source names the
+-- Paris" is 'live' & 'pari'). embed_model and embed_dim say how the
+-- vector of content in memory_vectors was made (NULL until computed; a
+-- vector of another model than the configured one counts as missing and
+-- is recomputed lazily). source names the
 -- turn the fact came from; no foreign keys, so deleting a thread keeps
 -- what the user told in it, as a user expects of a memory.
 CREATE TABLE memories (
@@ -17,7 +18,6 @@ CREATE TABLE memories (
     subject       text        NOT NULL DEFAULT '',
     words         tsvector    GENERATED ALWAYS AS
                                   (to_tsvector('english'::regconfig, content)) STORED,
-    embedding     float4[],
     embed_model   text,
     embed_dim     integer,
     source_thread text,
@@ -25,9 +25,7 @@ CREATE TABLE memories (
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT memories_content_length
-        CHECK (char_length(content) BETWEEN 1 AND 1000),
-    CONSTRAINT memories_embedding_dim
-        CHECK (embedding IS NULL OR cardinality(embedding) = embed_dim)
+        CHECK (char_length(content) BETWEEN 1 AND 1000)
 );
 
 -- The list, newest change first, and its total.
@@ -37,6 +35,17 @@ CREATE INDEX memories_user_updated_idx ON memories (user_id, updated_at, id);
 CREATE INDEX memories_user_words_idx ON memories USING gin (user_id, words);
 -- Reconciliation looks up the memories of one subject.
 CREATE INDEX memories_user_subject_idx ON memories (user_id, subject);
+
+-- The vectors, beside the memories rather than in them: a builtin
+-- vector is 1 KB, under the 2 KB at which PostgreSQL moves a value out of
+-- line, so inside memories it would make every row the full-text search
+-- reads five times wider (100 000 memories: 260 MB instead of 32 MB, no
+-- longer in shared_buffers). A search reads the vectors of its few
+-- hundred candidates only.
+CREATE TABLE memory_vectors (
+    memory_id bigint   PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,
+    embedding float4[] NOT NULL
+);
 
 -- Locality-sensitive hashing of the embeddings (embed_lsh()): each
 -- memory sits in a few buckets, one per hash table, and similar vectors
@@ -131,3 +140,21 @@ CREATE FUNCTION api_memory_event(e memory_events) RETURNS json
         CASE WHEN e.source_thread IS NOT NULL THEN
             ROW(e.source_thread, e.source_item)::api_memory_source_json
         END, api_time(e.created_at))::api_memory_event_json);
+
+-- The words of a search as an OR query of their English lexemes
+-- ("where do I live?" is 'live', "what's my dog called" 'call' | 'dog'),
+-- NULL when it has none. Unlike task_query: OR, because a question
+-- rarely repeats the words of the memory that answers it, and no prefix
+-- match, because the lexemes are already stems. recall.c ranks what it
+-- finds, so a memory matching one word of three still comes up.
+CREATE FUNCTION memory_query(q text) RETURNS tsquery
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    BEGIN ATOMIC
+        SELECT string_agg('''' || replace(replace(lexeme, '\', '\\'),
+                   '''', '''''') || '''', ' | ')::tsquery
+        FROM unnest(to_tsvector('english'::regconfig, q));
+    END;
+
+-- Memories whose vector is missing or of another model, found without
+-- reading the user's other rows (recall.c re-embeds a few per search).
+CREATE INDEX memories_user_model_idx ON memories (user_id, embed_model);

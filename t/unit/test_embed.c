@@ -1,10 +1,12 @@
 /*
  * test_embed.c: the builtin embedder, float4[] text, and /embeddings.
  *
- * Three groups. The builtin group checks what retrieval relies on:
+ * Four groups. The builtin group checks what retrieval relies on:
  * determinism, unit length, the zero vector for featureless text, close
  * sentences closer than unrelated ones, case and accents folded, long
- * and broken text. The float4[] group round-trips vectors and refuses
+ * and broken text. The LSH group pins the bucket keys (stored keys must
+ * stay valid), checks their range, the zero vector, SimHash's collision
+ * rate at known angles, and that close sentences share more buckets. The float4[] group round-trips vectors and refuses
  * malformed arrays. The remote group runs embed_remote against a tiny
  * one-shot HTTP server in a thread, whose canned answers cover each
  * error, and against the fake upstream t/fakellm when the build tree is
@@ -287,6 +289,224 @@ test_cosine(void **state)
 	assert_true(embed_cosine(x, m, 2) == -1);
 	assert_true(embed_cosine(big, big, 2) == 1);	/* clamped */
 	assert_true(embed_cosine(a, a, 0) == 0);
+}
+
+/* ------------------------------------------------------------ LSH */
+
+#define LSH_PI	3.14159265358979323846
+
+/* A fixed PRNG for the tests' random vectors (xorshift64*). */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+/* A standard normal deviate (Box-Muller), for isotropic vectors. */
+static double
+gauss(uint64_t *s)
+{
+	double	 u = ((double)(rnd(s) >> 11) + 0.5) / 9007199254740992.0;
+	double	 v = (double)(rnd(s) >> 11) / 9007199254740992.0;
+
+	return sqrt(-2 * log(u)) * cos(2 * LSH_PI * v);
+}
+
+/* How many keys two key sets share (keys are per table, so by index). */
+static size_t
+shared(const int32_t *a, size_t na, const int32_t *b, size_t nb)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < na && i < nb; i++)
+		n += a[i] == b[i];
+	return n;
+}
+
+static size_t
+shared_text(const char *x, const char *y)
+{
+	float	 a[EMBED_DIM], b[EMBED_DIM];
+	int32_t	 ka[EMBED_LSH_TABLES], kb[EMBED_LSH_TABLES];
+
+	emb(x, a);
+	emb(y, b);
+	return shared(ka, embed_lsh(a, EMBED_DIM, ka), kb,
+	    embed_lsh(b, EMBED_DIM, kb));
+}
+
+static void
+assert_keys_ok(const int32_t *k, size_t n)
+{
+	size_t	 i;
+
+	assert_int_equal(n, EMBED_LSH_TABLES);
+	for (i = 0; i < n; i++) {
+		assert_true(k[i] >= 0 && k[i] < EMBED_LSH_KEYS);
+		assert_int_equal(k[i] >> EMBED_LSH_BITS, (int32_t)i);
+	}
+}
+
+static void
+test_lsh_deterministic(void **state)
+{
+	/* Pinned: stored buckets must stay valid across builds. */
+	static const int32_t gold[EMBED_LSH_TABLES] = {
+		27, 1549, 2507, 3337, 4119, 5130, 6894, 7291, 8326, 9586,
+		10281, 12173, 12835, 13425, 14686, 16184, 16442, 17560, 18880,
+		19901, 20739, 22412, 22798, 24343, 24781, 26421, 27145, 27904,
+		29240, 30692, 31277, 32521,
+	};
+	static const int32_t gold1536[4] = { 634, 2038, 2878, 3529 };
+	uint64_t	 seed = 42;
+	float		 v[EMBED_DIM], w[1536];
+	int32_t		 k[EMBED_LSH_TABLES], k2[EMBED_LSH_TABLES];
+	size_t		 i;
+
+	(void)state;
+	emb("I live in Paris with my dog Rex", v);
+	assert_keys_ok(k, embed_lsh(v, EMBED_DIM, k));
+	assert_memory_equal(k, gold, sizeof(gold));
+	memset(k2, 0x7f, sizeof(k2));
+	assert_int_equal(embed_lsh(v, EMBED_DIM, k2), EMBED_LSH_TABLES);
+	assert_memory_equal(k, k2, sizeof(k));
+	/* A direction: a positive scale changes nothing. */
+	for (i = 0; i < EMBED_DIM; i++)
+		v[i] *= 3.5f;
+	assert_int_equal(embed_lsh(v, EMBED_DIM, k2), EMBED_LSH_TABLES);
+	assert_memory_equal(k, k2, sizeof(k));
+	/* Any dimension: a remote model's 1536. */
+	for (i = 0; i < 1536; i++)
+		w[i] = (float)((i * 7919) % 13) - 6.0f;
+	assert_keys_ok(k, embed_lsh(w, 1536, k));
+	assert_memory_equal(k, gold1536, sizeof(gold1536));
+	/*
+	 * The opposite vector flips every bit of every key (a random one:
+	 * builtin vectors may sit exactly on a hyperplane, bit 0 both ways).
+	 */
+	for (i = 0; i < EMBED_DIM; i++)
+		v[i] = (float)gauss(&seed);
+	assert_keys_ok(k, embed_lsh(v, EMBED_DIM, k));
+	for (i = 0; i < EMBED_DIM; i++)
+		v[i] = -v[i];
+	assert_int_equal(embed_lsh(v, EMBED_DIM, k2), EMBED_LSH_TABLES);
+	for (i = 0; i < EMBED_LSH_TABLES; i++)
+		assert_int_equal(k2[i], k[i] ^ ((1 << EMBED_LSH_BITS) - 1));
+}
+
+static void
+test_lsh_zero(void **state)
+{
+	float	 v[EMBED_DIM];
+	int32_t	 k[EMBED_LSH_TABLES];
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	k[0] = -1;
+	assert_int_equal(embed_lsh(v, EMBED_DIM, k), 0);
+	assert_int_equal(k[0], -1);
+	assert_int_equal(embed_lsh(v, 0, k), 0);
+	emb("?!", v);
+	assert_int_equal(embed_lsh(v, EMBED_DIM, k), 0);
+	/* One component is enough for a direction. */
+	v[200] = -1e-30f;
+	assert_keys_ok(k, embed_lsh(v, EMBED_DIM, k));
+}
+
+/*
+ * SimHash's promise: vectors at angle t share a table's key with
+ * probability (1 - t/pi)^bits. Pairs of random 256-dimensional vectors
+ * at a set cosine, averaged.
+ */
+static double
+mean_shared(double cosine, size_t dim, size_t pairs, uint64_t *seed)
+{
+	float	 a[1536], b[1536], r;
+	int32_t	 ka[EMBED_LSH_TABLES], kb[EMBED_LSH_TABLES];
+	double	 na, nr, dot, total = 0;
+	size_t	 p, i;
+
+	for (p = 0; p < pairs; p++) {
+		na = nr = dot = 0;
+		for (i = 0; i < dim; i++) {
+			a[i] = (float)gauss(seed);
+			na += (double)a[i] * a[i];
+		}
+		/* b = cosine * a/|a| + sin * (unit r orthogonal to a) */
+		for (i = 0; i < dim; i++) {
+			a[i] = (float)(a[i] / sqrt(na));
+			b[i] = (float)gauss(seed);
+			dot += (double)a[i] * b[i];
+		}
+		for (i = 0; i < dim; i++) {
+			r = (float)(b[i] - dot * a[i]);
+			b[i] = r;
+			nr += (double)r * r;
+		}
+		for (i = 0; i < dim; i++)
+			b[i] = (float)(cosine * a[i] +
+			    sqrt(1 - cosine * cosine) * b[i] / sqrt(nr));
+		total += (double)shared(ka, embed_lsh(a, dim, ka), kb,
+		    embed_lsh(b, dim, kb));
+	}
+	return total / (double)pairs;
+}
+
+static void
+test_lsh_collisions(void **state)
+{
+	static const double cosines[] = { 0.95, 0.9, 0.7, 0.5, 0 };
+	uint64_t	 seed = 0x2545f4914f6cdd1dull;
+	double		 want, got;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < NELEM(cosines); i++) {
+		want = EMBED_LSH_TABLES * pow(1 - acos(cosines[i]) / LSH_PI,
+		    EMBED_LSH_BITS);
+		got = mean_shared(cosines[i], EMBED_DIM, 200, &seed);
+		if (fabs(got - want) > 0.15 * want + 0.1)
+			fail_msg("cosine %.2f: %.2f keys shared, expected "
+			    "%.2f", cosines[i], got, want);
+	}
+	/* The same in 1536 dimensions. */
+	want = EMBED_LSH_TABLES * pow(1 - acos(0.9) / LSH_PI, EMBED_LSH_BITS);
+	got = mean_shared(0.9, 1536, 50, &seed);
+	assert_true(fabs(got - want) < 0.15 * want + 0.1);
+}
+
+/* On builtin vectors: close sentences share more buckets. */
+static void
+test_lsh_similar(void **state)
+{
+	static const char *const close[][2] = {
+		{ "I love strong coffee", "I really love coffee" },
+		{ "My dog is named Rex", "my dog's name is Rex" },
+		{ "I live in Paris", "I live in Paris, France" },
+		{ "I work as a nurse at the hospital",
+		    "I work as a nurse in a hospital" },
+	};
+	static const char *const far[][2] = {
+		{ "I love strong coffee", "my flight leaves at nine" },
+		{ "My dog is named Rex", "I work as a nurse at the hospital" },
+		{ "I live in Paris", "quantum entanglement explained" },
+		{ "I work as a nurse at the hospital", "buy milk and eggs" },
+	};
+	size_t	 i, nclose = 0, nfar = 0;
+
+	(void)state;
+	for (i = 0; i < NELEM(close); i++)
+		nclose += shared_text(close[i][0], close[i][1]);
+	for (i = 0; i < NELEM(far); i++)
+		nfar += shared_text(far[i][0], far[i][1]);
+	if (nclose < 4 * NELEM(close) || nfar > NELEM(far))
+		fail_msg("close pairs share %zu keys, far ones %zu", nclose,
+		    nfar);
+	assert_int_equal(shared_text("I live in Paris", "I live in Paris"),
+	    EMBED_LSH_TABLES);
 }
 
 /* ------------------------------------------------------------ float4[] */
@@ -884,6 +1104,10 @@ main(void)
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_long),
 		cmocka_unit_test(test_cosine),
+		cmocka_unit_test(test_lsh_deterministic),
+		cmocka_unit_test(test_lsh_zero),
+		cmocka_unit_test(test_lsh_collisions),
+		cmocka_unit_test(test_lsh_similar),
 		cmocka_unit_test(test_pg_roundtrip),
 		cmocka_unit_test(test_pg_forms),
 		cmocka_unit_test(test_pg_malformed),
