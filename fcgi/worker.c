@@ -50,9 +50,11 @@
 /*
  * A safety net only: a connection wakes one exclusive waiter, but older
  * kernels may count a waiter that was woken and has not run yet, so a
- * second connection arriving then could wait for a busy thread.
+ * second connection arriving then could wait for a busy thread. An idle
+ * thread woken by it also sweeps the background queue (jobs whose
+ * thread died). Drain writes the eventfd.
  */
-#define WORKER_EPOLL_MS		30000	/* a safety net: drain writes the eventfd */
+#define WORKER_EPOLL_MS		30000
 #define WORKER_FAST_EXIT_NS	1000000000ull
 
 struct worker;
@@ -149,6 +151,30 @@ worker_start_drain(struct worker *w)
 		log_warn("drain eventfd");
 }
 
+/*
+ * Background work (app_background), after an answer or in an idle
+ * moment. The slot shows a request of its own, started now and waiting
+ * on the model, so the slow log leaves it alone and the watchdog bounds
+ * it as it bounds a turn (the run is bounded by llm_timeout). A drain
+ * does not wait for it any longer than for a request: a job cut short is
+ * leased, not lost, and is taken again when its lease runs out.
+ */
+static void
+acceptor_background(struct acceptor *ac)
+{
+	struct worker	*w = ac->w;
+
+	if (atomic_load(&w->draining))
+		return;
+	atomic_store(&ac->sb->start_ns, clock_now_ns());
+	atomic_store(&ac->sb->route, -1);
+	ac->sb->request_id[0] = '\0';
+	atomic_store_explicit(&ac->sb->state, SB_T_UPSTREAM,
+	    memory_order_release);
+	(void)app_background(&w->app, ac->arena);
+	arena_reset(ac->arena);
+}
+
 /* Answers without app_handle when even the request could not be built. */
 static void
 worker_fail(FCGX_Request *fr)
@@ -201,6 +227,9 @@ acceptor_serve(struct acceptor *ac)
 		    (unsigned long long)n);
 		worker_start_drain(w);
 	}
+	/* The client has its whole answer: FCGX_Finish_r closed it. */
+	if (req.background)
+		acceptor_background(ac);
 }
 
 /*
@@ -233,7 +262,7 @@ acceptor_main(void *arg)
 	struct timespec		 pause = { 0, 100 * 1000000L };
 	struct epoll_event	 ev[2];
 	bool			 served = false;
-	int			 rc;
+	int			 rc, nev;
 
 	while (!atomic_load(&w->draining)) {
 		atomic_store_explicit(&ac->sb->state, SB_T_IDLE,
@@ -253,11 +282,14 @@ acceptor_main(void *arg)
 			if (served)
 				acceptor_requeue(ac);
 			served = false;
-			if (epoll_wait(ac->ep, ev, 2, WORKER_EPOLL_MS) == -1 &&
-			    errno != EINTR) {
+			nev = epoll_wait(ac->ep, ev, 2, WORKER_EPOLL_MS);
+			if (nev == -1 && errno != EINTR) {
 				log_warn("epoll_wait");
 				(void)nanosleep(&pause, NULL);
-			}
+			} else if (nev == 0 && ac->index == 0)
+				/* One sweeper per worker is plenty, and
+				 * with PostgreSQL down, one warning. */
+				acceptor_background(ac);
 			continue;
 		}
 		/* EMFILE and friends: do not spin. */

@@ -26,6 +26,7 @@
 #include "jsonx.h"
 #include "llm.h"
 #include "log.h"
+#include "memjob.h"
 #include "memory.h"
 #include "tools.h"
 
@@ -45,6 +46,7 @@ agent_begin(struct app *app, struct arena *ar, const char *user_id,
 	t->arena = ar;
 	t->user_id = user_id;
 	t->message = st->message;
+	t->memories_json = "[]";
 	t->quota.limit = app->conf->messages_per_day;
 	e = threads_turn_begin(app->db, ar, user_id, st,
 	    app->conf->llm_timeout + AGENT_STALE_SLACK, &t->quota, &t->stored);
@@ -115,25 +117,29 @@ agent_msg_add(struct agent_msgs *m, const char *role, const char *content)
 	return v;
 }
 
+/*
+ * The system prompt: who the assistant is, the date, then what it
+ * remembers about the user (memory_for_prompt()'s block, or NULL), then
+ * how to work.
+ */
 static char *
-agent_system_prompt(struct arena *ar, time_t now)
+agent_system_prompt(struct arena *ar, time_t now, const char *memories)
 {
 	struct tm	 tm;
 	char		 day[64];
 
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof(day), "%A %Y-%m-%d", &tm);
-	/*
-	 * The memory module adds what it knows about the user here, after
-	 * the date (a later issue); until then the prompt has no memories.
-	 */
 	return arena_printf(ar,
 	    "You are quipu, an assistant that keeps the user's task list. "
-	    "Today is %s (UTC). Use the tools to read and change tasks; "
+	    "Today is %s (UTC).%s%s%s"
+	    "Use the tools to read and change tasks; "
 	    "never invent a task id: find it with list_tasks first. Due "
 	    "dates are RFC 3339 in UTC. After acting, say briefly what "
 	    "changed. Answer in the user's language, in a few sentences.",
-	    day);
+	    day, memories != NULL ? "\n\n" : " ",
+	    memories != NULL ? memories : "",
+	    memories != NULL ? "\n\n" : "");
 }
 
 /*
@@ -291,7 +297,8 @@ agent_user_message(struct agent_turn *t, struct agent_msgs *m)
 }
 
 static enum app_err
-agent_prompt(struct agent_turn *t, time_t now, struct agent_msgs *m)
+agent_prompt(struct agent_turn *t, time_t now, const char *memories,
+    struct agent_msgs *m)
 {
 	const char	*sys;
 	size_t		 i;
@@ -299,7 +306,7 @@ agent_prompt(struct agent_turn *t, time_t now, struct agent_msgs *m)
 
 	memset(m, 0, sizeof(*m));
 	m->arena = t->arena;
-	if ((sys = agent_system_prompt(t->arena, now)) == NULL ||
+	if ((sys = agent_system_prompt(t->arena, now, memories)) == NULL ||
 	    agent_msg_add(m, "system", sys) == NULL)
 		return APP_ENOMEM;
 	for (i = 0; i < t->stored.nhistory; i++) {
@@ -652,6 +659,56 @@ agent_cancelled(struct agent_turn *t)
 		    t->stored.thread_id);
 }
 
+/*
+ * What the model is told about the user: the memories most like the
+ * message (none for a turn without one). *prompt: the block for the
+ * system prompt, or NULL. Non-zero when the client is gone.
+ */
+static int
+agent_memories(struct agent_turn *t, char **prompt)
+{
+	char	*json = NULL, *ev;
+
+	*prompt = NULL;
+	if (t->message == NULL)
+		return 0;
+	/* Never fails the turn: an error gives no memories. */
+	memory_for_prompt(t->app, t->arena, t->user_id, t->message, &json,
+	    prompt);
+	if (json == NULL || strcmp(json, "[]") == 0)
+		return 0;
+	t->memories_json = json;
+	if ((ev = arena_printf(t->arena, "{\"memories\":%s}", json)) == NULL)
+		return 0;	/* the event is lost, not the turn */
+	if (agent_emit_json(t, AGENT_MEMORY_USED, NULL, ev, NULL) != 0) {
+		/* Gone: the model will not be told them after all. */
+		t->memories_json = "[]";
+		*prompt = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Queues the extraction of the facts of a user message whose answer
+ * completed; it runs once the client has the answer (t->queued).
+ */
+static void
+agent_queue(struct agent_turn *t)
+{
+	enum app_err	 e;
+
+	if (t->message == NULL || t->stored.user_item_id == NULL ||
+	    strcmp(t->status, "completed") != 0)
+		return;
+	e = memjob_enqueue(t->app->db, t->arena, t->user_id,
+	    t->stored.thread_id, t->stored.user_item_id, t->message);
+	if (e != APP_OK)
+		log_warnx("turn in %s: its extraction was not queued: %s",
+		    t->stored.thread_id, app_strerror(e));
+	t->queued = e == APP_OK;
+}
+
 enum app_err
 agent_run(struct agent_turn *t, const struct agent_sink *sink)
 {
@@ -660,7 +717,7 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	struct agent_msgs	 m;
 	struct agent_run	 r;
 	struct agent_event	 ev;
-	char			*call = NULL;
+	char			*call = NULL, *memories = NULL;
 	time_t			 now = time(NULL);
 	enum app_err		 e, fe;
 
@@ -678,9 +735,11 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	    agent_emit_json(t, AGENT_ITEM_CREATED, "assistant",
 	    t->stored.assistant_json, t->stored.ck_assistant) != 0)
 		r.gone = true;
+	if (!r.gone && agent_memories(t, &memories) != 0)
+		r.gone = true;
 	if (r.gone)
 		e = APP_EHUP;
-	else if ((e = agent_prompt(t, now, &m)) == APP_OK)
+	else if ((e = agent_prompt(t, now, memories, &m)) == APP_OK)
 		e = agent_loop(&r, &m, now);
 	if (r.gone)
 		e = APP_EHUP;
@@ -707,6 +766,8 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	o.error = e == APP_OK ? NULL : t->error;
 	o.title = t->stored.titled || t->message == NULL ? NULL :
 	    agent_title(t, &r, now);
+	o.memories_used = strcmp(t->memories_json, "[]") != 0 ?
+	    t->memories_json : NULL;
 	o.prompt_tokens = r.prompt_tokens;
 	o.completion_tokens = r.completion_tokens;
 	/* Stored whatever happened: the partial answer is kept. */
@@ -724,6 +785,8 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 			t->error = "the answer could not be stored";
 		}
 	}
+	if (e == APP_OK)
+		agent_queue(t);
 	if (r.gone)
 		agent_cancelled(t);
 	t->item_json = fin.item_json;

@@ -4,10 +4,12 @@
  * agent_begin() does everything that may refuse the turn, before any
  * answer is started: the quota, the thread (new, or claimed for this
  * turn), the user's message and the assistant's, in progress, stored in
- * one transaction. agent_run() then builds the prompt, runs the model and
- * its tool calls, and stores the answer, emitting events as things
- * happen. Two encoders turn the events into bytes: the native API
- * (lib/chat.c, JSON or SSE) and, later, the ChatKit protocol.
+ * one transaction. agent_run() then builds the prompt (with what is
+ * remembered about the user), runs the model and its tool calls, stores
+ * the answer and queues the extraction of the message's facts (run once
+ * the client has the answer), emitting events as things happen. Two
+ * encoders turn the events into bytes: the native API (lib/chat.c, JSON
+ * or SSE) and, later, the ChatKit protocol.
  *
  * No PostgreSQL connection is held while the model is working: each
  * step takes one for a transaction and gives it back.
@@ -35,6 +37,11 @@ enum agent_event_type {
 	AGENT_ITEM_CREATED,	/* json, ck: the user's message (role "user";
 				   none when the turn answers what is there),
 				   then the assistant's ("assistant") */
+	AGENT_MEMORY_USED,	/* json: {"memories":[Memory...]}, what the
+				   model is told about the user; right after
+				   the assistant's ITEM_CREATED, only when
+				   there are some (no ck: ChatKit has no such
+				   event) */
 	AGENT_TEXT_DELTA,	/* item_id, text, len */
 	AGENT_TOOL_CALL,	/* item_id, call_id, name, arguments */
 	AGENT_TOOL_RESULT,	/* call_id, name, result (JSON text) */
@@ -92,6 +99,12 @@ struct agent_turn {
 	const char		*tool_calls;	/* JSON array text, "[]" for none */
 	const char		*item_json;	/* the answer as stored */
 	const char		*thread_json;	/* when the title changed */
+	/* The memories given to the model: JSON array text, "[]" for none
+	 * (set by agent_begin()). */
+	const char		*memories_json;
+	/* The turn's extraction was queued (memjob.h): the caller sets
+	 * http_request.background, so it runs once the client is served. */
+	bool			 queued;
 	bool			 client_call;	/* ended on a client tool call */
 	const char		*status;	/* completed, incomplete, error */
 	enum app_err		 err;		/* why it failed, or APP_OK */

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "llm.h"
 #include "log.h"
+#include "memjob.h"
 #include "memory.h"
 #include "migrate.h"
 #include "router.h"
@@ -34,6 +35,8 @@
 #include "threads.h"
 
 #define APP_RID_MAX	64
+/* Jobs one background run takes at most. */
+#define APP_BACKGROUND_JOBS	8
 
 /* Order is stable: /metrics indexes counters by position. */
 const struct route app_routes[] = {
@@ -409,4 +412,10 @@ app_handle(struct app *app, struct http_request *req,
 	la.remote_addr = req->remote_addr;
 	log_access(&la);
 	log_set_request_id(NULL);
+}
+
+size_t
+app_background(struct app *app, struct arena *ar)
+{
+	return memjob_run(app, ar, APP_BACKGROUND_JOBS);
 }

@@ -11,6 +11,7 @@
 #include "apperr.h"
 #include "router.h"
 
+struct arena;
 struct auth;
 struct conf;
 struct cors;
@@ -55,6 +56,14 @@ void		 app_free(struct app *);
  */
 void		 app_handle(struct app *, struct http_request *,
 		    struct http_response *);
+
+/*
+ * Work queued for after the answer (http_request.background), and the
+ * idle threads' sweep: runs a few ready jobs of the queues (memjob.h).
+ * `ar' is a scratch arena, reset between jobs. Returns how many ran;
+ * never fails (errors are logged, jobs tried again later).
+ */
+size_t		 app_background(struct app *, struct arena *ar);
 
 /*
  * What the serving thread is doing (enum sb_thread_state), for the

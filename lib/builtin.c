@@ -4,7 +4,12 @@
  * It reads the last user message with a small table-driven parser (verb
  * patterns, day names; no regular expressions) and answers through the
  * same tool calls a remote model makes, so the agent loop cannot tell
- * the two apart.
+ * the two apart: the task tools, and the memory tools for what the user
+ * asks it to remember, recall or forget (questions about the user, such
+ * as "where do I live?", are recalls too). A statement about the user
+ * that asks for nothing ("I live in Paris") is acknowledged: the memory
+ * job extracts its facts after the turn with the same extract_builtin()
+ * that recognises it here.
  *
  * Nothing is kept between calls: each call parses the user's message
  * again and reads the tool calls and results after it to see how far the
@@ -28,6 +33,7 @@
 
 #include "arena.h"
 #include "builtin.h"
+#include "extract.h"
 #include "jsonx.h"
 #include "llm.h"
 #include "words.h"
@@ -43,8 +49,9 @@
 
 #define BI_WHICH	"Which task? Give me its number or words from its " \
 			"title, e.g. \"mark 3 done\" or \"delete buy milk\"."
-#define BI_EXAMPLES	"Try \"add buy milk tomorrow\" or " \
-			"\"what's on my list?\""
+#define BI_EXAMPLES	"Try \"add buy milk tomorrow\", " \
+			"\"what's on my list?\" or " \
+			"\"remember that I live in Paris\"."
 
 enum bi_verb {
 	BI_HELP,
@@ -57,7 +64,10 @@ enum bi_verb {
 	BI_DUE,
 	BI_DELETE,
 	BI_COMPLETE_ALL,
-	BI_DELETE_DONE
+	BI_DELETE_DONE,
+	BI_REMEMBER,
+	BI_RECALL,
+	BI_FORGET
 };
 
 enum bi_list {
@@ -93,6 +103,7 @@ struct bi_ctx {
 	int64_t				 today;	/* days since 1970-01-01, UTC */
 	struct bi_tok			 tok[BI_MAX_TOKENS];
 	size_t				 ntok;
+	bool				 question;	/* ends with '?' */
 };
 
 /* What the user asked for. */
@@ -101,7 +112,9 @@ struct bi_intent {
 	enum bi_list	 list;
 	int64_t		 id;		/* the task named by number, or 0 */
 	const char	*words;		/* the task named by words */
-	const char	*text;		/* the title to add, or the new one */
+	const char	*text;		/* the title to add, or the new one;
+					   what to remember, recall ("": all)
+					   or forget */
 	const char	*priority;	/* "high", ..., or NULL */
 	bool		 due_set;
 	const char	*due;		/* RFC 3339; NULL with due_set clears */
@@ -139,6 +152,7 @@ static bool	bi_match(struct bi_ctx *, const char *, size_t, size_t,
 static size_t	bi_date(struct bi_ctx *, size_t, size_t, int64_t *);
 static void	bi_task_trim(struct bi_ctx *, size_t *, size_t *);
 static const char *bi_prio(const char *);
+static bool	bi_parse_list(struct bi_ctx *, size_t, size_t, enum bi_list *);
 
 /* ------------------------------------------------------------ tables */
 
@@ -197,6 +211,36 @@ static const struct bi_rule bi_bulk_rules[] = {
  * Rules that start with the task come last.
  */
 static const struct bi_rule bi_rules[] = {
+	/*
+	 * Memory first: "don't forget that ..." is a fact, where "don't
+	 * forget to ..." is a task; "remember to ..." is a task too, like
+	 * "remind me to ...", and "remember that ..." a fact. A rule without
+	 * {a} recalls everything (the newest memories).
+	 */
+	{ "remember to {a}", BI_ADD, NULL },
+	{ "remember|memorize|memorise that|this? {a}", BI_REMEMBER, NULL },
+	{ "note|record that {a}", BI_REMEMBER, NULL },
+	{ "make|take a? note that {a}", BI_REMEMBER, NULL },
+	{ "keep|bear in mind that? {a}", BI_REMEMBER, NULL },
+	{ "don't|dont|never forget that {a}", BI_REMEMBER, NULL },
+	{ "do not forget that {a}", BI_REMEMBER, NULL },
+	{ "what else? do|did you know|remember about? me|myself?", BI_RECALL,
+	    NULL },
+	{ "what have|did i told|tell you about? me|myself?", BI_RECALL, NULL },
+	{ "who am i", BI_RECALL, NULL },
+	{ "tell me about me|myself", BI_RECALL, NULL },
+	{ "tell me what you know|remember about? me|myself?", BI_RECALL,
+	    NULL },
+	{ "show|list|display|view|see me? my|your|the|all? memories|memory",
+	    BI_RECALL, NULL },
+	{ "what are|is my|your memories|memory", BI_RECALL, NULL },
+	{ "what do you know|remember about {a}", BI_RECALL, NULL },
+	{ "do you remember|recall|know {a}", BI_RECALL, NULL },
+	{ "forget|delete|remove|erase the|my? memory|memories about|of|that {a}",
+	    BI_FORGET, NULL },
+	{ "forget everything|all|anything about|of {a}", BI_FORGET, NULL },
+	{ "forget about|that? {a}", BI_FORGET, NULL },
+	{ "stop remembering {a}", BI_FORGET, NULL },
 	/* Add: no other rule starts with these verbs. */
 	{ "add|create|new a|an|new|another? task|todo|to-do|reminder|item "
 	    "to|for|called|named|saying? {a}", BI_ADD, NULL },
@@ -286,6 +330,23 @@ static const char *const bi_prio_phrases[] = {
 	NULL
 };
 #define BI_URGENT	"urgent|urgently|important|asap"
+
+/* Words that name nothing to remember or forget: "forget it". */
+#define BI_VAGUE	"it|this|that|these|those|everything|all|anything|" \
+	"something|stuff|them|me|myself|about"
+/*
+ * A question about the user starts with one of these and has one of
+ * BI_ME in it, but none of BI_TASKISH ("what do I need to do today" is
+ * the list, "is my report done" a task).
+ */
+#define BI_QWORDS	"what|what's|whats|where|where's|wheres|who|who's|" \
+	"whos|when|when's|whens|which|how|do|does|did|am|is|are|was|were|" \
+	"have|has"
+#define BI_ME		"i|i'm|im|my|me|mine|myself|i've|ive"
+#define BI_TASKISH	"task|tasks|todo|todos|to-do|to-dos|list|due|" \
+	"overdue|deadline|priority|done|complete|completed|finish|finished|" \
+	"remind|reminder|reminders|need|should|must|plan|planned|scheduled|" \
+	"agenda|today|tonight|tomorrow|week"
 
 /* A message made only of these words asks for a list. */
 enum bi_lex {
@@ -473,6 +534,18 @@ bi_count_words(const char *s)
 
 /* ------------------------------------------------------------ words */
 
+/* Whether `text' ends with a question mark, before closing quotes. */
+static bool
+bi_asks(const char *text)
+{
+	size_t	 n = strlen(text);
+
+	while (n > 0 && (words_space((unsigned char)text[n - 1]) ||
+	    strchr("\"')", text[n - 1]) != NULL))
+		n--;
+	return n > 0 && text[n - 1] == '?';
+}
+
 /* Splits the message into words at white space. */
 static enum app_err
 bi_split(struct bi_ctx *c, const char *text)
@@ -480,6 +553,7 @@ bi_split(struct bi_ctx *c, const char *text)
 	const char	*p = text, *start, *norm;
 
 	c->ntok = 0;
+	c->question = bi_asks(text);
 	while (c->ntok < BI_MAX_TOKENS) {
 		while (words_space((unsigned char)*p))
 			p++;
@@ -1046,6 +1120,84 @@ bi_parse_add(struct bi_ctx *c, size_t lo, size_t hi, struct bi_intent *in)
 	return APP_OK;
 }
 
+/* Whether tokens [lo, hi) are all words that name nothing. */
+static bool
+bi_vague(struct bi_ctx *c, size_t lo, size_t hi)
+{
+	for (; lo < hi; lo++)
+		if (!words_is(BI_VAGUE, c->tok[lo].norm))
+			return false;
+	return true;
+}
+
+/*
+ * What to remember, look for or forget: the {a} words as written, or ""
+ * for a recall without them (everything). Words that name nothing
+ * ("remember this", "forget everything") are asked about, except in a
+ * recall ("do you remember me?": everything); "remember my name?" asks
+ * whether I do, and "do you know what's due today" is the list.
+ */
+static enum app_err
+bi_parse_memory(struct bi_ctx *c, const struct bi_caps *cap,
+    struct bi_intent *in)
+{
+	size_t	 lo = cap->lo[BI_SLOT_TEXT], hi = cap->hi[BI_SLOT_TEXT];
+
+	in->text = "";
+	if (hi == 0 || (in->verb == BI_RECALL && bi_vague(c, lo, hi)))
+		return APP_OK;
+	if (in->verb == BI_RECALL && bi_parse_list(c, lo, hi, &in->list)) {
+		in->verb = BI_LIST;
+		return APP_OK;
+	}
+	if (bi_vague(c, lo, hi)) {
+		in->reply = in->verb == BI_REMEMBER ? "What should I remember? "
+		    "For example: \"remember that I live in Paris\"." :
+		    "What should I forget? One thing at a time, for example: "
+		    "\"forget that I live in Paris\".";
+		in->verb = BI_HELP;
+		return APP_OK;
+	}
+	if (in->verb == BI_REMEMBER && c->question)
+		in->verb = BI_RECALL;
+	in->text = bi_join(c, lo, hi, NULL);
+	return in->text == NULL ? APP_ENOMEM : APP_OK;
+}
+
+/* A question about the user ("where do I live?", "what's my name"). */
+static bool
+bi_about_me(struct bi_ctx *c, size_t lo, size_t hi)
+{
+	bool	 me = false;
+	size_t	 i;
+
+	if (!words_is(BI_QWORDS, c->tok[lo].norm))
+		return false;
+	/* "how do I add a task": how to use me, not who the user is. */
+	if (strcmp(c->tok[lo].norm, "how") == 0 && lo + 1 < hi &&
+	    words_is("do|can|could|should|would|to", c->tok[lo + 1].norm))
+		return false;
+	for (i = lo; i < hi; i++) {
+		if (words_is(BI_TASKISH, c->tok[i].norm))
+			return false;
+		me = me || words_is(BI_ME, c->tok[i].norm);
+	}
+	return me;
+}
+
+/*
+ * A statement of facts about the user that matched no request: said
+ * back as noted, since the memory job will extract the same facts after
+ * the turn.
+ */
+static bool
+bi_noted(struct bi_ctx *c, const char *text)
+{
+	struct extract_fact	 facts[EXTRACT_MAX];
+
+	return extract_builtin(c->arena, text, facts, EXTRACT_MAX) > 0;
+}
+
 /* Fills the intent from the rule that matched. */
 static enum app_err
 bi_apply(struct bi_ctx *c, const struct bi_rule *r, const struct bi_caps *cap,
@@ -1070,6 +1222,10 @@ bi_apply(struct bi_ctx *c, const struct bi_rule *r, const struct bi_caps *cap,
 		in->text = bi_join(c, cap->lo[BI_SLOT_TEXT],
 		    cap->hi[BI_SLOT_TEXT], NULL);
 		return in->text == NULL ? APP_ENOMEM : APP_OK;
+	case BI_REMEMBER:
+	case BI_RECALL:
+	case BI_FORGET:
+		return bi_parse_memory(c, cap, in);
 	case BI_PRIORITY:
 		in->priority = r->arg != NULL ? r->arg :
 		    bi_prio(c->tok[cap->lo[BI_SLOT_PRIO]].norm);
@@ -1188,6 +1344,13 @@ bi_parse(struct bi_ctx *c, const char *text, struct bi_intent *in)
 	}
 	if (bi_rule_find(c, bi_rules, lo, hi, &r, &cap))
 		return bi_apply(c, r, &cap, in);
+	if (bi_about_me(c, lo, hi)) {
+		in->verb = BI_RECALL;
+		in->text = bi_join(c, lo, hi, NULL);
+		return in->text == NULL ? APP_ENOMEM : APP_OK;
+	}
+	if (bi_noted(c, text))
+		in->reply = "Thanks, I'll remember that.";
 	return APP_OK;
 }
 
@@ -1372,6 +1535,22 @@ bi_call_act(struct bi_ctx *c, const struct bi_intent *in, int64_t id)
 	if (rc != APP_OK) {
 		json_object_put(o);
 		return rc;
+	}
+	return bi_call(c, name, o);
+}
+
+/* remember, recall or forget, with the one argument `key'. */
+static enum app_err
+bi_call_memory(struct bi_ctx *c, const char *name, const char *key,
+    const char *value)
+{
+	struct json_object	*o;
+
+	if ((o = json_object_new_object()) == NULL)
+		return APP_ENOMEM;
+	if (jsonx_add_string(o, key, value) != APP_OK) {
+		json_object_put(o);
+		return APP_ENOMEM;
 	}
 	return bi_call(c, name, o);
 }
@@ -1757,18 +1936,197 @@ bi_say_listed(struct bi_ctx *c, struct arena_buf *b, struct json_object *args,
 	bi_say_list(c, b, kind, res);
 }
 
+/*
+ * The user's words said back to them: "I'm" is "you're", "my" "your",
+ * and right after "I", "am" is "are" and "was" "were".
+ */
+static const struct {
+	const char	*from;
+	const char	*to;
+	bool		 after_i;
+} bi_you[] = {
+	{ "i", "you", false }, { "me", "you", false }, { "my", "your", false },
+	{ "mine", "yours", false }, { "myself", "yourself", false },
+	{ "i'm|im", "you're", false }, { "i've|ive", "you've", false },
+	{ "i'd", "you'd", false }, { "i'll", "you'll", false },
+	{ "am", "are", true }, { "was", "were", true }
+};
+
+/* What `w' (normalised) becomes in the second person, or NULL. */
+static const char *
+bi_you_word(const char *w, bool after_i)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bi_you) / sizeof(bi_you[0]); i++)
+		if ((!bi_you[i].after_i || after_i) &&
+		    words_is(bi_you[i].from, w))
+			return bi_you[i].to;
+	return NULL;
+}
+
+/*
+ * The user's statement `s' in the second person ("I'm allergic to
+ * peanuts" -> "you're allergic to peanuts"), one space between words,
+ * punctuation around a changed word kept.
+ */
+static void
+bi_buf_you(struct bi_ctx *c, struct arena_buf *b, const char *s)
+{
+	const char	*p = s, *start, *w, *to;
+	size_t		 len, lead, tail;
+	bool		 after_i = false, first = true;
+
+	for (;;) {
+		while (words_space((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		for (start = p; *p != '\0' && !words_space((unsigned char)*p); p++)
+			continue;
+		len = (size_t)(p - start);
+		if (!first)
+			arena_buf_add(b, " ", 1);
+		first = false;
+		if ((w = words_norm(c->arena, start, len)) == NULL) {
+			b->nomem = true;
+			return;
+		}
+		if ((to = bi_you_word(w, after_i)) == NULL) {
+			if ((w = arena_strndup(c->arena, start, len)) == NULL)
+				b->nomem = true;
+			else
+				bi_buf_title(b, w);
+			after_i = false;
+			continue;
+		}
+		after_i = strcmp(w, "i") == 0;
+		for (lead = 0; lead < len && strchr("\"'(", start[lead]) != NULL;
+		    lead++)
+			continue;
+		for (tail = len; tail > lead &&
+		    strchr(".,;:!?\"')", start[tail - 1]) != NULL; tail--)
+			continue;
+		arena_buf_add(b, start, lead);
+		arena_buf_puts(b, to);
+		arena_buf_add(b, start + tail, len - tail);
+	}
+}
+
+/* A full stop, unless the text ends a sentence already. */
+static void
+bi_buf_stop(struct arena_buf *b)
+{
+	if (b->nomem || b->str.len == 0 ||
+	    strchr(".!?", b->str.p[b->str.len - 1]) == NULL)
+		arena_buf_puts(b, ".");
+}
+
+/* `s' on one line, as a sentence. */
+static void
+bi_buf_sentence(struct arena_buf *b, const char *s)
+{
+	bi_buf_title(b, s);
+	bi_buf_stop(b);
+}
+
+/* The content of a Memory in a result. */
+static const char *
+bi_memory_text(struct json_object *memory)
+{
+	const char	*s = bi_get_str(memory, "content");
+
+	return s != NULL ? s : "";
+}
+
+static void
+bi_say_remembered(struct bi_ctx *c, struct arena_buf *b,
+    struct json_object *args, struct json_object *res)
+{
+	struct json_object	*memory = bi_get(res, "memory");
+	const char		*event = bi_get_str(res, "event");
+	const char		*said = bi_get_str(args, "content");
+
+	if (event == NULL)
+		event = "ADD";
+	if (said == NULL)
+		said = bi_memory_text(memory);
+	if (strcmp(event, "NONE") == 0) {
+		arena_buf_puts(b, json_object_is_type(memory, json_type_object) ?
+		    "I already knew that." :
+		    "I had nothing like that to forget.");
+		return;
+	}
+	if (strcmp(event, "DELETE") == 0) {
+		arena_buf_puts(b, "Forgotten: ");
+		bi_buf_sentence(b, bi_memory_text(memory));
+		return;
+	}
+	arena_buf_puts(b, strcmp(event, "UPDATE") == 0 ? "Updated: " :
+	    "Got it: I'll remember that ");
+	bi_buf_you(c, b, said);
+	bi_buf_stop(b);
+}
+
+/*
+ * A recall: everything ("" asked) as a list, or, for a question, the
+ * best memory.
+ */
+static void
+bi_say_recalled(struct bi_ctx *c, struct arena_buf *b,
+    struct json_object *args, struct json_object *res)
+{
+	struct json_object	*items = bi_get(res, "memories");
+	const char		*query = bi_get_str(args, "query");
+	bool			 all = query == NULL || *query == '\0';
+	size_t			 i, n;
+
+	n = json_object_is_type(items, json_type_array) ?
+	    json_object_array_length(items) : 0;
+	if (n == 0) {
+		arena_buf_puts(b, all ? "I don't remember anything about you "
+		    "yet." : "I don't remember anything about that yet.");
+		return;
+	}
+	if (!all) {
+		arena_buf_puts(b, "You told me: ");
+		bi_buf_sentence(b, bi_memory_text(
+		    json_object_array_get_idx(items, 0)));
+		return;
+	}
+	arena_buf_puts(b, "Here is what I remember:");
+	for (i = 0; i < n; i++) {
+		arena_buf_puts(b, "\n- ");
+		bi_buf_title(b, bi_memory_text(json_object_array_get_idx(items,
+		    i)));
+	}
+}
+
+static void
+bi_say_forgotten(struct bi_ctx *c, struct arena_buf *b,
+    struct json_object *args, struct json_object *res)
+{
+	arena_buf_puts(b, "Forgotten: ");
+	bi_buf_sentence(b, bi_memory_text(bi_get(res, "deleted")));
+}
+
+/* What each tool's result is told as; `not_found': for that error. */
 static const struct {
 	const char	*tool;
 	void		(*say)(struct bi_ctx *, struct arena_buf *,
 			    struct json_object *, struct json_object *);
+	const char	*not_found;
 } bi_sayers[] = {
-	{ "create_task", bi_say_created },
-	{ "update_task", bi_say_updated },
-	{ "complete_task", bi_say_completed },
-	{ "delete_task", bi_say_deleted },
-	{ "bulk_complete_tasks", bi_say_bulk_completed },
-	{ "bulk_delete_tasks", bi_say_bulk_deleted },
-	{ "list_tasks", bi_say_listed }
+	{ "create_task", bi_say_created, NULL },
+	{ "update_task", bi_say_updated, NULL },
+	{ "complete_task", bi_say_completed, NULL },
+	{ "delete_task", bi_say_deleted, NULL },
+	{ "bulk_complete_tasks", bi_say_bulk_completed, NULL },
+	{ "bulk_delete_tasks", bi_say_bulk_deleted, NULL },
+	{ "list_tasks", bi_say_listed, NULL },
+	{ "remember", bi_say_remembered, NULL },
+	{ "recall", bi_say_recalled, NULL },
+	{ "forget", bi_say_forgotten, "I had nothing like that to forget." }
 };
 
 /* ------------------------------------------------------------ answers */
@@ -1810,7 +2168,8 @@ bi_help(struct bi_ctx *c, const struct bi_intent *in)
 	else
 		arena_buf_puts(&b, "I can keep your task list: add, list, "
 		    "complete, reopen, rename, prioritise, reschedule and "
-		    "delete tasks. " BI_EXAMPLES);
+		    "delete tasks. I also remember what you tell me about "
+		    "yourself. " BI_EXAMPLES);
 	return bi_answer(c, &b);
 }
 
@@ -1821,6 +2180,7 @@ bi_say_results(struct bi_ctx *c, size_t a)
 	const struct llm_tool_call	*tc = c->req->messages[a].tool_calls;
 	struct json_object		*res, *args;
 	struct arena_buf			 b;
+	const char			*code;
 	enum app_err			 rc;
 	size_t				 k, i, n = sizeof(bi_sayers) /
 					    sizeof(bi_sayers[0]);
@@ -1832,13 +2192,17 @@ bi_say_results(struct bi_ctx *c, size_t a)
 			return rc;
 		if (b.str.len > 0)
 			arena_buf_puts(&b, "\n");
-		if (bi_buf_failure(&b, res))
-			continue;
 		for (i = 0; i < n; i++)
 			if (tc[k].name != NULL &&
 			    strcmp(tc[k].name, bi_sayers[i].tool) == 0)
 				break;
-		if (i < n)
+		if (i < n && bi_sayers[i].not_found != NULL &&
+		    (code = bi_get_str(bi_get(res, "error"), "code")) != NULL &&
+		    strcmp(code, "not_found") == 0)
+			arena_buf_puts(&b, bi_sayers[i].not_found);
+		else if (bi_buf_failure(&b, res))
+			continue;
+		else if (i < n)
 			bi_sayers[i].say(c, &b, args, res);
 		else
 			arena_buf_puts(&b, "Done.");
@@ -1928,6 +2292,12 @@ bi_first(struct bi_ctx *c, const struct bi_intent *in)
 		return bi_call_find(c, "pending", NULL, BI_BULK_LIMIT);
 	case BI_DELETE_DONE:
 		return bi_call_find(c, "completed", NULL, BI_BULK_LIMIT);
+	case BI_REMEMBER:
+		return bi_call_memory(c, "remember", "content", in->text);
+	case BI_RECALL:
+		return bi_call_memory(c, "recall", "query", in->text);
+	case BI_FORGET:
+		return bi_call_memory(c, "forget", "query", in->text);
 	default:
 		if (in->id > 0)
 			return bi_call_act(c, in, in->id);

@@ -85,6 +85,10 @@ chat_event_data(struct arena *ar, const struct agent_event *ev,
 		*name = "message_created";
 		ok = chat_wrap(ar, &b, "message", ev->json);
 		break;
+	case AGENT_MEMORY_USED:
+		*name = "memory_used";
+		ok = chat_raw(ar, &b, ev->json);
+		break;
 	case AGENT_TEXT_DELTA:
 		*name = "message_delta";
 		ok = chat_raw(ar, &b, "{\"message_id\":") &&
@@ -260,10 +264,11 @@ chat_json(struct http_response *res, struct agent_turn *t, bool created)
 	thread = t->thread_json != NULL ? t->thread_json :
 	    t->stored.thread_json;
 	s = arena_printf(ar, "{%s%s%s\"thread_id\":\"%s\",\"user_message\":%s,"
-	    "\"assistant_message\":%s,\"tool_calls\":%s,\"memories_used\":[]}",
+	    "\"assistant_message\":%s,\"tool_calls\":%s,\"memories_used\":%s}",
 	    thread != NULL ? "\"thread\":" : "", thread != NULL ? thread : "",
 	    thread != NULL ? "," : "", t->stored.thread_id,
-	    t->stored.user_item_json, t->item_json, t->tool_calls);
+	    t->stored.user_item_json, t->item_json, t->tool_calls,
+	    t->memories_json);
 	if (s == NULL)
 		return APP_ENOMEM;
 	return http_send_json_str(res, created ? 201 : 200, s, strlen(s));
@@ -309,6 +314,7 @@ chat_turn(struct http_request *req, struct http_response *res,
 	if (!cs.sse) {
 		app_thread_state(req, SB_T_UPSTREAM);
 		(void)agent_run(&t, &sink);
+		req->background = t.queued;
 		return chat_json(res, &t, thread_id == NULL);
 	}
 	app_stream_count(req, true);
@@ -316,6 +322,7 @@ chat_turn(struct http_request *req, struct http_response *res,
 	if (sse_start(res) != APP_OK)
 		res->gone = true;
 	e = agent_run(&t, &sink);
+	req->background = t.queued;
 	if (e == APP_OK && sse_event(res, "done", "{}", 2) != APP_OK)
 		e = APP_EHUP;
 	app_stream_count(req, false);

@@ -672,6 +672,8 @@ ck_emit(void *ctx, const struct agent_event *ev)
 		if (ck_options(s) == -1)
 			return -1;
 		return ck_frame_obj(s, "thread.item.added", "item", ev->ck);
+	case AGENT_MEMORY_USED:		/* ChatKit has no such event */
+		return s->c->res->gone ? -1 : 0;
 	case AGENT_TEXT_DELTA:
 		return ck_delta(s, ev->text, ev->len);
 	case AGENT_TOOL_CALL:
@@ -859,6 +861,7 @@ ck_turn(struct ck *c, const struct thread_start *st, const char *const *atts,
 	sink.client_tools = true;
 	ck_stream_start(&s);
 	e = agent_run(&t, &sink);
+	c->req->background = t.queued;
 	if (e != APP_EHUP && !c->res->gone) {
 		if (ck_widget(&s, t.stored.thread_id) != APP_OK)
 			log_warnx("chatkit: the task widget of %s failed",

@@ -67,6 +67,11 @@ struct http_request {
 	uint64_t		 start_ns;
 	/* Scoreboard slot of the serving thread, or -1. */
 	int			 slot;
+	/*
+	 * Work was queued for after the answer (a turn's extraction): the
+	 * serving thread runs app_background() once the client has it all.
+	 */
+	bool			 background;
 };
 
 /*

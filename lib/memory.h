@@ -57,6 +57,9 @@ struct memory_source {
  * A negated fact never adds. When several memories match, DELETE and
  * UPDATE go to the most similar one, and NONE wins over ADD.
  *
+ * A fact without a subject (NULL or "") is keyed as a note, by its first
+ * words, as content added through the API is.
+ *
  * *op: what was done. *json: the memory added, updated, kept (NONE for
  * a duplicate) or deleted, as api_memory(); NULL when nothing matched.
  * APP_EINVAL: the text is empty, too long or not UTF-8; APP_EDB,

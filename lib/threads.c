@@ -358,7 +358,15 @@ threads_turn_begin(struct db_pool *pool, struct arena *ar,
 	t->titled = db_bool(r, 0, 3) || (st->create && st->title != NULL);
 	t->thread_id = arena_strdup(ar, thread_id);
 	t->assistant_id = arena_strdup(ar, aid);
+	/* The statement stored the new message under uid, or checked that
+	 * retry_id is a user message of the thread. */
+	if (st->message != NULL)
+		t->user_item_id = arena_strdup(ar, uid);
+	else if (st->retry_id != NULL)
+		t->user_item_id = arena_strdup(ar, st->retry_id);
 	if (t->thread_id == NULL || t->assistant_id == NULL ||
+	    ((st->message != NULL || st->retry_id != NULL) &&
+	    t->user_item_id == NULL) ||
 	    !thread_col(ar, r, 2, &t->thread_json) ||
 	    !thread_col(ar, r, 4, &t->user_item_json) ||
 	    !thread_col(ar, r, 5, &t->assistant_json) ||
@@ -383,7 +391,8 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	static const char sql[] =
 	    "WITH it AS (UPDATE items AS i SET content = $3, status = $4, "
 	    "tool_calls = $5::json, error = $6, prompt_tokens = $7, "
-	    "completion_tokens = $8, updated_at = now() "
+	    "completion_tokens = $8, memories_used = $12::json, "
+	    "updated_at = now() "
 	    "WHERE user_id = $1 AND id = $2 "
 	    "RETURNING api_item(i) AS j, chatkit_item(i) AS k), "
 	    "th AS (UPDATE threads AS t SET turn_started_at = NULL, "
@@ -398,7 +407,7 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	    "SET tokens = usage.tokens + excluded.tokens) "
 	    "SELECT (SELECT j FROM it), (SELECT j FROM th WHERE named), "
 	    "(SELECT k FROM it), (SELECT k FROM th WHERE named)";
-	const char	*p[11];
+	const char	*p[12];
 	char		 pt[24], ct[24], tot[24];
 	PGresult	*r;
 	enum app_err	 e;
@@ -419,7 +428,8 @@ threads_turn_finish(struct db_pool *pool, struct arena *ar,
 	p[8] = t->thread_id;
 	p[9] = t->titled ? NULL : o->title;
 	p[10] = tot;
-	if ((e = db_run(pool, sql, 11, p, &r)) != APP_OK)
+	p[11] = o->memories_used;
+	if ((e = db_run(pool, sql, 12, p, &r)) != APP_OK)
 		return e;
 	if (!thread_col(ar, r, 0, (const char **)&out->item_json) ||
 	    !thread_col(ar, r, 1, (const char **)&out->thread_json) ||

@@ -72,6 +72,9 @@ struct thread_turn {
 	bool			 titled;	/* it already has a title */
 	const char		*user_item_json;	/* NULL without a message */
 	const char		*ck_user_item;
+	/* The user message the turn answers: the new one, or the one
+	 * answered again (retry_id); NULL for neither. */
+	const char		*user_item_id;
 	const char		*assistant_id;
 	const char		*assistant_json;	/* status in_progress */
 	const char		*ck_assistant;
@@ -102,6 +105,7 @@ struct thread_outcome {
 	const char	*tool_calls;	/* JSON array text, or NULL */
 	const char	*error;		/* why it failed, or NULL */
 	const char	*title;		/* a title for an untitled thread, or NULL */
+	const char	*memories_used;	/* JSON array text, or NULL: none */
 	int64_t		 prompt_tokens;
 	int64_t		 completion_tokens;
 };

@@ -24,12 +24,29 @@
  *					its filename; 400 without the part
  *	GET  .../models			one model, "fake-model"
  *	GET  /_fake/stats		{"requests", "streams", "completed",
- *					 "aborted", "open", "last_abort_ms"}
+ *					 "aborted", "open", "last_abort_ms",
+ *					 "extractions"}
  *	GET  /_fake/last		{"authorization": bool, "body": the last
  *					 chat request body, or for a
  *					 transcription {"model","file_bytes",
- *					 "filename","content_type"}}
+ *					 "filename","content_type"},
+ *					 "extraction": the last extraction
+ *					 request body, or null}
  *	POST /_fake/reset		zeroes the counters and the xN state
+ *
+ * Extraction requests (quipu's lib/memjob.c after a turn) are told apart
+ * by their system message, which starts with the first sentence of
+ * extract_prompt(). They are counted in "extractions" only, and kept out
+ * of "body", "requests", "streams", "completed" and "aborted", so that
+ * the tests of turns see their own calls alone. Their directives, in the
+ * user message, by precedence:
+ *	fake:extract_status=CODE  answer CODE (400-599) with an error object
+ *	fake:facts JSON		the answer's text is JSON (an object or an
+ *				array, balanced brackets, the rest of the
+ *				message ignored); default {"facts":[]}
+ *	fake:extract_slow=MS	wait MS before the status line
+ * Chat directives (status, slowfirst, ...) do not apply to them, and
+ * these do not apply to chat requests.
  *
  * Chat answers, by precedence:
  *	fake:status=CODE[xN]	answer CODE (400-599) with an error object; with
@@ -40,6 +57,9 @@
  *				tool messages.
  *	fake:call NAME {JSON}	a tool call; several give parallel calls whose
  *				streamed pieces interleave.
+ *	fake:echo_system	the text of the first system message (the
+ *				prompt quipu built), cut into tokens at
+ *				spaces; not streamed, the same text whole.
  *	otherwise		"Hello from fake. You said: ..." cut into tokens
  *				at spaces ("Echo: ..." when not streamed);
  *				content given as parts is their text joined,
@@ -101,6 +121,13 @@
 #define NOT_IN_HEAP	SIZE_MAX
 #define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME	UINT64_C(0x100000001b3)
+/*
+ * The first sentence of quipu's extraction prompt, extract_prompt() in
+ * lib/extract.c, copied: the fake links nothing of quipu's.
+ */
+#define EXTRACT_SENTENCE	"You pick out facts about the user that are " \
+	"worth remembering across conversations, from the user's last message."
+#define EXTRACT_NONE		"{\"facts\":[]}"
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct buf {
@@ -171,6 +198,7 @@ struct answer {
 	bool		 malformed;
 	bool		 error_chunk;
 	bool		 usage;
+	bool		 extraction;	/* kept out of the chat counters */
 	size_t		 prompt_tokens;
 };
 
@@ -211,6 +239,10 @@ struct directives {
 	bool		 error_chunk;
 	bool		 nousage;
 	bool		 nostream;
+	bool		 echo_system;
+	long		 extract_slow;	/* -1 for these two: not given */
+	long		 extract_status;
+	struct span	 facts;		/* the JSON of fake:facts, or empty */
 	struct span	 call_name[MAX_CALLS];
 	struct span	 call_args[MAX_CALLS];
 	size_t		 ncalls;
@@ -222,6 +254,8 @@ struct chat {
 	bool		 stream;
 	bool		 include_usage;
 	char		*user;		/* the last user message's text */
+	char		*system;	/* the first system message's, or "" */
+	bool		 extraction;	/* quipu extracting facts */
 	size_t		 images;	/* its image_url parts */
 	char		*tools;		/* "Tool results: ..." or NULL */
 	size_t		 body_len;
@@ -255,10 +289,12 @@ static struct {
 		int64_t	 completed;
 		int64_t	 aborted;
 		int64_t	 last_abort_ms;
+		int64_t	 extractions;
 	} st;
 	struct seen	*seen;
 	size_t		 nseen;
 	json_object	*last_body;
+	json_object	*last_extraction;
 	bool		 last_auth;
 } g = { .ep = -1, .lfd = -1, .sfd = -1 };
 
@@ -845,7 +881,8 @@ conn_free(struct conn *c)
 static void
 conn_close(struct conn *c)
 {
-	if (c->ans != NULL && c->ans->phase != PH_DONE) {
+	if (c->ans != NULL && c->ans->phase != PH_DONE &&
+	    !c->ans->extraction) {
 		g.st.aborted++;
 		g.st.last_abort_ms = mono_us() / 1000;
 	}
@@ -1351,6 +1388,14 @@ chat_parse(json_object *root, size_t len, struct chat *ch)
 	    xstrdup("");
 	ch->images = i > 0 ?
 	    content_images(json_object_array_get_idx(msgs, i - 1)) : 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(msg_role(json_object_array_get_idx(msgs, i)),
+		    "system") == 0)
+			break;
+	ch->system = i < n ? content_text(json_object_array_get_idx(msgs, i)) :
+	    xstrdup("");
+	ch->extraction = strncmp(ch->system, EXTRACT_SENTENCE,
+	    strlen(EXTRACT_SENTENCE)) == 0;
 	if (n > 0 && strcmp(msg_role(json_object_array_get_idx(msgs, n - 1)),
 	    "tool") == 0)
 		ch->tools = tool_results(msgs, n);
@@ -1369,7 +1414,12 @@ static const struct directive_def {
 } directive_defs[] = {
 	{ "bigtoken", D_NUM, offsetof(struct directives, bigtoken), BIGTOKEN_MAX },
 	{ "cut", D_NUM, offsetof(struct directives, cut), LONG_MAX },
+	{ "echo_system", D_FLAG, offsetof(struct directives, echo_system), 0 },
 	{ "error_chunk", D_FLAG, offsetof(struct directives, error_chunk), 0 },
+	{ "extract_slow", D_NUM, offsetof(struct directives, extract_slow),
+	    3600000 },
+	{ "extract_status", D_NUM, offsetof(struct directives, extract_status),
+	    599 },
 	{ "hang", D_NUM, offsetof(struct directives, hang), LONG_MAX },
 	{ "hangfirst", D_FLAG, offsetof(struct directives, hangfirst), 0 },
 	{ "malformed", D_FLAG, offsetof(struct directives, malformed), 0 },
@@ -1453,6 +1503,55 @@ object_len(const char *s)
 	return 0;
 }
 
+/* The length of the balanced JSON object or array at s, or 0. */
+static size_t
+json_value_len(const char *s)
+{
+	size_t	 i, depth = 0;
+	bool	 str = false;
+
+	if (*s != '{' && *s != '[')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (str) {
+			if (s[i] == '\\' && s[i + 1] != '\0')
+				i++;
+			else if (s[i] == '"')
+				str = false;
+		} else if (s[i] == '"')
+			str = true;
+		else if (s[i] == '{' || s[i] == '[')
+			depth++;
+		else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+/* The first "fake:facts JSON" in s. */
+static void
+facts_parse(struct directives *d, const char *s)
+{
+	const char	*p = s, *q;
+	size_t		 len;
+
+	while ((p = strstr(p, "fake:facts")) != NULL) {
+		q = p + 10;
+		if ((p != s && !is_ws(p[-1])) || !is_ws(*q)) {
+			p = q;
+			continue;
+		}
+		while (is_ws(*q))
+			q++;
+		if ((len = json_value_len(q)) > 0) {
+			d->facts.p = q;
+			d->facts.len = len;
+			return;
+		}
+		p = q;
+	}
+}
+
 /* Each "fake:call NAME {...}" in s. */
 static void
 calls_parse(struct directives *d, const char *s)
@@ -1494,6 +1593,7 @@ directives_parse(struct directives *d, const char *s)
 	d->status_times = -1;
 	d->retry_after = 1;
 	d->tokens = d->bigtoken = d->cut = d->hang = -1;
+	d->extract_slow = d->extract_status = -1;
 	while (*p != '\0') {
 		while (is_ws(*p))
 			p++;
@@ -1503,6 +1603,7 @@ directives_parse(struct directives *d, const char *s)
 			directive_word(d, w, (size_t)(p - w));
 	}
 	calls_parse(d, s);
+	facts_parse(d, s);
 }
 
 /* Whether fake:status=CODExN fails this time for this user text. */
@@ -1638,6 +1739,12 @@ answer_content(struct answer *a, const struct chat *ch,
 		a->ntok = 4 * a->ncalls;	/* a head and three pieces */
 		return;
 	}
+	if (d->echo_system) {
+		a->mode = TOK_TEXT;
+		a->text = xstrdup(ch->system);
+		a->ntok = token_count(a->text);
+		return;
+	}
 	memset(&b, 0, sizeof(b));
 	buf_printf(&b, "Hello from fake. You said: %.*s",
 	    (int)utf8_cut(ch->user, strlen(ch->user), 200), ch->user);
@@ -1659,7 +1766,8 @@ answer_content(struct answer *a, const struct chat *ch,
 
 /* The non-streamed answer, complete. */
 static void
-answer_whole(struct answer *a, const struct chat *ch)
+answer_whole(struct answer *a, const struct chat *ch,
+    const struct directives *d)
 {
 	json_object	*o, *choices, *choice, *msg;
 	struct buf	 b;
@@ -1677,6 +1785,8 @@ answer_whole(struct answer *a, const struct chat *ch)
 		memset(&b, 0, sizeof(b));
 		if (ch->tools != NULL)
 			buf_adds(&b, ch->tools);
+		else if (a->extraction || d->echo_system)
+			buf_adds(&b, a->text);
 		else {
 			buf_printf(&b, "Echo: %.*s", (int)utf8_cut(ch->user,
 			    strlen(ch->user), 60), ch->user);
@@ -1728,13 +1838,53 @@ answer_new(const struct chat *ch, const struct directives *d, bool keepalive)
 	answer_content(a, ch, d);
 	a->stream = ch->stream && !d->nostream;
 	if (!a->stream) {
-		answer_whole(a, ch);
+		answer_whole(a, ch, d);
 		return a;
 	}
 	g.st.streams++;
 	a->usage = ch->include_usage && !d->nousage;
 	a->malformed = d->malformed;
 	a->error_chunk = d->error_chunk;
+	return a;
+}
+
+/*
+ * The answer to an extraction request: fake:facts as its text, after
+ * fake:extract_slow, or fake:extract_status.
+ */
+static struct answer *
+extraction_new(const struct chat *ch, const struct directives *d,
+    bool keepalive)
+{
+	struct answer	*a = xcalloc(1, sizeof(*a));
+	char		 msg[32];
+
+	a->keepalive = keepalive;
+	a->extraction = true;
+	a->phase = PH_HEAD;
+	a->next_at = mono_us() + (d->extract_slow > 0 ?
+	    (int64_t)d->extract_slow * 1000 : 0);
+	a->cut = a->hang = -1;
+	(void)snprintf(a->id, sizeof(a->id), "chatcmpl-fake%lu", ++g.seq);
+	a->model = xstrdup(ch->model);
+	a->created = clock_us(CLOCK_REALTIME) / 1000000;
+	a->prompt_tokens = ch->body_len / 4;
+	if (d->extract_status >= 400) {
+		(void)snprintf(msg, sizeof(msg), "fake error %ld",
+		    d->extract_status);
+		response_json(&a->whole, (int)d->extract_status, NULL,
+		    keepalive, error_body(msg, "fake_error",
+		    jint(d->extract_status)));
+		return a;
+	}
+	a->text = d->facts.len > 0 ? xstrndup(d->facts.p, d->facts.len) :
+	    xstrdup(EXTRACT_NONE);
+	a->mode = TOK_TEXT;
+	a->ntok = token_count(a->text);
+	a->stream = ch->stream;
+	a->usage = ch->include_usage;
+	if (!a->stream)
+		answer_whole(a, ch, d);
 	return a;
 }
 
@@ -1899,7 +2049,8 @@ stream_tail(struct conn *c, struct answer *a)
 	}
 	event_send(c, "[DONE]", 6);
 	buf_adds(&c->out, "0\r\n\r\n");
-	g.st.completed++;
+	if (!a->extraction)
+		g.st.completed++;
 }
 
 /* One step of the answer: the head, a token chunk or the tail. */
@@ -1984,22 +2135,31 @@ chat_post(struct conn *c, const char *body, size_t len)
 	struct directives	 d;
 	const char		*why;
 
-	g.st.requests++;
 	root = json_parse(body, len);
-	json_object_put(g.last_body);
-	g.last_body = root != NULL ? json_object_get(root) : NULL;
-	g.last_auth = c->req.bearer;
 	memset(&ch, 0, sizeof(ch));
+	why = chat_parse(root, len, &ch);
+	if (ch.extraction) {
+		g.st.extractions++;
+		json_object_put(g.last_extraction);
+		g.last_extraction = json_object_get(root);
+	} else {
+		g.st.requests++;
+		json_object_put(g.last_body);
+		g.last_body = root != NULL ? json_object_get(root) : NULL;
+		g.last_auth = c->req.bearer;
+	}
 	if (g.key != NULL && !c->req.key_ok)
 		respond(c, 401, NULL, key_error());
-	else if ((why = chat_parse(root, len, &ch)) != NULL)
+	else if (why != NULL)
 		respond(c, 400, NULL, error_body(why, "invalid_request_error",
 		    NULL));
 	else {
 		directives_parse(&d, ch.user);
-		c->ans = answer_new(&ch, &d, c->req.keepalive);
+		c->ans = ch.extraction ? extraction_new(&ch, &d,
+		    c->req.keepalive) : answer_new(&ch, &d, c->req.keepalive);
 	}
 	free(ch.user);
+	free(ch.system);
 	free(ch.tools);
 	json_object_put(root);
 }
@@ -2261,6 +2421,7 @@ stats_get(struct conn *c, const char *body, size_t len)
 	jset(o, "aborted", jint(g.st.aborted));
 	jset(o, "open", jint((int64_t)g.nconns));
 	jset(o, "last_abort_ms", jint(g.st.last_abort_ms));
+	jset(o, "extractions", jint(g.st.extractions));
 	respond(c, 200, NULL, o);
 }
 
@@ -2272,6 +2433,7 @@ last_get(struct conn *c, const char *body, size_t len)
 
 	jset(o, "authorization", jbool(g.last_auth));
 	jset(o, "body", json_object_get(g.last_body));
+	jset(o, "extraction", json_object_get(g.last_extraction));
 	respond(c, 200, NULL, o);
 }
 
@@ -2469,6 +2631,7 @@ cleanup(void)
 	free(g.heap);
 	free(g.seen);
 	json_object_put(g.last_body);
+	json_object_put(g.last_extraction);
 	if (close(g.lfd) == -1 || close(g.sfd) == -1 || close(g.ep) == -1)
 		warn("close");
 }

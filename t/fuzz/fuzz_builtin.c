@@ -2,9 +2,9 @@
  * fuzz_builtin.c: arbitrary user messages through the builtin model.
  *
  * The input is the user's message. builtin_complete() reads it as the
- * first round of a turn, and, when it calls list_tasks, again as the
- * second round with a result listing two tasks. The target aborts when a
- * promise of builtin.h is broken:
+ * first round of a turn, and, when it calls list_tasks or a memory tool,
+ * again as the second round with a result: two tasks, or memories. The
+ * target aborts when a promise of builtin.h is broken:
  *  - the answer's text is never NULL, and the streamed pieces, joined,
  *    are exactly out->text;
  *  - a round answers either tool calls (finish_reason "tool_calls"),
@@ -55,7 +55,8 @@ fuzz_check(const struct llm_result *out, const struct fuzz_joined *j)
 {
 	static const char *const tools[] = { "create_task", "list_tasks",
 	    "update_task", "complete_task", "delete_task",
-	    "bulk_complete_tasks", "bulk_delete_tasks", NULL };
+	    "bulk_complete_tasks", "bulk_delete_tasks", "remember", "recall",
+	    "forget", NULL };
 	struct json_object	*o;
 	size_t			 i, k;
 
@@ -125,11 +126,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "\"created_at\":\"2026-11-22T10:00:00.000Z\",\"updated_at\":"
 	    "\"2026-11-22T10:00:00.000Z\",\"completed_at\":\"2026-11-22T"
 	    "11:00:00.000Z\"}],\"total\":2,\"limit\":10,\"offset\":0}";
+#define FUZZ_MEMORY	"{\"id\":7,\"content\":\"Lives in Paris\"," \
+	"\"created_at\":\"2026-11-22T10:00:00.000Z\",\"updated_at\":" \
+	"\"2026-11-22T10:00:00.000Z\",\"source\":null}"
+	static const struct {
+		const char	*tool;
+		const char	*result;
+	} results[] = {
+		{ "list_tasks", listed },
+		{ "remember", "{\"event\":\"ADD\",\"memory\":" FUZZ_MEMORY "}" },
+		{ "recall", "{\"memories\":[{\"id\":7,\"content\":\"Lives in "
+		    "Paris\",\"score\":0.5},{\"id\":8,\"content\":\"Likes "
+		    "jazz\",\"score\":0.25}]}" },
+		{ "forget", "{\"deleted\":" FUZZ_MEMORY "}" },
+	};
 	struct llm_message	 m[4];
 	struct llm_result	 r1, r2;
 	struct arena		*a;
 	char			*msg, *t;
-	size_t			 i;
+	size_t			 i, k;
 
 	if (size > 4096 || (a = arena_create(8192)) == NULL)
 		return 0;
@@ -152,14 +167,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strcmp(r1.tool_calls[i].arguments,
 		    r2.tool_calls[i].arguments) != 0)
 			abort();
-	if (r1.ntool_calls == 1 &&
-	    strcmp(r1.tool_calls[0].name, "list_tasks") == 0) {
+	for (k = 0; r1.ntool_calls == 1 &&
+	    k < sizeof(results) / sizeof(results[0]); k++) {
+		if (strcmp(r1.tool_calls[0].name, results[k].tool) != 0)
+			continue;
 		m[2].role = "assistant";
 		m[2].tool_calls = r1.tool_calls;
 		m[2].ntool_calls = 1;
 		m[3].role = "tool";
 		m[3].tool_call_id = r1.tool_calls[0].id;
-		m[3].content = listed;
+		m[3].content = results[k].result;
 		fuzz_round(a, m, 4, &r2);
 	}
 	if ((t = builtin_title(a, msg, 60)) == NULL || t[0] == '\0' ||

@@ -205,7 +205,7 @@ test_stream(void **state)
 	msgs = json_object_object_get(body, "messages");
 	tools = json_object_object_get(body, "tools");
 	assert_non_null(tools);
-	assert_int_equal(json_object_array_length(tools), 7);
+	assert_int_equal(json_object_array_length(tools), 10);
 	assert_true(json_object_get_boolean(json_object_object_get(body,
 	    "stream")));
 	m0 = json_object_array_get_idx(msgs, 0);

@@ -1,8 +1,9 @@
 /*
  * test_builtin.c: the builtin model. For each family of phrasings the
  * call of the first round; the second round of a task named by words;
- * the answers told from crafted tool results; the help; streaming word by
- * word, stopping, ticks; determinism; builtin_title().
+ * the answers told from crafted tool results; the memory phrases
+ * (remember, recall, forget) and their answers; the help; streaming word
+ * by word, stopping, ticks; determinism; builtin_title().
  *
  * Every conversation is read against Sun 2026-11-22 12:00Z.
  */
@@ -857,6 +858,338 @@ test_bulk(void **state)
 	conv_free(&cv);
 }
 
+
+/* ------------------------------------------------------------ memory */
+
+/* The memory phrases: one call, with its one argument. */
+static const struct {
+	const char	*msg;
+	const char	*tool;
+	const char	*key;
+	const char	*value;
+} memory_cases[] = {
+	/* Remember: what follows, as written. */
+	{ "remember that I live in Paris", "remember", "content",
+	    "I live in Paris" },
+	{ "Remember that I'm allergic to peanuts.", "remember", "content",
+	    "I'm allergic to peanuts" },
+	{ "remember I'm vegetarian", "remember", "content", "I'm vegetarian" },
+	{ "please remember: my sister is called Ana", "remember", "content",
+	    "my sister is called Ana" },
+	{ "can you remember that I prefer tea over coffee", "remember",
+	    "content", "I prefer tea over coffee" },
+	{ "don't forget that my wifi password is hunter2", "remember",
+	    "content", "my wifi password is hunter2" },
+	{ "keep in mind that I work at Acme", "remember", "content",
+	    "I work at Acme" },
+	{ "note that I have a dog named Rex", "remember", "content",
+	    "I have a dog named Rex" },
+	{ "memorize this: my birthday is on May 3", "remember", "content",
+	    "my birthday is on May 3" },
+	{ "remember that I\xe2\x80\x99m a nurse", "remember", "content",
+	    "I\xe2\x80\x99m a nurse" },
+	/* Recall everything: the empty query. */
+	{ "what do you know about me?", "recall", "query", "" },
+	{ "What do you remember?", "recall", "query", "" },
+	{ "what do you know", "recall", "query", "" },
+	{ "who am I?", "recall", "query", "" },
+	{ "tell me about myself", "recall", "query", "" },
+	{ "what have I told you about me", "recall", "query", "" },
+	{ "show my memories", "recall", "query", "" },
+	{ "do you know anything about me?", "recall", "query", "" },
+	{ "do you remember me?", "recall", "query", "" },
+	/* Questions about the user: the question. */
+	{ "what's my name?", "recall", "query", "what's my name" },
+	{ "What is my name", "recall", "query", "What is my name" },
+	{ "where do I live?", "recall", "query", "where do I live" },
+	{ "Where do I work?", "recall", "query", "Where do I work" },
+	{ "what do I like?", "recall", "query", "what do I like" },
+	{ "what am I allergic to?", "recall", "query",
+	    "what am I allergic to" },
+	{ "what's my dog called?", "recall", "query", "what's my dog called" },
+	{ "how old am I?", "recall", "query", "how old am I" },
+	{ "when is my birthday?", "recall", "query", "when is my birthday" },
+	{ "do I have any allergies?", "recall", "query",
+	    "do I have any allergies" },
+	/* "do you remember X": X. */
+	{ "do you remember my name?", "recall", "query", "my name" },
+	{ "Do you remember where I live?", "recall", "query",
+	    "where I live" },
+	{ "do you know what I do for a living?", "recall", "query",
+	    "what I do for a living" },
+	{ "what do you know about my sister?", "recall", "query",
+	    "my sister" },
+	{ "remember my name?", "recall", "query", "my name" },
+	/* Forget: what follows. */
+	{ "forget that I'm allergic to peanuts", "forget", "query",
+	    "I'm allergic to peanuts" },
+	{ "please forget my address", "forget", "query", "my address" },
+	{ "forget about my old job", "forget", "query", "my old job" },
+	{ "Forget everything about my ex.", "forget", "query", "my ex" },
+	{ "delete the memory that I live in Paris", "forget", "query",
+	    "I live in Paris" },
+	{ "stop remembering my phone number", "forget", "query",
+	    "my phone number" },
+};
+
+static void
+test_memory_calls(void **state)
+{
+	struct json_object	*args;
+	struct conv		 cv;
+	size_t			 i;
+
+	for (i = 0; i < NELEM(memory_cases); i++) {
+		conv_init(&cv, memory_cases[i].msg);
+		assert_int_equal(conv_run(&cv), APP_OK);
+		if (cv.out.ntool_calls != 1 || strcmp(cv.out.tool_calls[0].name,
+		    memory_cases[i].tool) != 0)
+			fail_msg("%s: got %s", memory_cases[i].msg,
+			    cv.out.ntool_calls == 1 ?
+			    cv.out.tool_calls[0].name : cv.out.text);
+		args = conv_call(&cv, memory_cases[i].tool);
+		assert_int_equal(json_object_object_length(args), 1);
+		assert_str_member(args, memory_cases[i].key,
+		    memory_cases[i].value, memory_cases[i].msg);
+		conv_free(&cv);
+	}
+}
+
+/*
+ * What stays a task: "remember to ..." is a reminder, like "remind me
+ * to" and "don't forget to"; questions about the list or about how to
+ * use quipu are no recall.
+ */
+static void
+test_memory_not(void **state)
+{
+	static const struct {
+		const char	*msg;
+		const char	*title;
+	} tasks[] = {
+		{ "remember to buy milk", "buy milk" },
+		{ "please remember to call Mom tomorrow", "call Mom" },
+		{ "don't forget to water the plants", "water the plants" },
+	};
+	static const char *const help[] = {
+		"what can you do?", "how do I add a task?", "who are you?",
+		"remember this", "forget it", "forget everything",
+	};
+	struct conv	 cv;
+	size_t		 i;
+
+	for (i = 0; i < NELEM(tasks); i++) {
+		conv_init(&cv, tasks[i].msg);
+		assert_int_equal(conv_run(&cv), APP_OK);
+		assert_str_member(conv_call(&cv, "create_task"), "title",
+		    tasks[i].title, tasks[i].msg);
+		conv_free(&cv);
+	}
+	conv_init(&cv, "what do I have to do today?");
+	assert_int_equal(conv_run(&cv), APP_OK);
+	assert_str_member(conv_call(&cv, "list_tasks"), "status", "pending",
+	    "list");
+	conv_free(&cv);
+	conv_init(&cv, "do you know what's due tomorrow?");
+	assert_int_equal(conv_run(&cv), APP_OK);
+	assert_str_member(conv_call(&cv, "list_tasks"), "due_before",
+	    "2026-11-24T00:00:00Z", "do you know");
+	conv_free(&cv);
+	conv_init(&cv, "is my report done?");
+	assert_int_equal(conv_run(&cv), APP_OK);
+	assert_int_equal(cv.out.ntool_calls, 1);
+	assert_string_not_equal(cv.out.tool_calls[0].name, "recall");
+	conv_free(&cv);
+	for (i = 0; i < NELEM(help); i++) {
+		conv_init(&cv, help[i]);
+		assert_int_equal(conv_run(&cv), APP_OK);
+		assert_null(cv.out.tool_calls);
+		conv_answer(&cv);
+		conv_free(&cv);
+	}
+	/* Words that name nothing: asked about, with an example. */
+	conv_init(&cv, "remember this");
+	assert_int_equal(conv_run(&cv), APP_OK);
+	assert_string_equal(conv_answer(&cv), "What should I remember? For "
+	    "example: \"remember that I live in Paris\".");
+	conv_free(&cv);
+	conv_init(&cv, "forget everything");
+	assert_int_equal(conv_run(&cv), APP_OK);
+	assert_string_equal(conv_answer(&cv), "What should I forget? One "
+	    "thing at a time, for example: \"forget that I live in "
+	    "Paris\".");
+	conv_free(&cv);
+}
+
+/* A statement about the user asks for nothing: acknowledged. */
+static void
+test_memory_noted(void **state)
+{
+	static const char *const msgs[] = {
+		"I live in Paris", "My name is Ana.", "I'm allergic to peanuts",
+		"hi, I work at Acme as a nurse",
+	};
+	struct conv	 cv;
+	size_t		 i;
+
+	for (i = 0; i < NELEM(msgs); i++) {
+		conv_init(&cv, msgs[i]);
+		assert_int_equal(conv_run(&cv), APP_OK);
+		assert_non_null(strstr(conv_answer(&cv),
+		    "Thanks, I'll remember that."));
+		conv_free(&cv);
+	}
+}
+
+/* A Memory as the API writes it, into buf[0..sz). */
+static const char *
+memory(char *buf, size_t sz, int id, const char *content)
+{
+	int	 n;
+
+	n = snprintf(buf, sz, "{\"id\":%d,\"content\":\"%s\","
+	    "\"created_at\":\"2026-11-20T10:00:00.000Z\","
+	    "\"updated_at\":\"2026-11-20T10:00:00.000Z\","
+	    "\"source\":{\"thread_id\":\"thr_1\",\"item_id\":\"msg_1\"}}",
+	    id, content);
+	assert_true(n > 0 && (size_t)n < sz);
+	return buf;
+}
+
+/* The answer to `msg' after its one call (to `tool') gave `result'. */
+static const char *
+memory_answer(struct conv *cv, const char *msg, const char *tool,
+    const char *result)
+{
+	conv_init(cv, msg);
+	assert_int_equal(conv_run(cv), APP_OK);
+	conv_call(cv, tool);
+	assert_int_equal(conv_reply(cv, result), APP_OK);
+	return conv_answer(cv);
+}
+
+static void
+test_memory_remember_answers(void **state)
+{
+	static const struct {
+		const char	*msg;
+		const char	*event;
+		const char	*content;	/* the memory's, NULL: null */
+		const char	*want;
+	} cases[] = {
+		{ "remember that I live in Paris", "ADD", "Lives in Paris",
+		    "Got it: I'll remember that you live in Paris." },
+		{ "remember that I'm allergic to peanuts", "ADD",
+		    "Is allergic to peanuts", "Got it: I'll remember that "
+		    "you're allergic to peanuts." },
+		{ "remember that I am a nurse and my sister is called Ana",
+		    "ADD", "Is a nurse and my sister is called Ana",
+		    "Got it: I'll remember that you are a nurse and your "
+		    "sister is called Ana." },
+		{ "remember: I was born in Lyon, it means a lot to me!", "ADD",
+		    "Was born in Lyon", "Got it: I'll remember that you were "
+		    "born in Lyon, it means a lot to you." },
+		{ "remember that I\xe2\x80\x99ve got a cat", "ADD",
+		    "Has a cat", "Got it: I'll remember that you've got a "
+		    "cat." },
+		{ "remember that I live in Paris", "NONE", "Lives in Paris",
+		    "I already knew that." },
+		{ "remember that I live in Lyon", "UPDATE", "Lives in Lyon",
+		    "Updated: you live in Lyon." },
+		{ "remember that I no longer live in Paris", "DELETE",
+		    "Lives in Paris", "Forgotten: Lives in Paris." },
+		{ "remember that I don't live in Rome", "NONE", NULL,
+		    "I had nothing like that to forget." },
+	};
+	struct conv	 cv;
+	char		 m[512], res[600];
+	const char	*text;
+	size_t		 i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		snprintf(res, sizeof(res), "{\"event\":\"%s\",\"memory\":%s}",
+		    cases[i].event, cases[i].content != NULL ?
+		    memory(m, sizeof(m), 17, cases[i].content) : "null");
+		text = memory_answer(&cv, cases[i].msg, "remember", res);
+		if (strcmp(text, cases[i].want) != 0)
+			fail_msg("%s: \"%s\", want \"%s\"", cases[i].msg, text,
+			    cases[i].want);
+		conv_free(&cv);
+	}
+
+	assert_string_equal(memory_answer(&cv, "remember that I live in Paris",
+	    "remember", "{\"error\":{\"code\":\"validation_failed\","
+	    "\"message\":\"invalid arguments\"}}"),
+	    "I couldn't do that: invalid arguments.");
+	conv_free(&cv);
+}
+
+static void
+test_memory_recall_answers(void **state)
+{
+	struct conv	 cv;
+
+	assert_string_equal(memory_answer(&cv, "what do you know about me?",
+	    "recall", "{\"memories\":["
+	    "{\"id\":3,\"content\":\"Lives in Paris\",\"score\":0},"
+	    "{\"id\":2,\"content\":\"Is allergic to peanuts\",\"score\":0},"
+	    "{\"id\":1,\"content\":\"Name is Ana\",\"score\":0}]}"),
+	    "Here is what I remember:\n- Lives in Paris\n"
+	    "- Is allergic to peanuts\n- Name is Ana");
+	conv_free(&cv);
+
+	assert_string_equal(memory_answer(&cv, "where do I live?", "recall",
+	    "{\"memories\":[{\"id\":3,\"content\":\"Lives in Paris\","
+	    "\"score\":0.81},{\"id\":4,\"content\":\"Works at Acme\","
+	    "\"score\":0.3}]}"), "You told me: Lives in Paris.");
+	conv_free(&cv);
+
+	assert_string_equal(memory_answer(&cv, "do you remember my name?",
+	    "recall", "{\"memories\":[{\"id\":1,\"content\":\"Name is Ana!\","
+	    "\"score\":0.9}]}"), "You told me: Name is Ana!");
+	conv_free(&cv);
+
+	assert_string_equal(memory_answer(&cv, "what's my dog called?",
+	    "recall", "{\"memories\":[]}"),
+	    "I don't remember anything about that yet.");
+	conv_free(&cv);
+
+	assert_string_equal(memory_answer(&cv, "who am I?", "recall",
+	    "{\"memories\":[]}"), "I don't remember anything about you yet.");
+	conv_free(&cv);
+
+	assert_string_equal(memory_answer(&cv, "who am I?", "recall",
+	    "{\"error\":{\"code\":\"unavailable\",\"message\":\"the database "
+	    "is unavailable\"}}"),
+	    "I couldn't do that: the database is unavailable.");
+	conv_free(&cv);
+}
+
+static void
+test_memory_forget_answers(void **state)
+{
+	struct conv	 cv;
+	char		 m[512], res[600];
+
+	snprintf(res, sizeof(res), "{\"deleted\":%s}", memory(m, sizeof(m), 2,
+	    "Is allergic to peanuts"));
+	assert_string_equal(memory_answer(&cv,
+	    "forget that I'm allergic to peanuts", "forget", res),
+	    "Forgotten: Is allergic to peanuts.");
+	conv_free(&cv);
+
+	assert_string_equal(memory_answer(&cv, "forget my address", "forget",
+	    "{\"error\":{\"code\":\"not_found\",\"message\":\"no memory "
+	    "matches the query\"}}"), "I had nothing like that to forget.");
+	conv_free(&cv);
+
+	assert_string_equal(memory_answer(&cv, "forget my address", "forget",
+	    "{\"error\":{\"code\":\"unavailable\",\"message\":\"the database "
+	    "is unavailable\"}}"),
+	    "I couldn't do that: the database is unavailable.");
+	conv_free(&cv);
+}
+
 /* ------------------------------------------------------------ help */
 
 static void
@@ -877,6 +1210,8 @@ test_help(void **state)
 		assert_null(cv.out.tool_calls);
 		assert_non_null(strstr(text, "\"add buy milk tomorrow\""));
 		assert_non_null(strstr(text, "\"what's on my list?\""));
+		assert_non_null(strstr(text,
+		    "\"remember that I live in Paris\""));
 		conv_free(&cv);
 	}
 	conv_init(&cv, "Hello there");
@@ -1099,6 +1434,12 @@ main(void)
 		cmocka_unit_test(test_answer_error),
 		cmocka_unit_test(test_answer_list),
 		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_memory_calls),
+		cmocka_unit_test(test_memory_not),
+		cmocka_unit_test(test_memory_noted),
+		cmocka_unit_test(test_memory_remember_answers),
+		cmocka_unit_test(test_memory_recall_answers),
+		cmocka_unit_test(test_memory_forget_answers),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_stop),
