@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -386,4 +387,30 @@ http_send_empty(struct http_response *res, int status)
 {
 	http_set_status(res, status);
 	return http_finish(res);
+}
+
+enum app_err
+http_path_id(struct http_request *req, struct http_response *res,
+    const char *what, bool (*parse)(const char *, int64_t *), int64_t *id)
+{
+	if (req->nparams > 0 && parse(req->params[0], id))
+		return APP_OK;
+	/* The parameter is the client's: echo a bounded part of it. */
+	(void)http_send_error(res, APP_ENOTFOUND, NULL, "%s %.40s not found",
+	    what, req->nparams > 0 ? req->params[0] : "");
+	return APP_ENOTFOUND;
+}
+
+enum app_err
+http_send_outcome(struct http_response *res, enum app_err e,
+    const char *what, int64_t id, int status, const char *json)
+{
+	if (e == APP_ENOTFOUND)
+		return http_send_error(res, e, NULL, "%s %" PRId64 " not found",
+		    what, id);
+	if (e != APP_OK)
+		return e;
+	if (json == NULL)
+		return http_send_empty(res, status);
+	return http_send_json_str(res, status, json, strlen(json));
 }

@@ -166,4 +166,25 @@ enum app_err	 http_send_error(struct http_response *, enum app_err err,
 /* 204 No Content. */
 enum app_err	 http_send_empty(struct http_response *, int status);
 
+/*
+ * The routes on one object by id (/tasks/{id}, /memories/{id}) share
+ * these two. Both answer a refusal themselves and still return its
+ * error, which the handler passes up: nothing more is sent then.
+ */
+/*
+ * The id of the first path parameter as `parse' reads it, or a 404
+ * "<what> <param> not found" answered and APP_ENOTFOUND returned.
+ */
+enum app_err	 http_path_id(struct http_request *, struct http_response *,
+		    const char *what, bool (*parse)(const char *, int64_t *),
+		    int64_t *id) MUSTCHECK;
+/*
+ * Answers the outcome `e' of a C API call on object <what> `id':
+ * APP_ENOTFOUND a 404 "<what> <id> not found"; another error is returned
+ * unanswered (for app_dispatch()); success `json' (borrowed) with
+ * `status', or an empty `status' when `json' is NULL.
+ */
+enum app_err	 http_send_outcome(struct http_response *, enum app_err e,
+		    const char *what, int64_t id, int status, const char *json);
+
 #endif

@@ -431,6 +431,29 @@ jsonx_errors_add(struct jsonx_errors *e, const char *field,
 	e->nfields++;
 }
 
+static bool
+jsonx_listed(const char *const *set, const char *s)
+{
+	if (set == NULL)
+		return false;
+	for (; *set != NULL; set++)
+		if (strcmp(*set, s) == 0)
+			return true;
+	return false;
+}
+
+void
+jsonx_errors_unknown(struct jsonx_errors *e, struct json_object *obj,
+    const char *const *allowed, const char *const *ignored,
+    const char *message)
+{
+	json_object_object_foreach(obj, key, val) {
+		(void)val;
+		if (!jsonx_listed(allowed, key) && !jsonx_listed(ignored, key))
+			jsonx_errors_add(e, key, message);
+	}
+}
+
 /* Records a formatted message for `field'; always APP_EVALIDATION. */
 static enum app_err
 jsonx_field_error(struct jsonx_errors *e, const char *field,

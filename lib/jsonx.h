@@ -153,6 +153,15 @@ void		 jsonx_errors_init(struct jsonx_errors *, struct arena *);
 void		 jsonx_errors_add(struct jsonx_errors *, const char *field,
 		    const char *message);
 /*
+ * Records `message' for each member of `obj' named neither in `allowed'
+ * nor in `ignored' (NULL-terminated lists; `ignored' may be NULL, e.g.
+ * read-only fields sent back): a misspelt field is refused, never
+ * silently dropped.
+ */
+void		 jsonx_errors_unknown(struct jsonx_errors *,
+		    struct json_object *obj, const char *const *allowed,
+		    const char *const *ignored, const char *message);
+/*
  * Records a fatal problem with `field' (APP_EINVAL: invalid UTF-8 or a
  * NUL, answered 400; APP_ENOMEM), for values read outside the getters,
  * such as query parameters. The first one is kept, but ENOMEM outranks

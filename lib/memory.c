@@ -243,6 +243,26 @@ memory_vec_params(const struct recall_vec *v, struct memory_vec_params *p)
 		p->buckets = v->buckets;
 }
 
+/*
+ * The seven parameters an insert and a rewrite both end with, in this
+ * order: vector, model, dimension, source thread, source item, buckets,
+ * actor. `vp' holds their text and must live as long as `p'.
+ */
+static void
+memory_change_params(const struct recall_vec *v, enum memory_actor actor,
+    const struct memory_source *src, struct memory_vec_params *vp,
+    const char **p)
+{
+	memory_vec_params(v, vp);
+	p[0] = vp->pg;
+	p[1] = vp->model;
+	p[2] = vp->dim;
+	p[3] = src != NULL ? src->thread_id : NULL;
+	p[4] = src != NULL ? src->item_id : NULL;
+	p[5] = vp->buckets;
+	p[6] = memory_actors[actor];
+}
+
 /* An outcome from a row of (id, JSON). */
 static enum app_err
 memory_row(struct arena *ar, const PGresult *r, struct memory_outcome *o)
@@ -283,17 +303,10 @@ memory_insert(PGconn *conn, struct arena *ar, const char *user_id,
 	PGresult	*r;
 	enum app_err	 e;
 
-	memory_vec_params(v, &vp);
 	p[0] = user_id;
 	p[1] = text;
 	p[2] = subject;
-	p[3] = vp.pg;
-	p[4] = vp.model;
-	p[5] = vp.dim;
-	p[6] = src != NULL ? src->thread_id : NULL;
-	p[7] = src != NULL ? src->item_id : NULL;
-	p[8] = vp.buckets;
-	p[9] = memory_actors[actor];
+	memory_change_params(v, actor, src, &vp, p + 3);
 	if ((e = db_query(conn, sql, 10, p, &r)) != APP_OK)
 		return e;
 	e = memory_row(ar, r, o);
@@ -349,19 +362,12 @@ memory_rewrite(PGconn *conn, struct arena *ar, const char *user_id,
 	PGresult	*r;
 	enum app_err	 e;
 
-	memory_vec_params(v, &vp);
 	snprintf(sid, sizeof(sid), "%" PRId64, id);
 	p[0] = user_id;
 	p[1] = sid;
 	p[2] = text;
 	p[3] = subject;
-	p[4] = vp.pg;
-	p[5] = vp.model;
-	p[6] = vp.dim;
-	p[7] = src != NULL ? src->thread_id : NULL;
-	p[8] = src != NULL ? src->item_id : NULL;
-	p[9] = vp.buckets;
-	p[10] = memory_actors[actor];
+	memory_change_params(v, actor, src, &vp, p + 4);
 	if ((e = db_query(conn, sql, 11, p, &r)) != APP_OK)
 		return e;
 	if (PQntuples(r) == 0)
@@ -1144,60 +1150,10 @@ memory_for_prompt(struct app *app, struct arena *ar, const char *user_id,
  * once an answer went out).
  */
 
-/* The memory id of the path, or a 404 answered. */
-static enum app_err
-memory_path_id(struct http_request *req, struct http_response *res,
-    int64_t *id)
-{
-	if (req->nparams > 0 && tasks_parse_id(req->params[0], id))
-		return APP_OK;
-	(void)http_send_error(res, APP_ENOTFOUND, NULL,
-	    "memory %.40s not found", req->nparams > 0 ? req->params[0] : "");
-	return APP_ENOTFOUND;
-}
-
-/* Answers the outcome of a call on memory `id'. */
-static enum app_err
-memory_answer(struct http_response *res, enum app_err e, int64_t id,
-    int status, const char *json)
-{
-	if (e == APP_ENOTFOUND)
-		return http_send_error(res, e, NULL,
-		    "memory %" PRId64 " not found", id);
-	if (e != APP_OK)
-		return e;
-	if (json == NULL)
-		return http_send_empty(res, status);
-	return http_send_json_str(res, status, json, strlen(json));
-}
-
-static bool
-memory_in(const char *const *set, const char *s)
-{
-	for (; *set != NULL; set++)
-		if (strcmp(*set, s) == 0)
-			return true;
-	return false;
-}
-
-/*
- * The body's members must be among `fields' (or the read-only ones of a
- * memory, ignored): a misspelt one is named, never silently dropped.
- */
-static void
-memory_unknown(struct json_object *obj, const char *const *fields,
-    const char *msg, struct jsonx_errors *errs)
-{
-	static const char *const readonly[] = {
-		"id", "created_at", "updated_at", "source", NULL
-	};
-
-	json_object_object_foreach(obj, key, val) {
-		(void)val;
-		if (!memory_in(fields, key) && !memory_in(readonly, key))
-			jsonx_errors_add(errs, key, msg);
-	}
-}
+/* Read-only fields of a memory, ignored when a client sends them back. */
+static const char *const memory_readonly[] = {
+	"id", "created_at", "updated_at", "source", NULL
+};
 
 /* The body {"content"} of an add or an edit; on a problem, answered. */
 static enum app_err
@@ -1213,7 +1169,8 @@ memory_read_content(struct http_request *req, struct http_response *res,
 	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)
 		return e;
 	jsonx_errors_init(&errs, req->arena);
-	memory_unknown(obj, fields, "is not a memory field", &errs);
+	jsonx_errors_unknown(&errs, obj, fields, memory_readonly,
+	    "is not a memory field");
 	(void)jsonx_get_string(obj, "content", JSONX_REQUIRED | JSONX_TRIM,
 	    1, MEMORY_CONTENT_MAX, content, &errs);
 	return jsonx_errors_answer(res, &errs);
@@ -1366,7 +1323,8 @@ memory_http_search(struct http_request *req, struct http_response *res)
 	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)
 		return e;
 	jsonx_errors_init(&errs, req->arena);
-	memory_unknown(obj, fields, "is not a search field", &errs);
+	jsonx_errors_unknown(&errs, obj, fields, memory_readonly,
+	    "is not a search field");
 	(void)jsonx_get_string(obj, "query", JSONX_REQUIRED | JSONX_TRIM, 1,
 	    MEMORY_CONTENT_MAX, &query, &errs);
 	(void)jsonx_get_int(obj, "limit", 0, 1, MEMORY_SEARCH_MAX, &limit,
@@ -1428,13 +1386,14 @@ memory_http_get(struct http_request *req, struct http_response *res)
 	int64_t		 id;
 	enum app_err	 e;
 
-	if ((e = memory_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "memory", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	snprintf(sid, sizeof(sid), "%" PRId64, id);
 	p[0] = req->user_id;
 	p[1] = sid;
 	e = db_one(req->app->db, req->arena, sql, 2, p, &json);
-	return memory_answer(res, e, id, 200, json);
+	return http_send_outcome(res, e, "memory", id, 200, json);
 }
 
 enum app_err
@@ -1445,12 +1404,13 @@ memory_http_patch(struct http_request *req, struct http_response *res)
 	int64_t			 id;
 	enum app_err		 e;
 
-	if ((e = memory_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "memory", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	if ((e = memory_read_content(req, res, &content)) != APP_OK)
 		return e;
 	e = memory_edit(req->app, req->arena, req->user_id, id, content, &o);
-	return memory_answer(res, e, id, 200, o.json);
+	return http_send_outcome(res, e, "memory", id, 200, o.json);
 }
 
 enum app_err
@@ -1459,11 +1419,12 @@ memory_http_delete(struct http_request *req, struct http_response *res)
 	int64_t		 id;
 	enum app_err	 e;
 
-	if ((e = memory_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "memory", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	e = memory_delete(req->app, req->arena, req->user_id, id, MEMORY_USER,
 	    NULL, NULL);
-	return memory_answer(res, e, id, 204, NULL);
+	return http_send_outcome(res, e, "memory", id, 204, NULL);
 }
 
 enum app_err
@@ -1477,7 +1438,8 @@ memory_http_history(struct http_request *req, struct http_response *res)
 	int64_t		 id;
 	enum app_err	 e;
 
-	if ((e = memory_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "memory", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	snprintf(sid, sizeof(sid), "%" PRId64, id);
 	p[0] = req->user_id;
@@ -1489,7 +1451,7 @@ memory_http_history(struct http_request *req, struct http_response *res)
 	if (e == APP_OK && (json = arena_printf(req->arena,
 	    "{\"items\":%s}", items)) == NULL)
 		e = APP_ENOMEM;
-	return memory_answer(res, e, id, 200, json);
+	return http_send_outcome(res, e, "memory", id, 200, json);
 }
 
 /*

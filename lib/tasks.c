@@ -53,20 +53,6 @@ task_in(const char *const *set, const char *s)
 	return false;
 }
 
-/* Unknown members are refused, so a misspelt field never does nothing. */
-static void
-task_unknown_fields(struct json_object *obj, const char *const *allowed,
-    const char *const *ignored, struct jsonx_errors *errs)
-{
-	json_object_object_foreach(obj, key, val) {
-		(void)val;
-		if (task_in(allowed, key) ||
-		    (ignored != NULL && task_in(ignored, key)))
-			continue;
-		jsonx_errors_add(errs, key, "is not a task field");
-	}
-}
-
 /* "2026-11-23T17:00:00+01:00" as UTC text, or NULL (recorded). */
 static const char *
 task_time(struct arena *ar, const char *s, const char *field,
@@ -108,7 +94,8 @@ tasks_input_parse(struct json_object *obj, enum task_mode mode,
 	bool		 whole = mode != TASK_PATCH;
 
 	memset(in, 0, sizeof(*in));
-	task_unknown_fields(obj, task_fields, task_readonly, errs);
+	jsonx_errors_unknown(errs, obj, task_fields, task_readonly,
+	    "is not a task field");
 
 	/* A whole task: every editable field, defaults for the absent. */
 	if (whole) {
@@ -783,33 +770,6 @@ task_db(const struct http_request *req)
 	return req->app->db;
 }
 
-/* The task id of the path, or a 404 answered. */
-static enum app_err
-task_path_id(struct http_request *req, struct http_response *res,
-    int64_t *id)
-{
-	if (req->nparams > 0 && tasks_parse_id(req->params[0], id))
-		return APP_OK;
-	(void)http_send_error(res, APP_ENOTFOUND, NULL, "task %.40s not found",
-	    req->nparams > 0 ? req->params[0] : "");
-	return APP_ENOTFOUND;
-}
-
-/* Answers the outcome of a C API call on task `id'. */
-static enum app_err
-task_answer(struct http_response *res, enum app_err e, int64_t id,
-    int status, const char *json)
-{
-	if (e == APP_ENOTFOUND)
-		return http_send_error(res, e, NULL,
-		    "task %" PRId64 " not found", id);
-	if (e != APP_OK)
-		return e;
-	if (json == NULL)
-		return http_send_empty(res, status);
-	return http_send_json_str(res, status, json, strlen(json));
-}
-
 /*
  * The request body as a JSON object, or an answer: 400 for malformed
  * JSON, 422 for another type. An empty body is allowed only when
@@ -892,10 +852,11 @@ tasks_http_get(struct http_request *req, struct http_response *res)
 	int64_t		 id;
 	enum app_err	 e;
 
-	if ((e = task_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "task", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	e = tasks_get(task_db(req), req->arena, req->user_id, id, &json);
-	return task_answer(res, e, id, 200, json);
+	return http_send_outcome(res, e, "task", id, 200, json);
 }
 
 static enum app_err
@@ -907,13 +868,14 @@ task_http_update(struct http_request *req, struct http_response *res,
 	int64_t			 id;
 	enum app_err		 e;
 
-	if ((e = task_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "task", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	if ((e = task_read_input(req, res, mode, &in)) != APP_OK)
 		return e;
 	e = tasks_update(task_db(req), req->arena, req->user_id, id, &in,
 	    &json);
-	return task_answer(res, e, id, 200, json);
+	return http_send_outcome(res, e, "task", id, 200, json);
 }
 
 enum app_err
@@ -940,13 +902,15 @@ tasks_http_complete(struct http_request *req, struct http_response *res)
 	int64_t			 id;
 	enum app_err		 e;
 
-	if ((e = task_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "task", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	if ((e = jsonx_read_body(req, res, true, &obj)) != APP_OK)
 		return e;
 	if (obj != NULL) {
 		jsonx_errors_init(&errs, req->arena);
-		task_unknown_fields(obj, fields, NULL, &errs);
+		jsonx_errors_unknown(&errs, obj, fields, NULL,
+		    "is not a task field");
 		if (jsonx_get_bool(obj, "completed", 0, &done, &errs) ==
 		    APP_OK && jsonx_has(obj, "completed"))
 			completed = done;
@@ -955,7 +919,7 @@ tasks_http_complete(struct http_request *req, struct http_response *res)
 	}
 	e = tasks_complete(task_db(req), req->arena, req->user_id, id,
 	    completed, &json);
-	return task_answer(res, e, id, 200, json);
+	return http_send_outcome(res, e, "task", id, 200, json);
 }
 
 enum app_err
@@ -964,10 +928,11 @@ tasks_http_delete(struct http_request *req, struct http_response *res)
 	int64_t		 id;
 	enum app_err	 e;
 
-	if ((e = task_path_id(req, res, &id)) != APP_OK)
+	if ((e = http_path_id(req, res, "task", tasks_parse_id,
+	    &id)) != APP_OK)
 		return e;
 	e = tasks_delete(task_db(req), req->user_id, id);
-	return task_answer(res, e, id, 204, NULL);
+	return http_send_outcome(res, e, "task", id, 204, NULL);
 }
 
 /* "ids": an array of 1..TASK_BULK_MAX task ids, into the arena. */
@@ -1023,7 +988,7 @@ tasks_http_bulk(struct http_request *req, struct http_response *res)
 	if ((e = jsonx_read_body(req, res, false, &obj)) != APP_OK)
 		return e;
 	jsonx_errors_init(&errs, req->arena);
-	task_unknown_fields(obj, fields, NULL, &errs);
+	jsonx_errors_unknown(&errs, obj, fields, NULL, "is not a task field");
 	(void)jsonx_get_string(obj, "action", JSONX_REQUIRED, 0, 0, &action,
 	    &errs);
 	for (a = 0; action != NULL && a < 3; a++)

@@ -1480,30 +1480,10 @@ directive_word(struct directives *d, const char *w, size_t len)
 	}
 }
 
-/* The length of the balanced {...} at s (strings respected), or 0. */
-static size_t
-object_len(const char *s)
-{
-	size_t	 i, depth = 0;
-	bool	 str = false;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (str) {
-			if (s[i] == '\\' && s[i + 1] != '\0')
-				i++;
-			else if (s[i] == '"')
-				str = false;
-		} else if (s[i] == '"')
-			str = true;
-		else if (s[i] == '{')
-			depth++;
-		else if (s[i] == '}' && --depth == 0)
-			return i + 1;
-	}
-	return 0;
-}
-
-/* The length of the balanced JSON object or array at s, or 0. */
+/*
+ * The length of the balanced JSON object or array at s (strings
+ * respected), or 0.
+ */
 static size_t
 json_value_len(const char *s)
 {
@@ -1573,7 +1553,8 @@ calls_parse(struct directives *d, const char *s)
 		d->call_name[d->ncalls].len = (size_t)(q - name);
 		while (is_ws(*q))
 			q++;
-		if (*q != '{' || (olen = object_len(q)) == 0) {
+		/* The arguments of a call are an object, never an array. */
+		if (*q != '{' || (olen = json_value_len(q)) == 0) {
 			p = q;
 			continue;
 		}

@@ -321,26 +321,7 @@ harness_resp_json(struct harness_resp *r)
 const char *
 harness_resp_str(struct harness_resp *r, const char *path)
 {
-	struct json_object	*o = harness_resp_json(r), *v;
-	char			 key[64];
-	const char		*p = path, *dot;
-	size_t			 n;
-
-	while (o != NULL && *p != '\0') {
-		dot = strchr(p, '.');
-		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = '\0';
-		if (!json_object_object_get_ex(o, key, &v))
-			return NULL;
-		o = v;
-		p += n + (dot != NULL);
-	}
-	if (o == NULL || !json_object_is_type(o, json_type_string))
-		return NULL;
-	return json_object_get_string(o);
+	return harness_json_str(harness_resp_json(r), path);
 }
 
 void
@@ -394,6 +375,60 @@ harness_json_int(struct json_object *o, const char *key)
 	assert_true(json_object_object_get_ex(o, key, &v));
 	assert_true(json_object_is_type(v, json_type_int));
 	return json_object_get_int64(v);
+}
+
+struct json_object *
+harness_jpath(struct json_object *o, const char *path)
+{
+	char		 key[64];
+	const char	*p = path, *dot;
+	char		*end;
+	size_t		 n;
+	long		 idx;
+
+	while (o != NULL && *p != '\0') {
+		dot = strchr(p, '.');
+		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		if (n == 0 || n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		if (json_object_is_type(o, json_type_array)) {
+			/* An index is digits only: "items.0", not "items.0x". */
+			idx = strtol(key, &end, 10);
+			if (*end != '\0' || idx < 0)
+				return NULL;
+			o = json_object_array_get_idx(o, (size_t)idx);
+		} else if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, key, &o))
+			return NULL;
+		p += n + (dot != NULL);
+	}
+	return o;
+}
+
+const char *
+harness_json_str(struct json_object *o, const char *path)
+{
+	if ((o = harness_jpath(o, path)) == NULL ||
+	    !json_object_is_type(o, json_type_string))
+		return NULL;
+	return json_object_get_string(o);
+}
+
+struct json_object *
+harness_json_array(struct json_object *o, const char *path)
+{
+	o = harness_jpath(o, path);
+	if (o == NULL || !json_object_is_type(o, json_type_array))
+		fail_msg("no array at \"%s\"", path);
+	return o;
+}
+
+size_t
+harness_json_len(struct json_object *o, const char *path)
+{
+	return json_object_array_length(harness_json_array(o, path));
 }
 
 bool

@@ -264,6 +264,19 @@ struct json_object *harness_resp_json(struct harness_resp *);
 const char *harness_resp_str(struct harness_resp *, const char *path);
 /* Integer member `key' of `o'; fails the test when absent or not one. */
 int64_t	 harness_json_int(struct json_object *o, const char *key);
+/*
+ * The value at a dotted path in `o' (borrowed), or NULL: members of an
+ * object by name, elements of an array by index ("items.0.content"). A
+ * NULL `o' gives NULL; an empty path gives `o'.
+ */
+struct json_object *harness_jpath(struct json_object *o, const char *path);
+/* The string at a dotted path in `o', or NULL when absent or another type. */
+const char *harness_json_str(struct json_object *o, const char *path);
+/* The array at a dotted path in `o'; fails the test when there is none. */
+struct json_object *harness_json_array(struct json_object *o,
+	    const char *path);
+/* The length of the array at a dotted path in `o' (as harness_json_array). */
+size_t	 harness_json_len(struct json_object *o, const char *path);
 /* True when `o' has member `key' and it is JSON null. */
 bool	 harness_json_is_null(struct json_object *o, const char *key);
 /* `unit' repeated `n' times, in a new string (fails the test on ENOMEM). */

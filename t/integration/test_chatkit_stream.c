@@ -123,45 +123,6 @@ use_quota(void **state)
 
 /* ------------------------------------------------------------- helpers */
 
-/*
- * The value at a dotted path ("item.content.0.text": members, and array
- * indexes in digits), or NULL when absent or JSON null.
- */
-static struct json_object *
-jpath(struct json_object *o, const char *path)
-{
-	char		 key[64];
-	const char	*dot;
-	size_t		 len;
-
-	while (o != NULL && *path != '\0') {
-		dot = strchr(path, '.');
-		len = dot != NULL ? (size_t)(dot - path) : strlen(path);
-		snprintf(key, sizeof(key), "%.*s", (int)len, path);
-		if (json_object_is_type(o, json_type_array)) {
-			if (key[0] < '0' || key[0] > '9')
-				return NULL;
-			o = json_object_array_get_idx(o, (size_t)atoi(key));
-		} else if (json_object_is_type(o, json_type_object)) {
-			if (!json_object_object_get_ex(o, key, &o))
-				return NULL;
-		} else
-			return NULL;
-		path += len + (dot != NULL);
-	}
-	return o;
-}
-
-static const char *
-jstr(struct json_object *o, const char *path)
-{
-	struct json_object	*v = jpath(o, path);
-
-	if (v == NULL || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* Whether object `o' has member `key' (null counts). */
 static bool
 jhas(struct json_object *o, const char *key)
@@ -170,22 +131,11 @@ jhas(struct json_object *o, const char *key)
 	    json_object_object_get_ex(o, key, NULL);
 }
 
-/* The length of the array at `path'; fails the test when it is none. */
-static size_t
-jlen(struct json_object *o, const char *path)
-{
-	struct json_object	*v = jpath(o, path);
-
-	assert_non_null(v);
-	assert_true(json_object_is_type(v, json_type_array));
-	return json_object_array_length(v);
-}
-
 /* The object at `path' must be {} exactly. */
 static void
 want_empty_object(struct json_object *o, const char *path)
 {
-	struct json_object	*v = jpath(o, path);
+	struct json_object	*v = harness_jpath(o, path);
 
 	assert_non_null(v);
 	assert_true(json_object_is_type(v, json_type_object));
@@ -197,7 +147,7 @@ static void
 want_json(struct json_object *o, const char *path, const char *want)
 {
 	struct json_object	*w = json_tokener_parse(want);
-	struct json_object	*v = jpath(o, path);
+	struct json_object	*v = harness_jpath(o, path);
 
 	assert_non_null(w);
 	if (!json_object_equal(v, w))
@@ -247,10 +197,10 @@ static void
 want_thread(struct json_object *t, const char *id)
 {
 	assert_non_null(t);
-	want_id(jstr(t, "id"), "thr_");
+	want_id(harness_json_str(t, "id"), "thr_");
 	if (id != NULL)
-		assert_string_equal(jstr(t, "id"), id);
-	want_time(jstr(t, "created_at"));
+		assert_string_equal(harness_json_str(t, "id"), id);
+	want_time(harness_json_str(t, "created_at"));
 	want_json(t, "status", "{\"type\":\"active\"}");
 	want_empty_object(t, "metadata");
 	want_json(t, "items", "{\"data\":[],\"has_more\":false}");
@@ -445,7 +395,7 @@ ck_frame(struct ck_stream *s, char *frame)
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != strlen(data) ||
 	    !json_object_is_type(o, json_type_object) ||
-	    jstr(o, "type") == NULL) {
+	    harness_json_str(o, "type") == NULL) {
 		ck_bad(s, "not one JSON object with a type", data);
 		json_object_put(o);
 		json_tokener_free(tok);
@@ -457,7 +407,8 @@ ck_frame(struct ck_stream *s, char *frame)
 	f = &s->f[s->n++];
 	f->data = strdup(data);
 	f->o = o;
-	if (jstr(o, "update.type") != NULL && strcmp(jstr(o, "update.type"),
+	if (harness_json_str(o, "update.type") != NULL &&
+	    strcmp(harness_json_str(o, "update.type"),
 	    "assistant_message.content_part.text_delta") == 0)
 		s->ndeltas++;
 }
@@ -612,7 +563,7 @@ ck_stream(const struct harness_auth *a, const char *path, const char *body,
 static const char *
 ck_type(const struct ck_stream *s, size_t i)
 {
-	return i < s->n ? jstr(s->f[i].o, "type") : NULL;
+	return i < s->n ? harness_json_str(s->f[i].o, "type") : NULL;
 }
 
 /* Frame i is of `type' (and update type `utype' unless NULL). */
@@ -626,7 +577,7 @@ ck_is(const struct ck_stream *s, size_t i, const char *type,
 		return false;
 	if (utype == NULL)
 		return true;
-	u = jstr(s->f[i].o, "update.type");
+	u = harness_json_str(s->f[i].o, "update.type");
 	return u != NULL && strcmp(u, utype) == 0;
 }
 
@@ -652,7 +603,7 @@ ck_find(const struct ck_stream *s, size_t from, const char *type,
 	for (i = from; i < s->n; i++) {
 		if (!ck_is(s, i, type, NULL))
 			continue;
-		t = jstr(s->f[i].o, "item.type");
+		t = harness_json_str(s->f[i].o, "item.type");
 		if (itype == NULL || (t != NULL && strcmp(t, itype) == 0))
 			return (int)i;
 	}
@@ -680,10 +631,10 @@ ck_delta(const struct ck_stream *s, const char *id, size_t k)
 	for (i = 0; i < s->n; i++) {
 		if (!ck_is(s, i, "thread.item.updated",
 		    "assistant_message.content_part.text_delta") ||
-		    strcmp(jstr(s->f[i].o, "item_id"), id) != 0)
+		    strcmp(harness_json_str(s->f[i].o, "item_id"), id) != 0)
 			continue;
 		if (k-- == 0)
-			return jstr(s->f[i].o, "update.delta");
+			return harness_json_str(s->f[i].o, "update.delta");
 	}
 	return NULL;
 }
@@ -700,7 +651,8 @@ ck_all_deltas(const struct ck_stream *s, char *out, size_t sz)
 		if (!ck_is(s, i, "thread.item.updated",
 		    "assistant_message.content_part.text_delta"))
 			continue;
-		assert_non_null(d = jstr(s->f[i].o, "update.delta"));
+		assert_non_null(d = harness_json_str(s->f[i].o,
+		    "update.delta"));
 		strncat(out, d, sz - strlen(out) - 1);
 	}
 }
@@ -719,13 +671,13 @@ ck_all_done(const struct ck_stream *s)
 	for (i = 0; i < s->n; i++) {
 		if (!ck_is(s, i, "thread.item.added", NULL))
 			continue;
-		id = jstr(s->f[i].o, "item.id");
+		id = harness_json_str(s->f[i].o, "item.id");
 		done = false;
 		for (j = i + 1; j < s->n && !done; j++) {
 			if (ck_is(s, j, "thread.item.done", NULL))
-				did = jstr(s->f[j].o, "item.id");
+				did = harness_json_str(s->f[j].o, "item.id");
 			else if (ck_is(s, j, "thread.item.removed", NULL))
-				did = jstr(s->f[j].o, "item_id");
+				did = harness_json_str(s->f[j].o, "item_id");
 			else
 				continue;
 			done = did != NULL && strcmp(did, id) == 0;
@@ -751,19 +703,19 @@ ck_answer(const struct ck_stream *s, size_t *ip, const char *thread,
 	const char		*d;
 
 	ck_want(s, i, "thread.item.added", NULL);
-	it = jpath(s->f[i].o, "item");
-	assert_string_equal(jstr(it, "type"), "assistant_message");
-	assert_string_equal(jstr(it, "thread_id"), thread);
-	want_id(jstr(it, "id"), "msg_");
-	want_time(jstr(it, "created_at"));
-	assert_int_equal(jlen(it, "content"), 0);
-	snprintf(id, idsz, "%s", jstr(it, "id"));
+	it = harness_jpath(s->f[i].o, "item");
+	assert_string_equal(harness_json_str(it, "type"), "assistant_message");
+	assert_string_equal(harness_json_str(it, "thread_id"), thread);
+	want_id(harness_json_str(it, "id"), "msg_");
+	want_time(harness_json_str(it, "created_at"));
+	assert_int_equal(harness_json_len(it, "content"), 0);
+	snprintf(id, idsz, "%s", harness_json_str(it, "id"));
 	i++;
 
 	ck_want(s, i, "thread.item.updated",
 	    "assistant_message.content_part.added");
-	assert_string_equal(jstr(s->f[i].o, "item_id"), id);
-	u = jpath(s->f[i].o, "update");
+	assert_string_equal(harness_json_str(s->f[i].o, "item_id"), id);
+	u = harness_jpath(s->f[i].o, "update");
 	want_json(u, "content_index", "0");
 	want_json(u, "content", "{\"type\":\"output_text\",\"text\":\"\","
 	    "\"annotations\":[]}");
@@ -772,9 +724,10 @@ ck_answer(const struct ck_stream *s, size_t *ip, const char *thread,
 	text[0] = '\0';
 	while (ck_is(s, i, "thread.item.updated",
 	    "assistant_message.content_part.text_delta")) {
-		assert_string_equal(jstr(s->f[i].o, "item_id"), id);
+		assert_string_equal(harness_json_str(s->f[i].o, "item_id"), id);
 		want_json(s->f[i].o, "update.content_index", "0");
-		assert_non_null(d = jstr(s->f[i].o, "update.delta"));
+		assert_non_null(d = harness_json_str(s->f[i].o,
+		    "update.delta"));
 		strncat(text, d, tsz - strlen(text) - 1);
 		nd++;
 		i++;
@@ -786,24 +739,25 @@ ck_answer(const struct ck_stream *s, size_t *ip, const char *thread,
 
 	ck_want(s, i, "thread.item.updated",
 	    "assistant_message.content_part.done");
-	assert_string_equal(jstr(s->f[i].o, "item_id"), id);
-	u = jpath(s->f[i].o, "update");
+	assert_string_equal(harness_json_str(s->f[i].o, "item_id"), id);
+	u = harness_jpath(s->f[i].o, "update");
 	want_json(u, "content_index", "0");
-	assert_string_equal(jstr(u, "content.type"), "output_text");
-	assert_string_equal(jstr(u, "content.text"), text);
-	assert_int_equal(jlen(u, "content.annotations"), 0);
+	assert_string_equal(harness_json_str(u, "content.type"), "output_text");
+	assert_string_equal(harness_json_str(u, "content.text"), text);
+	assert_int_equal(harness_json_len(u, "content.annotations"), 0);
 	i++;
 
 	ck_want(s, i, "thread.item.done", NULL);
-	it = jpath(s->f[i].o, "item");
-	assert_string_equal(jstr(it, "type"), "assistant_message");
-	assert_string_equal(jstr(it, "id"), id);
-	assert_string_equal(jstr(it, "thread_id"), thread);
-	want_time(jstr(it, "created_at"));
-	assert_int_equal(jlen(it, "content"), 1);
-	assert_string_equal(jstr(it, "content.0.type"), "output_text");
-	assert_string_equal(jstr(it, "content.0.text"), text);
-	assert_int_equal(jlen(it, "content.0.annotations"), 0);
+	it = harness_jpath(s->f[i].o, "item");
+	assert_string_equal(harness_json_str(it, "type"), "assistant_message");
+	assert_string_equal(harness_json_str(it, "id"), id);
+	assert_string_equal(harness_json_str(it, "thread_id"), thread);
+	want_time(harness_json_str(it, "created_at"));
+	assert_int_equal(harness_json_len(it, "content"), 1);
+	assert_string_equal(harness_json_str(it, "content.0.type"),
+	    "output_text");
+	assert_string_equal(harness_json_str(it, "content.0.text"), text);
+	assert_int_equal(harness_json_len(it, "content.0.annotations"), 0);
 	i++;
 	*ip = i;
 }
@@ -819,21 +773,21 @@ ck_user_echo(const struct ck_stream *s, size_t i, const char *thread,
 	struct json_object	*it, *want;
 
 	ck_want(s, i, "thread.item.done", NULL);
-	it = jpath(s->f[i].o, "item");
-	assert_string_equal(jstr(it, "type"), "user_message");
-	assert_string_equal(jstr(it, "thread_id"), thread);
-	want_id(jstr(it, "id"), "msg_");
-	want_time(jstr(it, "created_at"));
+	it = harness_jpath(s->f[i].o, "item");
+	assert_string_equal(harness_json_str(it, "type"), "user_message");
+	assert_string_equal(harness_json_str(it, "thread_id"), thread);
+	want_id(harness_json_str(it, "id"), "msg_");
+	want_time(harness_json_str(it, "created_at"));
 	want = input_obj(text);
 	want_json(it, "content", json_object_to_json_string_ext(
-	    jpath(want, "content"), JSON_C_TO_STRING_PLAIN));
+	    harness_jpath(want, "content"), JSON_C_TO_STRING_PLAIN));
 	json_object_put(want);
-	assert_int_equal(jlen(it, "attachments"), 0);
+	assert_int_equal(harness_json_len(it, "attachments"), 0);
 	/* Sent as "": kept, not dropped as if it were null. */
-	assert_non_null(jstr(it, "quoted_text"));
-	assert_string_equal(jstr(it, "quoted_text"), "");
+	assert_non_null(harness_json_str(it, "quoted_text"));
+	assert_string_equal(harness_json_str(it, "quoted_text"), "");
 	want_empty_object(it, "inference_options");
-	snprintf(id, idsz, "%s", jstr(it, "id"));
+	snprintf(id, idsz, "%s", harness_json_str(it, "id"));
 }
 
 static void
@@ -879,9 +833,10 @@ items_list(const struct harness_auth *a, const char *thread,
 	assert_non_null(l->o = json_tokener_parse(l->raw));
 	if ((k = ck_null(l->o)) != NULL)
 		fail_msg("items.list: null field \"%s\" in %.600s", k, l->raw);
-	assert_non_null(l->data = jpath(l->o, "data"));
-	l->n = jlen(l->o, "data");
-	assert_int_equal(json_object_get_boolean(jpath(l->o, "has_more")), 0);
+	assert_non_null(l->data = harness_jpath(l->o, "data"));
+	l->n = harness_json_len(l->o, "data");
+	assert_int_equal(json_object_get_boolean(harness_jpath(l->o,
+	    "has_more")), 0);
 }
 
 static void
@@ -922,7 +877,7 @@ new_thread(const struct harness_auth *a, const char *text, char *thread,
 
 	turn(a, NULL, text, &s);
 	ck_want(&s, 0, "thread.created", NULL);
-	snprintf(thread, sz, "%s", jstr(s.f[0].o, "thread.id"));
+	snprintf(thread, sz, "%s", harness_json_str(s.f[0].o, "thread.id"));
 	assert_true(ck_is(&s, s.n - 1, "thread.updated", NULL));
 	ck_stream_free(&s);
 }
@@ -974,7 +929,7 @@ model_msg(struct json_object *msgs, size_t from, const char *role,
 
 	for (i = from; i < json_object_array_length(msgs); i++) {
 		m = json_object_array_get_idx(msgs, i);
-		r = jstr(m, "role");
+		r = harness_json_str(m, "role");
 		if (role != NULL && (r == NULL || strcmp(r, role) != 0))
 			continue;
 		if (strstr(json_object_to_json_string_ext(m,
@@ -1006,8 +961,8 @@ has_action(struct json_object *o, const char *type, long long id)
 	}
 	if (!json_object_is_type(o, json_type_object))
 		return false;
-	t = jstr(o, "type");
-	v = jpath(o, "payload.id");
+	t = harness_json_str(o, "type");
+	v = harness_jpath(o, "payload.id");
 	if (t != NULL && strcmp(t, type) == 0 && v != NULL &&
 	    json_object_is_type(v, json_type_int) &&
 	    json_object_get_int64(v) == id)
@@ -1061,7 +1016,7 @@ task_completed(const struct harness_auth *a, long long id)
 		return -1;
 	}
 	harness_want(&H, &r, 200);
-	v = jpath(harness_resp_json(&r), "completed");
+	v = harness_jpath(harness_resp_json(&r), "completed");
 	assert_non_null(v);
 	c = json_object_get_boolean(v) ? 1 : 0;
 	harness_resp_free(&r);
@@ -1098,9 +1053,9 @@ widget_action(const struct harness_auth *a, const char *thread,
 	assert_int_equal(s.n, 2);
 	ck_stream_options(&s, 0);
 	ck_want(&s, 1, "thread.item.updated", "widget.root.updated");
-	assert_string_equal(jstr(s.f[1].o, "item_id"), item);
-	assert_non_null(w = jpath(s.f[1].o, "update.widget"));
-	assert_string_equal(jstr(w, "type"), "ListView");
+	assert_string_equal(harness_json_str(s.f[1].o, "item_id"), item);
+	assert_non_null(w = harness_jpath(s.f[1].o, "update.widget"));
+	assert_string_equal(harness_json_str(w, "type"), "ListView");
 	w = json_object_get(w);
 	ck_stream_free(&s);
 	return w;
@@ -1118,9 +1073,10 @@ stored_widget(const struct harness_auth *a, const char *thread,
 	items_list(a, thread, "asc", &l);
 	for (i = 0; i < l.n; i++) {
 		it = items_at(&l, i);
-		if (strcmp(jstr(it, "id"), item) == 0) {
-			assert_string_equal(jstr(it, "type"), "widget");
-			w = json_object_get(jpath(it, "widget"));
+		if (strcmp(harness_json_str(it, "id"), item) == 0) {
+			assert_string_equal(harness_json_str(it, "type"),
+			    "widget");
+			w = json_object_get(harness_jpath(it, "widget"));
 		}
 	}
 	items_free(&l);
@@ -1143,11 +1099,11 @@ check_create(const struct ck_stream *s, const char *sent, char *thread,
 	size_t			 i;
 
 	ck_want(s, 0, "thread.created", NULL);
-	t = jpath(s->f[0].o, "thread");
+	t = harness_jpath(s->f[0].o, "thread");
 	/* Threads start untitled: no title key at all. */
 	assert_false(jhas(t, "title"));
 	want_thread(t, NULL);
-	snprintf(thread, 32, "%s", jstr(t, "id"));
+	snprintf(thread, 32, "%s", harness_json_str(t, "id"));
 
 	ck_user_echo(s, 1, thread, sent, uid, sizeof(uid));
 	ck_stream_options(s, 2);
@@ -1156,10 +1112,10 @@ check_create(const struct ck_stream *s, const char *sent, char *thread,
 	assert_string_not_equal(aid, uid);
 
 	ck_want(s, i, "thread.updated", NULL);
-	t = jpath(s->f[i].o, "thread");
+	t = harness_jpath(s->f[i].o, "thread");
 	want_thread(t, thread);
-	assert_non_null(jstr(t, "title"));
-	assert_true(strlen(jstr(t, "title")) > 0);
+	assert_non_null(harness_json_str(t, "title"));
+	assert_true(strlen(harness_json_str(t, "title")) > 0);
 	if (i + 1 != s->n)
 		ck_dump(s);
 	assert_int_equal(s->n, i + 1);
@@ -1176,21 +1132,23 @@ check_stored_turn(const struct harness_auth *a, const struct ck_stream *s,
 
 	items_list(a, thread, "asc", &l);
 	assert_int_equal(l.n, 2);
-	assert_string_equal(jstr(items_at(&l, 0), "id"),
-	    jstr(s->f[1].o, "item.id"));
-	assert_string_equal(jstr(items_at(&l, 0), "type"), "user_message");
-	assert_string_equal(jstr(items_at(&l, 1), "type"),
+	assert_string_equal(harness_json_str(items_at(&l, 0), "id"),
+	    harness_json_str(s->f[1].o, "item.id"));
+	assert_string_equal(harness_json_str(items_at(&l, 0), "type"),
+	    "user_message");
+	assert_string_equal(harness_json_str(items_at(&l, 1), "type"),
 	    "assistant_message");
-	assert_string_equal(jstr(items_at(&l, 1), "content.0.text"), answer);
-	assert_true(strcmp(jstr(items_at(&l, 0), "created_at"),
-	    jstr(items_at(&l, 1), "created_at")) < 0);
+	assert_string_equal(harness_json_str(items_at(&l, 1), "content.0.text"),
+	    answer);
+	assert_true(strcmp(harness_json_str(items_at(&l, 0), "created_at"),
+	    harness_json_str(items_at(&l, 1), "created_at")) < 0);
 	items_free(&l);
 
 	ck_json(a, harness_fmt("{\"type\":\"threads.get_by_id\",\"params\":"
 	    "{\"thread_id\":\"%s\"}}", thread), &r);
 	harness_want(&H, &r, 200);
 	assert_string_equal(harness_resp_str(&r, "title"),
-	    jstr(s->f[s->n - 1].o, "thread.title"));
+	    harness_json_str(s->f[s->n - 1].o, "thread.title"));
 	harness_resp_free(&r);
 }
 
@@ -1209,7 +1167,7 @@ test_create_order(void **state)
 	free(body);
 	check_create(&s, "hello there", thread, answer, sizeof(answer));
 	/* The builtin answers word by word: several deltas. */
-	assert_non_null(ck_delta(&s, jstr(s.f[3].o, "item.id"), 2));
+	assert_non_null(ck_delta(&s, harness_json_str(s.f[3].o, "item.id"), 2));
 	check_stored_turn(&a, &s, thread, answer);
 	ck_stream_free(&s);
 }
@@ -1233,7 +1191,7 @@ test_create_order_fake(void **state)
 	free(body);
 	check_create(&s, "hi there", thread, answer, sizeof(answer));
 	assert_string_equal(answer, "Hello from fake. You said: hi there");
-	id = jstr(s.f[3].o, "item.id");
+	id = harness_json_str(s.f[3].o, "item.id");
 	for (k = 0; k < sizeof(tokens) / sizeof(tokens[0]); k++) {
 		assert_non_null(ck_delta(&s, id, k));
 		assert_string_equal(ck_delta(&s, id, k), tokens[k]);
@@ -1265,7 +1223,8 @@ test_add_user_message(void **state)
 	new_thread(&a, "hello", thread, sizeof(thread));
 	items_list(&a, thread, "asc", &l);
 	for (i = 0; i < l.n; i++)
-		snprintf(ids[nids++], 32, "%s", jstr(items_at(&l, i), "id"));
+		snprintf(ids[nids++], 32, "%s",
+		    harness_json_str(items_at(&l, i), "id"));
 	items_free(&l);
 
 	for (m = 0; m < sizeof(msgs) / sizeof(msgs[0]); m++) {
@@ -1285,11 +1244,11 @@ test_add_user_message(void **state)
 		/* Then only the widgets of the turn's tools. */
 		for (; i < s.n; i++) {
 			ck_want(&s, i, "thread.item.done", NULL);
-			assert_string_equal(jstr(s.f[i].o, "item.type"),
-			    "widget");
+			assert_string_equal(harness_json_str(s.f[i].o,
+			    "item.type"), "widget");
 			assert_true(nids < 32);
 			snprintf(ids[nids++], 32, "%s",
-			    jstr(s.f[i].o, "item.id"));
+			    harness_json_str(s.f[i].o, "item.id"));
 		}
 		ck_all_done(&s);
 		ck_stream_free(&s);
@@ -1303,10 +1262,11 @@ test_add_user_message(void **state)
 	assert_int_equal(l.n, nids);
 	prev = NULL;
 	for (i = 0; i < l.n; i++) {
-		assert_string_equal(jstr(items_at(&l, i), "id"), ids[i]);
-		assert_string_equal(jstr(items_at(&l, i), "thread_id"),
-		    thread);
-		cur = jstr(items_at(&l, i), "created_at");
+		assert_string_equal(harness_json_str(items_at(&l, i), "id"),
+		    ids[i]);
+		assert_string_equal(harness_json_str(items_at(&l, i),
+		    "thread_id"), thread);
+		cur = harness_json_str(items_at(&l, i), "created_at");
 		want_time(cur);
 		if (prev != NULL && strcmp(prev, cur) >= 0)
 			fail_msg("item %zu: created_at %s not after %s", i,
@@ -1317,8 +1277,8 @@ test_add_user_message(void **state)
 	items_list(&a, thread, "desc", &d);
 	assert_int_equal(d.n, l.n);
 	for (i = 0; i < l.n; i++)
-		assert_string_equal(jstr(items_at(&d, i), "id"),
-		    jstr(items_at(&l, l.n - 1 - i), "id"));
+		assert_string_equal(harness_json_str(items_at(&d, i), "id"),
+		    harness_json_str(items_at(&l, l.n - 1 - i), "id"));
 	items_free(&d);
 	items_free(&l);
 }
@@ -1345,10 +1305,11 @@ test_retry_after_item(void **state)
 	ck_stream_free(&s);
 	items_list(&a, thread, "asc", &l);
 	assert_int_equal(l.n, 4);
-	snprintf(u1, sizeof(u1), "%s", jstr(items_at(&l, 0), "id"));
-	snprintf(a1, sizeof(a1), "%s", jstr(items_at(&l, 1), "id"));
-	assert_string_equal(jstr(items_at(&l, 0), "type"), "user_message");
-	assert_string_equal(jstr(items_at(&l, 1), "type"),
+	snprintf(u1, sizeof(u1), "%s", harness_json_str(items_at(&l, 0), "id"));
+	snprintf(a1, sizeof(a1), "%s", harness_json_str(items_at(&l, 1), "id"));
+	assert_string_equal(harness_json_str(items_at(&l, 0), "type"),
+	    "user_message");
+	assert_string_equal(harness_json_str(items_at(&l, 1), "type"),
 	    "assistant_message");
 	assert_non_null(before = strdup(l.raw));
 	items_free(&l);
@@ -1389,9 +1350,10 @@ test_retry_after_item(void **state)
 	/* The first message and the new answer; the rest gone. */
 	items_list(&a, thread, "asc", &l);
 	assert_int_equal(l.n, 2);
-	assert_string_equal(jstr(items_at(&l, 0), "id"), u1);
-	assert_string_equal(jstr(items_at(&l, 1), "id"), aid);
-	assert_string_equal(jstr(items_at(&l, 1), "content.0.text"), answer);
+	assert_string_equal(harness_json_str(items_at(&l, 0), "id"), u1);
+	assert_string_equal(harness_json_str(items_at(&l, 1), "id"), aid);
+	assert_string_equal(harness_json_str(items_at(&l, 1), "content.0.text"),
+	    answer);
 	items_free(&l);
 }
 
@@ -1419,7 +1381,8 @@ test_widget_actions(void **state)
 	harness_new_user(&H, "ckstream", &b);
 	turn(&a, NULL, "add a task buy milk", &s);
 	ck_want(&s, 0, "thread.created", NULL);
-	snprintf(thread, sizeof(thread), "%s", jstr(s.f[0].o, "thread.id"));
+	snprintf(thread, sizeof(thread), "%s", harness_json_str(s.f[0].o,
+	    "thread.id"));
 	ck_user_echo(&s, 1, thread, "add a task buy milk", uid, sizeof(uid));
 	ck_stream_options(&s, 2);
 	i = 3;
@@ -1427,13 +1390,13 @@ test_widget_actions(void **state)
 	task = task_id(&a, "buy milk");
 	/* Right after the answer: the widget, a ListView with the task. */
 	ck_want(&s, i, "thread.item.done", NULL);
-	it = jpath(s.f[i].o, "item");
-	assert_string_equal(jstr(it, "type"), "widget");
-	assert_string_equal(jstr(it, "thread_id"), thread);
-	want_id(jstr(it, "id"), "msg_");
-	snprintf(wid, sizeof(wid), "%s", jstr(it, "id"));
-	w = jpath(it, "widget");
-	assert_string_equal(jstr(w, "type"), "ListView");
+	it = harness_jpath(s.f[i].o, "item");
+	assert_string_equal(harness_json_str(it, "type"), "widget");
+	assert_string_equal(harness_json_str(it, "thread_id"), thread);
+	want_id(harness_json_str(it, "id"), "msg_");
+	snprintf(wid, sizeof(wid), "%s", harness_json_str(it, "id"));
+	w = harness_jpath(it, "widget");
+	assert_string_equal(harness_json_str(w, "type"), "ListView");
 	assert_true(has_text(w, "buy milk"));
 	assert_true(has_action(w, "task.complete", task));
 	assert_true(has_action(w, "task.delete", task));
@@ -1445,10 +1408,12 @@ test_widget_actions(void **state)
 	/* Stored after the answer. */
 	items_list(&a, thread, "asc", &l);
 	assert_int_equal(l.n, 3);
-	assert_string_equal(jstr(items_at(&l, 1), "id"), aid);
-	assert_string_equal(jstr(items_at(&l, 2), "id"), wid);
-	assert_string_equal(jstr(items_at(&l, 2), "type"), "widget");
-	assert_string_equal(jstr(items_at(&l, 2), "widget.type"), "ListView");
+	assert_string_equal(harness_json_str(items_at(&l, 1), "id"), aid);
+	assert_string_equal(harness_json_str(items_at(&l, 2), "id"), wid);
+	assert_string_equal(harness_json_str(items_at(&l, 2), "type"),
+	    "widget");
+	assert_string_equal(harness_json_str(items_at(&l, 2), "widget.type"),
+	    "ListView");
 	items_free(&l);
 	assert_int_equal(task_completed(&a, task), 0);
 
@@ -1479,12 +1444,13 @@ test_widget_actions(void **state)
 	ck_json(&a, action_body("threads.sync_custom_action", thread, wid,
 	    "task.complete", task), &r);
 	harness_want(&H, &r, 200);
-	it = jpath(harness_resp_json(&r), "updated_item");
+	it = harness_jpath(harness_resp_json(&r), "updated_item");
 	assert_non_null(it);
-	assert_string_equal(jstr(it, "id"), wid);
-	assert_string_equal(jstr(it, "type"), "widget");
-	assert_string_equal(jstr(it, "thread_id"), thread);
-	assert_true(has_action(jpath(it, "widget"), "task.reopen", task));
+	assert_string_equal(harness_json_str(it, "id"), wid);
+	assert_string_equal(harness_json_str(it, "type"), "widget");
+	assert_string_equal(harness_json_str(it, "thread_id"), thread);
+	assert_true(has_action(harness_jpath(it, "widget"), "task.reopen",
+	    task));
 	harness_resp_free(&r);
 	assert_int_equal(task_completed(&a, task), 1);
 
@@ -1541,21 +1507,23 @@ model_tool_output(const char *call_id)
 	int			 k;
 
 	last = harness_fake_json(&H, "/_fake/last");
-	msgs = jpath(last, "body.messages");
+	msgs = harness_jpath(last, "body.messages");
 	assert_non_null(msgs);
 	k = model_msg(msgs, 0, "assistant", "get_local_time");
 	assert_true(k >= 0);
-	assert_string_equal(jstr(json_object_array_get_idx(msgs, (size_t)k),
-	    "tool_calls.0.id"), call_id);
+	assert_string_equal(harness_json_str(
+	    json_object_array_get_idx(msgs, (size_t)k), "tool_calls.0.id"),
+	    call_id);
 	m = json_object_array_get_idx(msgs, (size_t)k + 1);
-	if (m == NULL || jstr(m, "role") == NULL ||
-	    strcmp(jstr(m, "role"), "tool") != 0)
+	if (m == NULL || harness_json_str(m, "role") == NULL ||
+	    strcmp(harness_json_str(m, "role"), "tool") != 0)
 		fail_msg("no tool message after the call: %s",
 		    json_object_to_json_string(msgs));
-	assert_string_equal(jstr(m, "tool_call_id"), call_id);
+	assert_string_equal(harness_json_str(m, "tool_call_id"), call_id);
 	/* The browser's result, as JSON text the model reads. */
-	assert_non_null(jstr(m, "content"));
-	assert_non_null(out = json_tokener_parse(jstr(m, "content")));
+	assert_non_null(harness_json_str(m, "content"));
+	assert_non_null(out = json_tokener_parse(harness_json_str(m,
+	    "content")));
 	want_json(out, "", LOCAL_TIME);
 	json_object_put(out);
 	json_object_put(last);
@@ -1610,19 +1578,20 @@ test_client_tool(void **state)
 	ck_all_done(&s);
 	i = s.n - 1;
 	ck_want(&s, i, "thread.item.done", NULL);
-	it = jpath(s.f[i].o, "item");
-	assert_string_equal(jstr(it, "type"), "client_tool_call");
-	assert_string_equal(jstr(it, "thread_id"), thread);
-	want_id(jstr(it, "id"), "msg_");
-	want_time(jstr(it, "created_at"));
-	assert_string_equal(jstr(it, "status"), "pending");
-	assert_string_equal(jstr(it, "name"), "get_local_time");
-	assert_non_null(jstr(it, "call_id"));
-	assert_true(strlen(jstr(it, "call_id")) > 0);
+	it = harness_jpath(s.f[i].o, "item");
+	assert_string_equal(harness_json_str(it, "type"), "client_tool_call");
+	assert_string_equal(harness_json_str(it, "thread_id"), thread);
+	want_id(harness_json_str(it, "id"), "msg_");
+	want_time(harness_json_str(it, "created_at"));
+	assert_string_equal(harness_json_str(it, "status"), "pending");
+	assert_string_equal(harness_json_str(it, "name"), "get_local_time");
+	assert_non_null(harness_json_str(it, "call_id"));
+	assert_true(strlen(harness_json_str(it, "call_id")) > 0);
 	want_json(it, "arguments", "{}");
 	assert_false(jhas(it, "output"));
-	snprintf(call, sizeof(call), "%s", jstr(it, "id"));
-	snprintf(call_id, sizeof(call_id), "%s", jstr(it, "call_id"));
+	snprintf(call, sizeof(call), "%s", harness_json_str(it, "id"));
+	snprintf(call_id, sizeof(call_id), "%s", harness_json_str(it,
+	    "call_id"));
 	ck_stream_free(&s);
 
 	/* The browser's answer. */
@@ -1642,16 +1611,16 @@ test_client_tool(void **state)
 	/* Stored: the call completed, its output byte for byte. */
 	items_list(&a, thread, "asc", &l);
 	assert_int_equal(l.n, 5);
-	assert_string_equal(jstr(items_at(&l, 2), "id"), uid);
+	assert_string_equal(harness_json_str(items_at(&l, 2), "id"), uid);
 	it = items_at(&l, 3);
-	assert_string_equal(jstr(it, "id"), call);
-	assert_string_equal(jstr(it, "type"), "client_tool_call");
-	assert_string_equal(jstr(it, "status"), "completed");
-	assert_string_equal(jstr(it, "call_id"), call_id);
-	assert_string_equal(jstr(it, "name"), "get_local_time");
+	assert_string_equal(harness_json_str(it, "id"), call);
+	assert_string_equal(harness_json_str(it, "type"), "client_tool_call");
+	assert_string_equal(harness_json_str(it, "status"), "completed");
+	assert_string_equal(harness_json_str(it, "call_id"), call_id);
+	assert_string_equal(harness_json_str(it, "name"), "get_local_time");
 	want_json(it, "output", LOCAL_TIME);
 	assert_non_null(strstr(l.raw, "\"output\":" LOCAL_TIME));
-	assert_string_equal(jstr(items_at(&l, 4), "id"), aid);
+	assert_string_equal(harness_json_str(items_at(&l, 4), "id"), aid);
 	items_free(&l);
 }
 
@@ -1673,9 +1642,11 @@ test_client_tool_lookback(void **state)
 	turn(&a, thread, "fake:call get_local_time {}", &s);
 	i = s.n - 1;
 	ck_want(&s, i, "thread.item.done", NULL);
-	assert_string_equal(jstr(s.f[i].o, "item.type"), "client_tool_call");
-	snprintf(call, sizeof(call), "%s", jstr(s.f[i].o, "item.id"));
-	snprintf(call_id, sizeof(call_id), "%s", jstr(s.f[i].o,
+	assert_string_equal(harness_json_str(s.f[i].o, "item.type"),
+	    "client_tool_call");
+	snprintf(call, sizeof(call), "%s", harness_json_str(s.f[i].o,
+	    "item.id"));
+	snprintf(call_id, sizeof(call_id), "%s", harness_json_str(s.f[i].o,
 	    "item.call_id"));
 	ck_stream_free(&s);
 	/* Context for the model lands after the call. */
@@ -1701,8 +1672,8 @@ test_client_tool_lookback(void **state)
 	items_list(&a, thread, "asc", &l);
 	assert_true(l.n >= 4);
 	it = items_at(&l, 3);
-	assert_string_equal(jstr(it, "id"), call);
-	assert_string_equal(jstr(it, "status"), "completed");
+	assert_string_equal(harness_json_str(it, "id"), call);
+	assert_string_equal(harness_json_str(it, "status"), "completed");
 	want_json(it, "output", LOCAL_TIME);
 	items_free(&l);
 }
@@ -1729,8 +1700,8 @@ test_client_tool_none(void **state)
 	assert_string_equal(answer, "Hello from fake. You said: hello");
 	items_list(&a, thread, "asc", &l);
 	assert_int_equal(l.n, 3);
-	assert_string_equal(jstr(items_at(&l, 2), "id"), aid);
-	assert_string_equal(jstr(items_at(&l, 2), "type"),
+	assert_string_equal(harness_json_str(items_at(&l, 2), "id"), aid);
+	assert_string_equal(harness_json_str(items_at(&l, 2), "type"),
 	    "assistant_message");
 	assert_null(strstr(l.raw, "\"output\""));
 	assert_null(strstr(l.raw, "Europe/Paris"));
@@ -1775,13 +1746,13 @@ test_cancel(void **state)
 	items_list(&a, thread, "asc", &l);
 	assert_int_equal(l.n, 4);
 	for (i = 0; i < l.n; i++) {
-		type = jstr(items_at(&l, i), "type");
+		type = harness_json_str(items_at(&l, i), "type");
 		assert_true(strcmp(type, "user_message") == 0 ||
 		    strcmp(type, "assistant_message") == 0);
 	}
-	assert_string_equal(jstr(items_at(&l, 3), "type"),
+	assert_string_equal(harness_json_str(items_at(&l, 3), "type"),
 	    "assistant_message");
-	text = jstr(items_at(&l, 3), "content.0.text");
+	text = harness_json_str(items_at(&l, 3), "content.0.text");
 	assert_non_null(text);
 	/* What streamed, maybe a little more; never the whole answer. */
 	assert_int_equal(strncmp(text, got, strlen(got)), 0);
@@ -1798,7 +1769,7 @@ test_cancel(void **state)
 	turn(&a, thread, "are you there", &s);
 	ck_stream_free(&s);
 	last = harness_fake_json(&H, "/_fake/last");
-	msgs = jpath(last, "body.messages");
+	msgs = harness_jpath(last, "body.messages");
 	assert_non_null(msgs);
 	k = model_msg(msgs, 0, "assistant", got);
 	assert_true(k >= 0);
@@ -1854,7 +1825,7 @@ test_upstream_errors(void **state)
 		assert_int_equal(s.curl_err, CURLE_OK);
 		ck_want(&s, 0, "thread.created", NULL);
 		snprintf(thread, sizeof(thread), "%s",
-		    jstr(s.f[0].o, "thread.id"));
+		    harness_json_str(s.f[0].o, "thread.id"));
 		want_stream_error(&s, true);
 		ck_all_deltas(&s, got, sizeof(got));
 		if (cases[c].deltas != NULL)
@@ -1966,7 +1937,7 @@ test_busy(void **state)
 	assert_string_equal(t.s.bad, "");
 	assert_true(t.s.n > 0);
 	assert_true(ck_is(&t.s, t.s.n - 1, "thread.item.done", NULL));
-	assert_string_equal(jstr(t.s.f[t.s.n - 1].o, "item.type"),
+	assert_string_equal(harness_json_str(t.s.f[t.s.n - 1].o, "item.type"),
 	    "assistant_message");
 	ck_stream_free(&t.s);
 	free(t.body);
@@ -1985,8 +1956,9 @@ test_feedback(void **state)
 	harness_new_user(&H, "ckstream", &a);
 	new_thread(&a, "hello", thread, sizeof(thread));
 	items_list(&a, thread, "asc", &l);
-	snprintf(aid, sizeof(aid), "%s", jstr(items_at(&l, 1), "id"));
-	assert_string_equal(jstr(items_at(&l, 1), "type"),
+	snprintf(aid, sizeof(aid), "%s", harness_json_str(items_at(&l, 1),
+	    "id"));
+	assert_string_equal(harness_json_str(items_at(&l, 1), "type"),
 	    "assistant_message");
 	items_free(&l);
 

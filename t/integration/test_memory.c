@@ -65,18 +65,6 @@ body_of(const char *key, const char *s)
 	return b;
 }
 
-/* String member `key' of `o', or NULL when absent or of another type. */
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 static struct json_object *
 jget(struct json_object *o, const char *key)
 {
@@ -113,10 +101,11 @@ check_memory(struct json_object *m)
 	assert_true(json_object_is_type(m, json_type_object));
 	assert_int_equal(json_object_object_length(m), 5);
 	assert_true(harness_json_int(m, "id") > 0);
-	assert_non_null(jstr(m, "content"));
-	assert_true(is_time(jstr(m, "created_at")));
-	assert_true(is_time(jstr(m, "updated_at")));
-	assert_true(strcmp(jstr(m, "created_at"), jstr(m, "updated_at")) <= 0);
+	assert_non_null(harness_json_str(m, "content"));
+	assert_true(is_time(harness_json_str(m, "created_at")));
+	assert_true(is_time(harness_json_str(m, "updated_at")));
+	assert_true(strcmp(harness_json_str(m, "created_at"),
+	    harness_json_str(m, "updated_at")) <= 0);
 	v = jget(m, "source");
 	assert_true(v == NULL || json_object_is_type(v, json_type_object));
 }
@@ -130,18 +119,20 @@ check_event(struct json_object *e, int64_t memory_id, const char *event,
 	assert_int_equal(json_object_object_length(e), 8);
 	assert_true(harness_json_int(e, "id") > 0);
 	assert_int_equal(harness_json_int(e, "memory_id"), memory_id);
-	assert_string_equal(jstr(e, "event"), event);
+	assert_string_equal(harness_json_str(e, "event"), event);
 	if (old_content == NULL)
 		assert_true(harness_json_is_null(e, "old_content"));
 	else
-		assert_string_equal(jstr(e, "old_content"), old_content);
+		assert_string_equal(harness_json_str(e, "old_content"),
+		    old_content);
 	if (new_content == NULL)
 		assert_true(harness_json_is_null(e, "new_content"));
 	else
-		assert_string_equal(jstr(e, "new_content"), new_content);
-	assert_string_equal(jstr(e, "actor"), actor);
+		assert_string_equal(harness_json_str(e, "new_content"),
+		    new_content);
+	assert_string_equal(harness_json_str(e, "actor"), actor);
 	assert_true(harness_json_is_null(e, "source"));
-	assert_true(is_time(jstr(e, "created_at")));
+	assert_true(is_time(harness_json_str(e, "created_at")));
 }
 
 /*
@@ -162,7 +153,8 @@ add(const struct harness_auth *a, const char *content, long status,
 	req(a, "POST", P_MEM, b, p);
 	free(b);
 	harness_want(&H, p, status);
-	assert_string_equal(jstr(harness_resp_json(p), "event"), event);
+	assert_string_equal(harness_json_str(harness_resp_json(p), "event"),
+	    event);
 	m = jget(harness_resp_json(p), "memory");
 	check_memory(m);
 	id = harness_json_int(m, "id");
@@ -286,9 +278,10 @@ test_reconcile(void **state)
 
 	home = add(&a, "I live in Paris", 201, "ADD", &r);
 	m = jget(harness_resp_json(&r), "memory");
-	assert_string_equal(jstr(m, "content"), "I live in Paris");
+	assert_string_equal(harness_json_str(m, "content"), "I live in Paris");
 	assert_true(harness_json_is_null(m, "source"));
-	assert_string_equal(jstr(m, "created_at"), jstr(m, "updated_at"));
+	assert_string_equal(harness_json_str(m, "created_at"),
+	    harness_json_str(m, "updated_at"));
 	harness_resp_free(&r);
 
 	/* The same again, and the same with other spaces, case, a dot. */
@@ -305,8 +298,8 @@ test_reconcile(void **state)
 	    NULL);
 	assert_int_equal(add(&a, "My dog Rex loves long walks in the big park",
 	    200, "NONE", &r), dog);
-	assert_string_equal(jstr(jget(harness_resp_json(&r), "memory"),
-	    "content"), "My dog Rex loves long walks in the park");
+	assert_string_equal(harness_json_str(jget(harness_resp_json(&r),
+	    "memory"), "content"), "My dog Rex loves long walks in the park");
 	harness_resp_free(&r);
 	assert_int_equal(nrows("memories", &a), 2);
 
@@ -315,9 +308,10 @@ test_reconcile(void **state)
 	id = add(&a, "I live in Berlin", 200, "UPDATE", &r);
 	assert_int_equal(id, home);
 	m = jget(harness_resp_json(&r), "memory");
-	assert_string_equal(jstr(m, "content"), "I live in Berlin");
-	assert_true(strcmp(jstr(m, "created_at"), jstr(m, "updated_at")) < 0);
-	assert_string_equal(jstr(harness_resp_json(&r), "previous"),
+	assert_string_equal(harness_json_str(m, "content"), "I live in Berlin");
+	assert_true(strcmp(harness_json_str(m, "created_at"),
+	    harness_json_str(m, "updated_at")) < 0);
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "previous"),
 	    "I live in Paris");
 	assert_int_equal(json_object_object_length(harness_resp_json(&r)), 3);
 	harness_resp_free(&r);
@@ -346,7 +340,7 @@ test_reconcile(void **state)
 	/* Likes and dislikes of one thing are one subject. */
 	jazz = add(&a, "I like jazz", 201, "ADD", NULL);
 	assert_int_equal(add(&a, "I hate jazz", 200, "UPDATE", &r), jazz);
-	assert_string_equal(jstr(harness_resp_json(&r), "previous"),
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "previous"),
 	    "I like jazz");
 	harness_resp_free(&r);
 	/* Unrelated facts are added. */
@@ -478,7 +472,7 @@ test_search(void **state)
 	req(&a, "POST", P_SEARCH, "{\"query\":\"  where do I live?  \"}", &r);
 	harness_want(&H, &r, 200);
 	assert_int_equal(json_object_object_length(harness_resp_json(&r)), 2);
-	assert_string_equal(jstr(harness_resp_json(&r), "query"),
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "query"),
 	    "where do I live?");
 	items = jget(harness_resp_json(&r), "items");
 	assert_true(json_object_array_length(items) >= 1);
@@ -548,7 +542,8 @@ test_summary(void **state)
 	harness_new_user(&H, "mem-sum", &a);
 	req(&a, "GET", P_SUMMARY, NULL, &r);
 	harness_want(&H, &r, 200);
-	assert_string_equal(jstr(harness_resp_json(&r), "summary"), "");
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "summary"),
+	    "");
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "count"), 0);
 	harness_resp_free(&r);
 
@@ -564,7 +559,7 @@ test_summary(void **state)
 	harness_want(&H, &r, 200);
 	assert_int_equal(json_object_object_length(harness_resp_json(&r)), 2);
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "count"), 6);
-	assert_non_null(s = jstr(harness_resp_json(&r), "summary"));
+	assert_non_null(s = harness_json_str(harness_resp_json(&r), "summary"));
 	assert_true(strlen(s) <= 700);
 	assert_non_null(ana = strstr(s, "Ana"));
 	assert_non_null(lis = strstr(s, "Lisbon"));
@@ -582,7 +577,7 @@ test_summary(void **state)
 	free(big);
 	req(&a, "GET", P_SUMMARY, NULL, &r);
 	harness_want(&H, &r, 200);
-	assert_non_null(s = jstr(harness_resp_json(&r), "summary"));
+	assert_non_null(s = harness_json_str(harness_resp_json(&r), "summary"));
 	/* Cut at a word, marked: 600 characters, "…" of three bytes. */
 	assert_true(strlen(s) > 500 && strlen(s) <= 602);
 	assert_string_equal(s + strlen(s) - 7, "word\xe2\x80\xa6");
@@ -594,7 +589,7 @@ test_summary(void **state)
 	req(&a, "GET", P_SUMMARY, NULL, &r);
 	harness_want(&H, &r, 200);
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "count"), 31);
-	assert_non_null(s = jstr(harness_resp_json(&r), "summary"));
+	assert_non_null(s = harness_json_str(harness_resp_json(&r), "summary"));
 	assert_true(strlen(s) > 300 && strlen(s) <= 602);
 	assert_non_null(strstr(s, "Note 00: the locker code of gym number 0 "
 	    "is 1000."));
@@ -614,7 +609,7 @@ test_get_patch_delete(void **state)
 	(void)state;
 	harness_new_user(&H, "mem-crud", &a);
 	id = add(&a, "I drink coffee every morning", 201, "ADD", &r);
-	snprintf(created, sizeof(created), "%s", jstr(jget(
+	snprintf(created, sizeof(created), "%s", harness_json_str(jget(
 	    harness_resp_json(&r), "memory"), "created_at"));
 	harness_resp_free(&r);
 
@@ -622,7 +617,7 @@ test_get_patch_delete(void **state)
 	harness_want(&H, &r, 200);
 	check_memory(harness_resp_json(&r));
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "id"), id);
-	assert_string_equal(jstr(harness_resp_json(&r), "content"),
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "content"),
 	    "I drink coffee every morning");
 	harness_resp_free(&r);
 
@@ -634,9 +629,10 @@ test_get_patch_delete(void **state)
 	m = harness_resp_json(&r);
 	check_memory(m);
 	assert_int_equal(harness_json_int(m, "id"), id);
-	assert_string_equal(jstr(m, "content"), "I drink tea every morning");
-	assert_string_equal(jstr(m, "created_at"), created);
-	assert_true(strcmp(jstr(m, "updated_at"), created) > 0);
+	assert_string_equal(harness_json_str(m, "content"),
+	    "I drink tea every morning");
+	assert_string_equal(harness_json_str(m, "created_at"), created);
+	assert_true(strcmp(harness_json_str(m, "updated_at"), created) > 0);
 	harness_resp_free(&r);
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM memories "
 	    "JOIN memory_vectors ON memory_id = id "
@@ -648,7 +644,7 @@ test_get_patch_delete(void **state)
 	req(&a, "PATCH", mpath(id, NULL),
 	    "{\"content\":\"I drink tea every morning\"}", &r);
 	harness_want(&H, &r, 200);
-	assert_string_equal(jstr(harness_resp_json(&r), "content"),
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "content"),
 	    "I drink tea every morning");
 	harness_resp_free(&r);
 	digest(&a, after);
@@ -833,15 +829,15 @@ test_validation(void **state)
 	(void)add(&a, "x", 201, "ADD", NULL);
 	big = harness_rep("\xc3\xa9", 1000);
 	(void)add(&a, big, 201, "ADD", &r);
-	assert_string_equal(jstr(jget(harness_resp_json(&r), "memory"),
-	    "content"), big);
+	assert_string_equal(harness_json_str(jget(harness_resp_json(&r),
+	    "memory"), "content"), big);
 	harness_resp_free(&r);
 	free(big);
 	req(&a, "POST", P_MEM, "{\"content\":\"Caf\\u00e9 \\\"Noir\\\" "
 	    "is my favourite caf\\u00e9\"}", &r);
 	harness_want(&H, &r, 201);
-	assert_string_equal(jstr(jget(harness_resp_json(&r), "memory"),
-	    "content"), "Caf\xc3\xa9 \"Noir\" is my favourite caf\xc3\xa9");
+	assert_string_equal(harness_json_str(jget(harness_resp_json(&r),
+	    "memory"), "content"), "Caf\xc3\xa9 \"Noir\" is my favourite caf\xc3\xa9");
 	harness_resp_free(&r);
 	/* Read-only members are ignored. */
 	req(&a, "POST", P_MEM, "{\"content\":\"I play the cello\",\"id\":1,"
@@ -944,9 +940,10 @@ test_isolation(void **state)
 	/* The summaries are each their own. */
 	req(&x, "GET", P_SUMMARY, NULL, &r);
 	harness_want(&H, &r, 200);
-	assert_non_null(strstr(jstr(harness_resp_json(&r), "summary"),
-	    "Oslo"));
-	assert_null(strstr(jstr(harness_resp_json(&r), "summary"), "Bergen"));
+	assert_non_null(strstr(harness_json_str(harness_resp_json(&r),
+	    "summary"), "Oslo"));
+	assert_null(strstr(harness_json_str(harness_resp_json(&r), "summary"),
+	    "Bergen"));
 	harness_resp_free(&r);
 
 	/* Deleting all of y's leaves x's. */
@@ -989,7 +986,7 @@ test_summary_model(void **state)
 	req(&a, "GET", P_SUMMARY, NULL, &r);
 	harness_want(&H, &r, 200);
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "count"), 2);
-	assert_non_null(s = jstr(harness_resp_json(&r), "summary"));
+	assert_non_null(s = harness_json_str(harness_resp_json(&r), "summary"));
 	/* The fake echoes the user message: the facts, as a list. */
 	assert_non_null(strstr(s, "Echo:"));
 	assert_non_null(strstr(s, "- Name is Zoe"));
@@ -1002,10 +999,10 @@ test_summary_model(void **state)
 	    json_object_get_boolean(v));
 	msgs = jget(body, "messages");
 	assert_int_equal(json_object_array_length(msgs), 2);
-	assert_string_equal(jstr(item(msgs, 0), "role"), "system");
-	assert_non_null(strstr(jstr(item(msgs, 0), "content"),
+	assert_string_equal(harness_json_str(item(msgs, 0), "role"), "system");
+	assert_non_null(strstr(harness_json_str(item(msgs, 0), "content"),
 	    "short profile"));
-	assert_string_equal(jstr(item(msgs, 1), "content"),
+	assert_string_equal(harness_json_str(item(msgs, 1), "content"),
 	    "Facts about the user:\n- Name is Zoe\n- Lives in Porto\n");
 	json_object_put(last);
 
@@ -1014,7 +1011,7 @@ test_summary_model(void **state)
 	req(&a, "GET", P_SUMMARY, NULL, &r);
 	harness_want(&H, &r, 200);
 	assert_int_equal(harness_json_int(harness_resp_json(&r), "count"), 3);
-	assert_non_null(s = jstr(harness_resp_json(&r), "summary"));
+	assert_non_null(s = harness_json_str(harness_resp_json(&r), "summary"));
 	assert_null(strstr(s, "Echo:"));
 	assert_non_null(strstr(s, "Name is Zoe. Lives in Porto."));
 	harness_resp_free(&r);

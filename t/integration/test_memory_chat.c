@@ -103,56 +103,6 @@ use_fake(void **state)
 
 /* ------------------------------------------------------------- helpers */
 
-/*
- * The value at a dotted path ("items.0.source.thread_id": members, and
- * array indexes in digits), or NULL when absent or JSON null.
- */
-static struct json_object *
-jpath(struct json_object *o, const char *path)
-{
-	char		 key[64];
-	const char	*p = path, *dot;
-	size_t		 n;
-	char		*end;
-	long		 idx;
-
-	while (o != NULL && *p != '\0') {
-		dot = strchr(p, '.');
-		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
-		if (n == 0 || n >= sizeof(key))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = '\0';
-		if (json_object_is_type(o, json_type_array)) {
-			idx = strtol(key, &end, 10);
-			if (*end != '\0' || idx < 0)
-				return NULL;
-			o = json_object_array_get_idx(o, (size_t)idx);
-		} else if (!json_object_object_get_ex(o, key, &o))
-			return NULL;
-		p += n + (dot != NULL);
-	}
-	return o;
-}
-
-/* A string at a path, or NULL. */
-static const char *
-jstr(struct json_object *o, const char *path)
-{
-	o = jpath(o, path);
-	return o != NULL && json_object_is_type(o, json_type_string) ?
-	    json_object_get_string(o) : NULL;
-}
-
-/* The length of the array at a path; -1 when there is none. */
-static long
-jlen(struct json_object *o, const char *path)
-{
-	o = jpath(o, path);
-	return o != NULL && json_object_is_type(o, json_type_array) ?
-	    (long)json_object_array_length(o) : -1;
-}
-
 /* {"message": msg} */
 static const char *
 body_for(const char *msg)
@@ -188,12 +138,14 @@ turn_json(const struct harness_auth *a, const char *thread, const char *msg,
 	harness_want(&H, r, thread == NULL ? 201 : 200);
 	o = harness_resp_json(r);
 	assert_non_null(o);
-	assert_non_null(jstr(o, "thread_id"));
-	assert_non_null(jstr(o, "user_message.id"));
-	snprintf(t->thread, sizeof(t->thread), "%s", jstr(o, "thread_id"));
+	assert_non_null(harness_json_str(o, "thread_id"));
+	assert_non_null(harness_json_str(o, "user_message.id"));
+	snprintf(t->thread, sizeof(t->thread), "%s", harness_json_str(o,
+	    "thread_id"));
 	snprintf(t->user_item, sizeof(t->user_item), "%s",
-	    jstr(o, "user_message.id"));
-	assert_string_equal(jstr(o, "assistant_message.status"), "completed");
+	    harness_json_str(o, "user_message.id"));
+	assert_string_equal(harness_json_str(o, "assistant_message.status"),
+	    "completed");
 }
 
 /* The same, the response dropped. */
@@ -239,9 +191,10 @@ wait_memory(const struct harness_auth *a, const char *text, long total,
 
 	for (;;) {
 		o = memories(a);
-		n = jlen(o, "items");
+		n = harness_json_len(o, "items");
 		for (i = 0; i < n; i++) {
-			c = jstr(o, harness_fmt("items.%ld.content", i));
+			c = harness_json_str(o,
+			    harness_fmt("items.%ld.content", i));
 			if (c != NULL && strcmp(c, text) == 0 &&
 			    harness_json_int(o, "total") == total) {
 				*idx = (size_t)i;
@@ -277,9 +230,10 @@ history(const struct harness_auth *a, int64_t id)
 static void
 want_source(struct json_object *m, const struct turn *t)
 {
-	assert_non_null(jstr(m, "source.thread_id"));
-	assert_string_equal(jstr(m, "source.thread_id"), t->thread);
-	assert_string_equal(jstr(m, "source.item_id"), t->user_item);
+	assert_non_null(harness_json_str(m, "source.thread_id"));
+	assert_string_equal(harness_json_str(m, "source.thread_id"), t->thread);
+	assert_string_equal(harness_json_str(m, "source.item_id"),
+	    t->user_item);
 }
 
 /* The user's queued extraction jobs. */
@@ -288,6 +242,18 @@ jobs(const struct harness_auth *a)
 {
 	return harness_sql_long(&H, "SELECT count(*) FROM memory_jobs WHERE "
 	    "user_id = $1::uuid", a->user_id);
+}
+
+/* Waits until the user's queued jobs are done; their count (0). */
+static long
+wait_jobs_done(const struct harness_auth *a)
+{
+	uint64_t	 t0 = harness_now_ms();
+	long		 n;
+
+	while ((n = jobs(a)) != 0 && harness_now_ms() - t0 <= WAIT_MS)
+		harness_sleep_ms(50);
+	return n;
 }
 
 /* The index of the first event named `name' from `from' on, or -1. */
@@ -335,15 +301,16 @@ test_builtin_extract(void **state)
 	harness_new_user(&H, "mem-a", &a);
 	say(&a, NULL, "I live in Paris", &t);
 	l = wait_memory(&a, "Lives in Paris", 1, &i);
-	m = jpath(l, harness_fmt("items.%zu", i));
+	m = harness_jpath(l, harness_fmt("items.%zu", i));
 	want_source(m, &t);
 	h = history(&a, harness_json_int(m, "id"));
-	assert_int_equal(jlen(h, "items"), 1);
-	assert_string_equal(jstr(h, "items.0.event"), "ADD");
-	assert_string_equal(jstr(h, "items.0.actor"), "extraction");
-	assert_string_equal(jstr(h, "items.0.new_content"), "Lives in Paris");
-	assert_null(jstr(h, "items.0.old_content"));
-	want_source(jpath(h, "items.0"), &t);
+	assert_int_equal(harness_json_len(h, "items"), 1);
+	assert_string_equal(harness_json_str(h, "items.0.event"), "ADD");
+	assert_string_equal(harness_json_str(h, "items.0.actor"), "extraction");
+	assert_string_equal(harness_json_str(h, "items.0.new_content"),
+	    "Lives in Paris");
+	assert_null(harness_json_str(h, "items.0.old_content"));
+	want_source(harness_jpath(h, "items.0"), &t);
 	json_object_put(h);
 	json_object_put(l);
 	assert_int_equal(jobs(&a), 0);
@@ -357,7 +324,7 @@ static void
 test_contradiction(void **state)
 {
 	struct harness_auth	 a;
-	struct turn		 t1, t2;
+	struct turn		 t1, t2, t3, t4;
 	struct json_object	*l, *h;
 	int64_t			 id;
 	size_t			 i;
@@ -366,26 +333,52 @@ test_contradiction(void **state)
 	harness_new_user(&H, "mem-b", &a);
 	say(&a, NULL, "I live in Paris", &t1);
 	l = wait_memory(&a, "Lives in Paris", 1, &i);
-	id = harness_json_int(jpath(l, harness_fmt("items.%zu", i)), "id");
+	id = harness_json_int(harness_jpath(l, harness_fmt("items.%zu", i)),
+	    "id");
 	json_object_put(l);
 
 	say(&a, t1.thread, "I moved to Berlin", &t2);
 	l = wait_memory(&a, "Lives in Berlin", 1, &i);
-	assert_int_equal(harness_json_int(jpath(l, harness_fmt("items.%zu",
-	    i)), "id"), id);
-	want_source(jpath(l, harness_fmt("items.%zu", i)), &t2);
+	assert_int_equal(harness_json_int(harness_jpath(l,
+	    harness_fmt("items.%zu", i)), "id"), id);
+	want_source(harness_jpath(l, harness_fmt("items.%zu", i)), &t2);
 	json_object_put(l);
 
 	h = history(&a, id);
-	assert_int_equal(jlen(h, "items"), 2);
-	assert_string_equal(jstr(h, "items.0.event"), "ADD");
-	assert_string_equal(jstr(h, "items.0.new_content"), "Lives in Paris");
-	want_source(jpath(h, "items.0"), &t1);
-	assert_string_equal(jstr(h, "items.1.event"), "UPDATE");
-	assert_string_equal(jstr(h, "items.1.actor"), "extraction");
-	assert_string_equal(jstr(h, "items.1.old_content"), "Lives in Paris");
-	assert_string_equal(jstr(h, "items.1.new_content"), "Lives in Berlin");
-	want_source(jpath(h, "items.1"), &t2);
+	assert_int_equal(harness_json_len(h, "items"), 2);
+	assert_string_equal(harness_json_str(h, "items.0.event"), "ADD");
+	assert_string_equal(harness_json_str(h, "items.0.new_content"),
+	    "Lives in Paris");
+	want_source(harness_jpath(h, "items.0"), &t1);
+	assert_string_equal(harness_json_str(h, "items.1.event"), "UPDATE");
+	assert_string_equal(harness_json_str(h, "items.1.actor"), "extraction");
+	assert_string_equal(harness_json_str(h, "items.1.old_content"),
+	    "Lives in Paris");
+	assert_string_equal(harness_json_str(h, "items.1.new_content"),
+	    "Lives in Berlin");
+	want_source(harness_jpath(h, "items.1"), &t2);
+	json_object_put(h);
+
+	/* Told again, in other words: nothing new (NONE), no event. */
+	say(&a, NULL, "I live in Berlin.", &t3);
+	assert_int_equal(wait_jobs_done(&a), 0);
+	h = history(&a, id);
+	assert_int_equal(harness_json_len(h, "items"), 2);
+	json_object_put(h);
+
+	/* No longer true: the memory goes, its history says so. */
+	say(&a, NULL, "I don't live in Berlin anymore", &t4);
+	assert_int_equal(wait_jobs_done(&a), 0);
+	l = memories(&a);
+	assert_int_equal(harness_json_int(l, "total"), 0);
+	json_object_put(l);
+	h = history(&a, id);
+	assert_int_equal(harness_json_len(h, "items"), 3);
+	assert_string_equal(harness_json_str(h, "items.2.event"), "DELETE");
+	assert_string_equal(harness_json_str(h, "items.2.actor"), "extraction");
+	assert_string_equal(harness_json_str(h, "items.2.old_content"),
+	    "Lives in Berlin");
+	want_source(harness_jpath(h, "items.2"), &t4);
 	json_object_put(h);
 }
 
@@ -414,10 +407,10 @@ test_orphan(void **state)
 	/* Someone else's turn: its thread takes every ready job. */
 	say(&b, NULL, "hello there", &t);
 	l = wait_memory(&a, "Is vegetarian", 1, &i);
-	m = jpath(l, harness_fmt("items.%zu", i));
-	assert_string_equal(jstr(m, "source.thread_id"),
+	m = harness_jpath(l, harness_fmt("items.%zu", i));
+	assert_string_equal(harness_json_str(m, "source.thread_id"),
 	    "thr_orphanorphanorph");
-	assert_string_equal(jstr(m, "source.item_id"),
+	assert_string_equal(harness_json_str(m, "source.item_id"),
 	    "msg_orphanorphanorph");
 	json_object_put(l);
 	assert_int_equal(jobs(&a), 0);
@@ -449,10 +442,12 @@ test_isolation(void **state)
 	say(&b, NULL, "I live in Madrid.", &tb);
 	la = wait_memory(&a, "Lives in Madrid", 1, &i);
 	lb = wait_memory(&b, "Lives in Madrid", 1, &j);
-	want_source(jpath(la, harness_fmt("items.%zu", i)), &ta);
-	want_source(jpath(lb, harness_fmt("items.%zu", j)), &tb);
-	ida = harness_json_int(jpath(la, harness_fmt("items.%zu", i)), "id");
-	idb = harness_json_int(jpath(lb, harness_fmt("items.%zu", j)), "id");
+	want_source(harness_jpath(la, harness_fmt("items.%zu", i)), &ta);
+	want_source(harness_jpath(lb, harness_fmt("items.%zu", j)), &tb);
+	ida = harness_json_int(harness_jpath(la, harness_fmt("items.%zu", i)),
+	    "id");
+	idb = harness_json_int(harness_jpath(lb, harness_fmt("items.%zu", j)),
+	    "id");
 	assert_true(ida != idb);
 	json_object_put(la);
 	json_object_put(lb);
@@ -488,27 +483,29 @@ test_prompt_memories(void **state)
 	harness_new_user(&H, "mem-c", &a);
 	say(&a, NULL, "I live in Paris " FACTS("Lives in Paris", "home"), &ta);
 	l = wait_memory(&a, "Lives in Paris", 1, &i);
-	want_source(jpath(l, harness_fmt("items.%zu", i)), &ta);
+	want_source(harness_jpath(l, harness_fmt("items.%zu", i)), &ta);
 	json_object_put(l);
 
 	/* JSON: the answer is the system prompt. */
 	turn_json(&a, NULL, QUESTION, &tb, &r);
 	o = harness_resp_json(&r);
-	assert_non_null(jstr(o, "assistant_message.content"));
-	if (strstr(jstr(o, "assistant_message.content"), "Lives in Paris") ==
+	assert_non_null(harness_json_str(o, "assistant_message.content"));
+	if (strstr(harness_json_str(o, "assistant_message.content"),
+	    "Lives in Paris") ==
 	    NULL)
 		fail_msg("the prompt has no memory: %s",
-		    jstr(o, "assistant_message.content"));
-	assert_non_null(strstr(jstr(o, "assistant_message.content"),
+		    harness_json_str(o, "assistant_message.content"));
+	assert_non_null(strstr(harness_json_str(o, "assistant_message.content"),
 	    "You are quipu"));
-	assert_int_equal(jlen(o, "memories_used"), 1);
-	assert_string_equal(jstr(o, "memories_used.0.content"),
+	assert_int_equal(harness_json_len(o, "memories_used"), 1);
+	assert_string_equal(harness_json_str(o, "memories_used.0.content"),
 	    "Lives in Paris");
-	assert_string_equal(jstr(o, "memories_used.0.source.thread_id"),
-	    ta.thread);
+	assert_string_equal(harness_json_str(o,
+	    "memories_used.0.source.thread_id"), ta.thread);
 	/* Stored with the answer. */
-	assert_int_equal(jlen(o, "assistant_message.memories_used"), 1);
-	assert_string_equal(jstr(o,
+	assert_int_equal(harness_json_len(o, "assistant_message.memories_used"),
+	    1);
+	assert_string_equal(harness_json_str(o,
 	    "assistant_message.memories_used.0.content"), "Lives in Paris");
 	harness_resp_free(&r);
 	assert_int_equal(harness_sql_long(&H, "SELECT count(*) FROM items "
@@ -525,8 +522,9 @@ test_prompt_memories(void **state)
 	k = find_ev(&s, "memory_used", 0);
 	assert_int_equal(k, am + 1);
 	assert_non_null(d = json_tokener_parse(s.ev[k].data));
-	assert_int_equal(jlen(d, "memories"), 1);
-	assert_string_equal(jstr(d, "memories.0.content"), "Lives in Paris");
+	assert_int_equal(harness_json_len(d, "memories"), 1);
+	assert_string_equal(harness_json_str(d, "memories.0.content"),
+	    "Lives in Paris");
 	json_object_put(d);
 	k = find_ev(&s, "message_done", 0);
 	assert_true(k > am);
@@ -540,8 +538,8 @@ test_prompt_memories(void **state)
 	turn_json(&a, NULL, "tell me a joke about penguins fake:echo_system",
 	    &tb, &r);
 	o = harness_resp_json(&r);
-	assert_int_equal(jlen(o, "memories_used"), 0);
-	assert_null(strstr(jstr(o, "assistant_message.content"),
+	assert_int_equal(harness_json_len(o, "memories_used"), 0);
+	assert_null(strstr(harness_json_str(o, "assistant_message.content"),
 	    "Lives in Paris"));
 	harness_resp_free(&r);
 }
@@ -571,7 +569,7 @@ test_slow_extraction(void **state)
 	assert_int_equal(harness_json_int(l, "total"), 0);
 	json_object_put(l);
 	l = wait_memory(&a, "Lives in Lyon", 1, &i);
-	want_source(jpath(l, harness_fmt("items.%zu", i)), &t);
+	want_source(harness_jpath(l, harness_fmt("items.%zu", i)), &t);
 	json_object_put(l);
 	/* It came once the slow model had answered. */
 	assert_true(harness_now_ms() - t0 >= 3000);
@@ -597,9 +595,9 @@ test_failing_extraction(void **state)
 	turn_json(&a, NULL, "I live in Rome fake:extract_status=500 "
 	    FACTS("Lives in Rome", "home"), &t, &r);
 	o = harness_resp_json(&r);
-	assert_non_null(strstr(jstr(o, "assistant_message.content"),
+	assert_non_null(strstr(harness_json_str(o, "assistant_message.content"),
 	    "Hello from fake"));
-	assert_int_equal(jlen(o, "memories_used"), 0);
+	assert_int_equal(harness_json_len(o, "memories_used"), 0);
 	harness_resp_free(&r);
 	p[0] = a.user_id;
 	for (t0 = harness_now_ms();; harness_sleep_ms(100)) {

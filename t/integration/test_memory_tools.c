@@ -102,39 +102,19 @@ memories(const struct harness_auth *a)
 	return get_json(a, P_MEMORIES);
 }
 
-static struct json_object *
-items_of(struct json_object *o)
-{
-	struct json_object	*v;
-
-	assert_true(json_object_object_get_ex(o, "items", &v));
-	assert_true(json_object_is_type(v, json_type_array));
-	return v;
-}
-
-static const char *
-str_of(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* The id of the user's one memory whose content has `words', or 0. */
 static int64_t
 memory_with(const struct harness_auth *a, const char *words)
 {
-	struct json_object	*o = memories(a), *items = items_of(o), *m;
+	struct json_object	*o = memories(a), *items = harness_json_array(o,
+	    "items"), *m;
 	const char		*c;
 	int64_t			 id = 0;
 	size_t			 i;
 
 	for (i = 0; i < json_object_array_length(items); i++) {
 		m = json_object_array_get_idx(items, i);
-		if ((c = str_of(m, "content")) != NULL &&
+		if ((c = harness_json_str(m, "content")) != NULL &&
 		    strstr(c, words) != NULL) {
 			assert_int_equal(id, 0);
 			id = harness_json_int(m, "id");
@@ -172,14 +152,14 @@ assert_event(const struct harness_auth *a, int64_t id, size_t n,
 
 	o = get_json(a, harness_fmt(P_MEMORIES "/%lld/history",
 	    (long long)id));
-	items = items_of(o);
+	items = harness_json_array(o, "items");
 	assert_true(json_object_array_length(items) > n);
 	e = json_object_array_get_idx(items, n);
-	assert_string_equal(str_of(e, "event"), event);
-	assert_string_equal(str_of(e, "actor"), actor);
+	assert_string_equal(harness_json_str(e, "event"), event);
+	assert_string_equal(harness_json_str(e, "actor"), actor);
 	assert_int_equal(harness_json_int(e, "memory_id"), id);
 	assert_true(json_object_object_get_ex(e, "source", &src));
-	assert_string_equal(str_of(src, "thread_id"), thread);
+	assert_string_equal(harness_json_str(src, "thread_id"), thread);
 	json_object_put(o);
 }
 
@@ -202,13 +182,14 @@ test_builtin_tools(void **state)
 	assert_string_equal(th_a.text,
 	    "Got it: I'll remember that you're allergic to peanuts.");
 	o = memories(&a);
-	items = items_of(o);
+	items = harness_json_array(o, "items");
 	assert_int_equal(json_object_array_length(items), 1);
-	assert_string_equal(str_of(json_object_array_get_idx(items, 0),
-	    "content"), "Is allergic to peanuts");
+	assert_string_equal(harness_json_str(
+	    json_object_array_get_idx(items, 0), "content"),
+	    "Is allergic to peanuts");
 	assert_true(json_object_object_get_ex(json_object_array_get_idx(items,
 	    0), "source", &src));
-	assert_string_equal(str_of(src, "thread_id"), th_a.thread);
+	assert_string_equal(harness_json_str(src, "thread_id"), th_a.thread);
 	id = harness_json_int(json_object_array_get_idx(items, 0), "id");
 	json_object_put(o);
 	assert_event(&a, id, 0, "ADD", "assistant", th_a.thread);

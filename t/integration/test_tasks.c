@@ -113,18 +113,6 @@ tpath(char *buf, size_t sz, int64_t id, const char *suffix)
 	return buf;
 }
 
-/* String member `key' of `o', or NULL when absent or of another type. */
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object	*v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 static bool
 jbool(struct json_object *o, const char *key)
 {
@@ -139,7 +127,7 @@ jbool(struct json_object *o, const char *key)
 static void
 jcopy(struct json_object *o, const char *key, char *out, size_t sz)
 {
-	const char	*s = jstr(o, key);
+	const char	*s = harness_json_str(o, key);
 
 	assert_non_null(s);
 	assert_true(strlen(s) < sz);
@@ -209,25 +197,27 @@ check_task(struct json_object *t)
 	for (i = 0; task_keys[i] != NULL; i++)
 		assert_true(json_object_object_get_ex(t, task_keys[i], &v));
 	assert_true(harness_json_int(t, "id") > 0);
-	assert_non_null(jstr(t, "title"));
+	assert_non_null(harness_json_str(t, "title"));
 	assert_true(harness_json_is_null(t, "description") ||
-	    jstr(t, "description") != NULL);
+	    harness_json_str(t, "description") != NULL);
 	(void)jbool(t, "completed");
-	assert_non_null(p = jstr(t, "priority"));
+	assert_non_null(p = harness_json_str(t, "priority"));
 	assert_true(strcmp(p, "none") == 0 || strcmp(p, "low") == 0 ||
 	    strcmp(p, "medium") == 0 || strcmp(p, "high") == 0);
-	assert_true(harness_json_is_null(t, "due_at") || is_time(jstr(t, "due_at")));
+	assert_true(harness_json_is_null(t, "due_at") ||
+	    is_time(harness_json_str(t, "due_at")));
 	v = json_object_object_get(t, "tags");
 	assert_true(json_object_is_type(v, json_type_array));
 	for (i = 0; i < json_object_array_length(v); i++) {
 		e = json_object_array_get_idx(v, i);
 		assert_true(json_object_is_type(e, json_type_string));
 	}
-	assert_true(is_time(jstr(t, "created_at")));
-	assert_true(is_time(jstr(t, "updated_at")));
-	assert_true(strcmp(jstr(t, "updated_at"), jstr(t, "created_at")) >= 0);
+	assert_true(is_time(harness_json_str(t, "created_at")));
+	assert_true(is_time(harness_json_str(t, "updated_at")));
+	assert_true(strcmp(harness_json_str(t, "updated_at"),
+	    harness_json_str(t, "created_at")) >= 0);
 	if (jbool(t, "completed"))
-		assert_true(is_time(jstr(t, "completed_at")));
+		assert_true(is_time(harness_json_str(t, "completed_at")));
 	else
 		assert_true(harness_json_is_null(t, "completed_at"));
 }
@@ -542,13 +532,15 @@ test_create(void **state)
 	id = harness_json_int(t, "id");
 	assert_string_equal(harness_resp_header(&r, "Location"),
 	    tpath(path, sizeof(path), id, NULL));
-	assert_string_equal(jstr(t, "title"), "Buy milk");
+	assert_string_equal(harness_json_str(t, "title"), "Buy milk");
 	assert_true(harness_json_is_null(t, "description"));
 	assert_false(jbool(t, "completed"));
-	assert_string_equal(jstr(t, "priority"), "none");
-	assert_string_equal(jstr(t, "due_at"), "2026-11-23T16:00:00.000Z");
+	assert_string_equal(harness_json_str(t, "priority"), "none");
+	assert_string_equal(harness_json_str(t, "due_at"),
+	    "2026-11-23T16:00:00.000Z");
 	assert_true(tags_are(t, 2, "home", "errand"));
-	assert_string_equal(jstr(t, "created_at"), jstr(t, "updated_at"));
+	assert_string_equal(harness_json_str(t, "created_at"),
+	    harness_json_str(t, "updated_at"));
 	assert_true(harness_json_is_null(t, "completed_at"));
 	assert_int_equal(ntasks(&a), before + 1);
 	/* Stored as answered, for this user. */
@@ -582,24 +574,26 @@ test_create(void **state)
 	    "\"tags\":[]}", &r);
 	assert_true(id2 > id);
 	t = harness_resp_json(&r);
-	assert_string_equal(jstr(t, "title"), "Pay rent");
-	assert_string_equal(jstr(t, "description"), "Two months");
+	assert_string_equal(harness_json_str(t, "title"), "Pay rent");
+	assert_string_equal(harness_json_str(t, "description"), "Two months");
 	assert_true(jbool(t, "completed"));
-	assert_true(is_time(jstr(t, "completed_at")));
-	assert_true(strcmp(jstr(t, "completed_at"), jstr(t, "created_at"))
+	assert_true(is_time(harness_json_str(t, "completed_at")));
+	assert_true(strcmp(harness_json_str(t, "completed_at"),
+	    harness_json_str(t, "created_at"))
 	    >= 0);
-	assert_string_equal(jstr(t, "priority"), "high");
-	assert_string_equal(jstr(t, "due_at"), "2026-11-23T19:30:00.123Z");
+	assert_string_equal(harness_json_str(t, "priority"), "high");
+	assert_string_equal(harness_json_str(t, "due_at"),
+	    "2026-11-23T19:30:00.123Z");
 	assert_true(tags_are(t, 0));
 	harness_resp_free(&r);
 
 	/* The defaults, and null where null means the default. */
 	create(&a, "{\"title\":\"x\"}", &r);
 	t = harness_resp_json(&r);
-	assert_string_equal(jstr(t, "title"), "x");
+	assert_string_equal(harness_json_str(t, "title"), "x");
 	assert_true(harness_json_is_null(t, "description"));
 	assert_false(jbool(t, "completed"));
-	assert_string_equal(jstr(t, "priority"), "none");
+	assert_string_equal(harness_json_str(t, "priority"), "none");
 	assert_true(harness_json_is_null(t, "due_at"));
 	assert_true(tags_are(t, 0));
 	assert_true(harness_json_is_null(t, "completed_at"));
@@ -610,11 +604,11 @@ test_create(void **state)
 	assert_true(harness_json_is_null(t, "description"));
 	assert_true(harness_json_is_null(t, "due_at"));
 	assert_true(tags_are(t, 0));
-	assert_string_equal(jstr(t, "priority"), "medium");
+	assert_string_equal(harness_json_str(t, "priority"), "medium");
 	harness_resp_free(&r);
 	create(&a, "{\"title\":\"z\",\"due_at\":\"2026-01-02T03:04:05Z\"}",
 	    &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "due_at"),
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "due_at"),
 	    "2026-01-02T03:04:05.000Z");
 	harness_resp_free(&r);
 	assert_int_equal(ntasks(&a), before + 5);
@@ -634,7 +628,7 @@ good_long(struct harness_auth *a, const char *head, const char *unit,
 	char			*b = fmt("%s%s%s", head, s, tail);
 
 	create(a, b, &r);
-	assert_string_equal(jstr(harness_resp_json(&r), field), s);
+	assert_string_equal(harness_json_str(harness_resp_json(&r), field), s);
 	harness_resp_free(&r);
 	free(b);
 	free(s);
@@ -827,10 +821,10 @@ test_create_validation(void **state)
 	    "\"updated_at\":\"2000-01-01T00:00:00.000Z\","
 	    "\"completed_at\":\"2000-01-01T00:00:00.000Z\"}", &r);
 	assert_int_not_equal(harness_json_int(harness_resp_json(&r), "id"), 999999);
-	assert_string_not_equal(jstr(harness_resp_json(&r), "created_at"),
-	    "2000-01-01T00:00:00.000Z");
-	assert_string_not_equal(jstr(harness_resp_json(&r), "updated_at"),
-	    "2000-01-01T00:00:00.000Z");
+	assert_string_not_equal(harness_json_str(harness_resp_json(&r),
+	    "created_at"), "2000-01-01T00:00:00.000Z");
+	assert_string_not_equal(harness_json_str(harness_resp_json(&r),
+	    "updated_at"), "2000-01-01T00:00:00.000Z");
 	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 	assert_int_equal(ntasks(&a), before + 1);
@@ -899,15 +893,15 @@ test_put(void **state)
 	harness_sleep_ms(TICK_MS);
 	edit(&a, "PUT", id, NULL, "{\"title\":\"  Replaced  \"}", &g);
 	o = harness_resp_json(&g);
-	assert_string_equal(jstr(o, "title"), "Replaced");
+	assert_string_equal(harness_json_str(o, "title"), "Replaced");
 	assert_true(harness_json_is_null(o, "description"));
-	assert_string_equal(jstr(o, "priority"), "none");
+	assert_string_equal(harness_json_str(o, "priority"), "none");
 	assert_true(harness_json_is_null(o, "due_at"));
 	assert_true(tags_are(o, 0));
 	assert_true(jbool(o, "completed"));
-	assert_string_equal(jstr(o, "completed_at"), done_at);
-	assert_string_equal(jstr(o, "created_at"), created);
-	assert_true(strcmp(jstr(o, "updated_at"), upd) > 0);
+	assert_string_equal(harness_json_str(o, "completed_at"), done_at);
+	assert_string_equal(harness_json_str(o, "created_at"), created);
+	assert_true(strcmp(harness_json_str(o, "updated_at"), upd) > 0);
 	same_but(t, o, put_moves);
 	harness_resp_free(&r);
 	/* What PUT answered is what GET reads. */
@@ -927,10 +921,11 @@ test_put(void **state)
 	    "\"due_at\":\"2026-12-02T10:00:00+02:00\"}", &r);
 	o = harness_resp_json(&r);
 	assert_true(jbool(o, "completed"));
-	assert_true(is_time(jstr(o, "completed_at")));
-	assert_string_equal(jstr(o, "priority"), "high");
-	assert_string_equal(jstr(o, "description"), "D");
-	assert_string_equal(jstr(o, "due_at"), "2026-12-02T08:00:00.000Z");
+	assert_true(is_time(harness_json_str(o, "completed_at")));
+	assert_string_equal(harness_json_str(o, "priority"), "high");
+	assert_string_equal(harness_json_str(o, "description"), "D");
+	assert_string_equal(harness_json_str(o, "due_at"),
+	    "2026-12-02T08:00:00.000Z");
 	assert_true(tags_are(o, 1, "c"));
 	harness_resp_free(&r);
 
@@ -952,11 +947,11 @@ test_put(void **state)
 	edit(&a, "PUT", id, NULL, b, &r);
 	free(b);
 	o = harness_resp_json(&r);
-	assert_string_equal(jstr(o, "title"), "Round");
-	assert_string_equal(jstr(o, "created_at"), created);
-	assert_string_not_equal(jstr(o, "completed_at"),
+	assert_string_equal(harness_json_str(o, "title"), "Round");
+	assert_string_equal(harness_json_str(o, "created_at"), created);
+	assert_string_not_equal(harness_json_str(o, "completed_at"),
 	    "2000-01-01T00:00:00.000Z");
-	assert_string_equal(jstr(o, "priority"), "high");
+	assert_string_equal(harness_json_str(o, "priority"), "high");
 	assert_true(tags_are(o, 1, "c"));
 	harness_resp_free(&r);
 
@@ -1016,8 +1011,9 @@ test_patch(void **state)
 	harness_sleep_ms(TICK_MS);
 	edit(&a, "PATCH", id, NULL, "{\"priority\":\"high\"}", &r);
 	o = harness_resp_json(&r);
-	assert_string_equal(jstr(o, "priority"), "high");
-	assert_true(strcmp(jstr(o, "updated_at"), jstr(t, "updated_at")) > 0);
+	assert_string_equal(harness_json_str(o, "priority"), "high");
+	assert_true(strcmp(harness_json_str(o, "updated_at"),
+	    harness_json_str(t, "updated_at")) > 0);
 	same_but(t, o, pri);
 	harness_resp_free(&g);
 	g = r;
@@ -1028,10 +1024,12 @@ test_patch(void **state)
 	    "\"due_at\":\"2026-12-24T18:00:00+01:00\","
 	    "\"tags\":[\"x\",\" y \",\"x\"]}", &r);
 	o = harness_resp_json(&r);
-	assert_string_equal(jstr(o, "description"), "Other words");
-	assert_string_equal(jstr(o, "due_at"), "2026-12-24T17:00:00.000Z");
+	assert_string_equal(harness_json_str(o, "description"), "Other words");
+	assert_string_equal(harness_json_str(o, "due_at"),
+	    "2026-12-24T17:00:00.000Z");
 	assert_true(tags_are(o, 2, "x", "y"));
-	assert_true(strcmp(jstr(o, "updated_at"), jstr(t, "updated_at")) > 0);
+	assert_true(strcmp(harness_json_str(o, "updated_at"),
+	    harness_json_str(t, "updated_at")) > 0);
 	same_but(t, o, set);
 	harness_resp_free(&g);
 	g = r;
@@ -1045,7 +1043,8 @@ test_patch(void **state)
 	assert_true(harness_json_is_null(o, "description"));
 	assert_true(harness_json_is_null(o, "due_at"));
 	assert_true(tags_are(o, 2, "x", "y"));
-	assert_true(strcmp(jstr(o, "updated_at"), jstr(t, "updated_at")) > 0);
+	assert_true(strcmp(harness_json_str(o, "updated_at"),
+	    harness_json_str(t, "updated_at")) > 0);
 	same_but(t, o, clr);
 	harness_resp_free(&g);
 	g = r;
@@ -1069,7 +1068,7 @@ test_patch(void **state)
 	t = harness_resp_json(&g);
 	edit(&a, "PATCH", id, NULL, "{\"title\":\"  Trimmed\\n\"}", &r);
 	o = harness_resp_json(&r);
-	assert_string_equal(jstr(o, "title"), "Trimmed");
+	assert_string_equal(harness_json_str(o, "title"), "Trimmed");
 	same_but(t, o, ttl);
 	harness_resp_free(&g);
 	g = r;
@@ -1097,8 +1096,8 @@ test_patch(void **state)
 	harness_resp_free(&r);
 	harness_sleep_ms(TICK_MS);
 	edit(&a, "PATCH", id, NULL, "{\"completed\":true}", &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "completed_at"),
-	    done_at);
+	assert_string_equal(harness_json_str(harness_resp_json(&r),
+	    "completed_at"), done_at);
 	harness_resp_free(&r);
 	edit(&a, "PATCH", id, NULL, "{\"completed\":false}", &r);
 	assert_false(jbool(harness_resp_json(&r), "completed"));
@@ -1108,9 +1107,10 @@ test_patch(void **state)
 	/* The read-only fields are ignored here too. */
 	edit(&a, "PATCH", id, NULL, "{\"id\":1,\"created_at\":"
 	    "\"2000-01-01T00:00:00.000Z\",\"priority\":\"low\"}", &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "created_at"),
-	    created);
-	assert_string_equal(jstr(harness_resp_json(&r), "priority"), "low");
+	assert_string_equal(harness_json_str(harness_resp_json(&r),
+	    "created_at"), created);
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "priority"),
+	    "low");
 	harness_resp_free(&r);
 
 	/* Refusals leave the row as it was. */
@@ -1189,15 +1189,16 @@ test_complete(void **state)
 	harness_sleep_ms(TICK_MS);
 	assert_true(complete(&a, id, NULL, &r));
 	o = harness_resp_json(&r);
-	assert_true(is_time(jstr(o, "completed_at")));
-	assert_true(strcmp(jstr(o, "updated_at"), upd) > 0);
-	assert_string_equal(jstr(o, "title"), "Toggle");
+	assert_true(is_time(harness_json_str(o, "completed_at")));
+	assert_true(strcmp(harness_json_str(o, "updated_at"), upd) > 0);
+	assert_string_equal(harness_json_str(o, "title"), "Toggle");
 	harness_resp_free(&r);
 	assert_false(complete(&a, id, NULL, &r));
 	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
 	harness_resp_free(&r);
 	assert_true(complete(&a, id, "{}", &r));
-	assert_true(is_time(jstr(harness_resp_json(&r), "completed_at")));
+	assert_true(is_time(harness_json_str(harness_resp_json(&r),
+	    "completed_at")));
 	harness_resp_free(&r);
 	assert_false(complete(&a, id, "{}", &r));
 	assert_true(harness_json_is_null(harness_resp_json(&r), "completed_at"));
@@ -1213,8 +1214,8 @@ test_complete(void **state)
 	harness_sleep_ms(TICK_MS);
 	assert_true(complete(&a, id, "{\"completed\":true}", &r));
 	o = harness_resp_json(&r);
-	assert_string_equal(jstr(o, "completed_at"), done_at);
-	assert_string_equal(jstr(o, "updated_at"), upd);
+	assert_string_equal(harness_json_str(o, "completed_at"), done_at);
+	assert_string_equal(harness_json_str(o, "updated_at"), upd);
 	harness_resp_free(&r);
 	row_of(id, row1, sizeof(row1));
 	assert_string_equal(row0, row1);
@@ -1409,7 +1410,8 @@ test_other_user(void **state)
 
 	/* The owner still has it, as it was. */
 	get_task(&a, ta, &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "title"), "Mine");
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "title"),
+	    "Mine");
 	assert_false(jbool(harness_resp_json(&r), "completed"));
 	harness_resp_free(&r);
 }
@@ -1494,8 +1496,8 @@ test_bulk(void **state)
 	bulk_ok(&a, NULL, "complete", (int64_t[]){ x }, 1,
 	    (int64_t[]){ x }, 1);
 	get_task(&a, x, &r);
-	assert_string_equal(jstr(harness_resp_json(&r), "completed_at"),
-	    done_at);
+	assert_string_equal(harness_json_str(harness_resp_json(&r),
+	    "completed_at"), done_at);
 	harness_resp_free(&r);
 
 	bulk_ok(&a, NULL, "uncomplete", (int64_t[]){ y, y }, 2,
@@ -1749,7 +1751,8 @@ test_idempotency(void **state)
 	want(&r2, 201);
 	assert_false(replayed(&r2));
 	assert_int_not_equal(harness_json_int(harness_resp_json(&r2), "id"), id);
-	assert_string_equal(jstr(harness_resp_json(&r2), "title"), "Once");
+	assert_string_equal(harness_json_str(harness_resp_json(&r2), "title"),
+	    "Once");
 	harness_resp_free(&r2);
 	assert_int_equal(ntasks(&b), 1);
 	assert_int_equal(ntasks(&a), na + 2);
@@ -1818,7 +1821,7 @@ test_compat(void **state)
 	want(&r, 201);
 	check_task(harness_resp_json(&r));
 	id = harness_json_int(harness_resp_json(&r), "id");
-	assert_string_equal(jstr(harness_resp_json(&r), "title"),
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "title"),
 	    "Old layout");
 	assert_non_null(harness_resp_header(&r, "Location"));
 	harness_resp_free(&r);
@@ -1850,7 +1853,7 @@ test_compat(void **state)
 	snprintf(path, sizeof(path), "%s/%lld", base, (long long)id);
 	req("GET", path, NULL, a.auth_header, NULL, NULL, &r);
 	want(&r, 200);
-	assert_string_equal(jstr(harness_resp_json(&r), "title"),
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "title"),
 	    "Old layout");
 	harness_resp_free(&r);
 	snprintf(path, sizeof(path), "%s/%lld", upper, (long long)id);
@@ -1860,14 +1863,17 @@ test_compat(void **state)
 	req("PUT", path, "{\"title\":\"Put old\",\"priority\":\"low\"}",
 	    a.auth_header, NULL, NULL, &r);
 	want(&r, 200);
-	assert_string_equal(jstr(harness_resp_json(&r), "title"), "Put old");
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "title"),
+	    "Put old");
 	harness_resp_free(&r);
 	snprintf(path, sizeof(path), "%s/%lld", base, (long long)id);
 	req("PATCH", path, "{\"priority\":\"high\"}", a.auth_header, NULL,
 	    NULL, &r);
 	want(&r, 200);
-	assert_string_equal(jstr(harness_resp_json(&r), "priority"), "high");
-	assert_string_equal(jstr(harness_resp_json(&r), "title"), "Put old");
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "priority"),
+	    "high");
+	assert_string_equal(harness_json_str(harness_resp_json(&r), "title"),
+	    "Put old");
 	harness_resp_free(&r);
 	refused(&a, "PATCH", path, "{\"titel\":\"x\"}", NULL, 422,
 	    "validation_failed", "titel", id);
