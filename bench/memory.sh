@@ -10,8 +10,9 @@
 # never disturbs the other benchmarks' data. Seeds with bench/memseed
 # (deterministic): user A 100 000 memories, user B 10 000, ten others
 # 10 000 each, interleaved in id order, with builtin vectors and LSH
-# buckets, and 40 labelled "needles" planted in A's and B's memories, then
-# VACUUM ANALYZE. **It empties the memory tables of its own cluster.** The
+# buckets, and 40 labelled "needles" planted in A's and B's memories,
+# their lexemes written into memory_lexemes by one INSERT (the load runs
+# without triggers), then VACUUM ANALYZE. **It empties the memory tables of its own cluster.** The
 # data is kept and reused by the next run while bench/memseed.c, the
 # embedder and sql/ are unchanged (MEMORY_RESEED=1 writes it again; a
 # change in sql/ rebuilds the cluster, whose schema would be stale).
@@ -36,7 +37,8 @@
 # non-zero when any search answered non-2xx (the run is flagged).
 #
 # Environment: BENCH_ROUNDS (3), BENCH_DURATION (20s), BENCH_WARMUP (5s),
-# MEMORY_RESEED (unset), MEMBENCH_VAR (var/bench-memory),
+# MEMORY_RESEED (unset), MEMSEED (build/bench/memseed),
+# MEMBENCH_VAR (var/bench-memory),
 # MEMBENCH_HTTP_PORT (18390), MEMBENCH_CEILING_PORT (18391),
 # MEMBENCH_PG_PORT (18392). QUIPU_* variables reach quipu-fcgi; the
 # section reports the values in effect.
@@ -67,7 +69,7 @@ export QUIPU_TEST_ROUTES=off
 source "$BENCH_DIR/lib.sh"
 BENCH_PREFIX=memory
 
-MEMSEED=$REPO/build/bench/memseed
+MEMSEED=${MEMSEED:-$REPO/build/bench/memseed}
 HZ=$(getconf CLK_TCK)
 CONF_DUMP=
 TOKENS=
@@ -127,8 +129,8 @@ schema_check() {
 seed_stream() {
 	cat <<'EOF'
 BEGIN;
-TRUNCATE memories, memory_vectors, memory_buckets, memory_events,
-    memory_jobs RESTART IDENTITY;
+TRUNCATE memories, memory_vectors, memory_buckets, memory_lexemes,
+    memory_events, memory_jobs RESTART IDENTITY;
 DELETE FROM users WHERE id::text LIKE '00000000-0000-4000-b000-%';
 CREATE TEMP TABLE memseed_users (id uuid, username text) ON COMMIT DROP;
 CREATE TEMP TABLE memseed_memories (id bigint, user_id uuid, content text,
@@ -166,8 +168,22 @@ EOF
 	"$MEMSEED" data vectors "${COUNTS[@]}"
 	printf '\\.\nCOPY memory_buckets (user_id, bucket, memory_id) FROM STDIN;\n'
 	"$MEMSEED" data buckets "${COUNTS[@]}"
-	printf '\\.\nCOMMIT;\n'
-	printf 'VACUUM (ANALYZE) memories, memory_vectors, memory_buckets;\n'
+	# The COPY and INSERT above ran without triggers: the lexemes that
+	# memories_lexemes would have written, in one statement.
+	cat <<'EOF'
+\.
+INSERT INTO memory_lexemes (user_id, lexeme, memory_id)
+SELECT user_id, unnest(tsvector_to_array(words)), id FROM memories;
+COMMIT;
+VACUUM (ANALYZE) memories, memory_vectors, memory_buckets, memory_lexemes;
+EOF
+}
+
+# Whether the memories' lexemes are there: data seeded by a version of
+# this script from before memory_lexemes lacks them.
+seed_lexemes() {
+	pg_psql -tA -c "SELECT EXISTS (SELECT FROM memory_lexemes
+	    WHERE user_id = '$USER_A')" 2>/dev/null || true
 }
 
 # The memories of each bench user, as the database has them.
@@ -182,7 +198,7 @@ seed() {
 	want=$(seed_sum)
 	if [[ -z ${MEMORY_RESEED:-} &&
 	    $(cat "$VAR/memory-seed.sum" 2>/dev/null || true) == "$want" &&
-	    $(seed_counts) == "${COUNTS[*]}" ]]; then
+	    $(seed_counts) == "${COUNTS[*]}" && $(seed_lexemes) == t ]]; then
 		say "reusing the seeded memories (MEMORY_RESEED=1 writes them again)"
 	else
 		say "seeding ${#COUNTS[@]} users, $(IFS=+; echo $((${COUNTS[*]}))) memories (bench/memseed; a few minutes)"
@@ -570,7 +586,8 @@ write_results() {
 	    'random_page_cost', 'jit')")
 	sizes=$(pg_psql -tA -c "SELECT string_agg(c || ' ' ||
 	    pg_size_pretty(pg_total_relation_size(c::regclass)), ', ')
-	    FROM unnest(ARRAY['memories', 'memory_vectors', 'memory_buckets']) c")
+	    FROM unnest(ARRAY['memories', 'memory_vectors', 'memory_buckets',
+	    'memory_lexemes']) c")
 	results_section_replace "$RESULTS" "# Benchmark: memory search" <<EOF
 # Benchmark: memory search, against exact cosine over all of a user's vectors
 

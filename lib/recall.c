@@ -2,18 +2,25 @@
  * recall.c: hybrid retrieval of memories (see recall.h).
  *
  * A search is one statement (recall_sql_search) with three sources of
- * candidates: the memories whose English lexemes meet the query's
- * (memory_query(), an OR of them, over the GIN index led by user_id),
- * the RECALL_TEXT_CAP best by ts_rank_cd; the memories sharing the most
- * LSH buckets with the query's vector (index-only scans of
- * memory_buckets, at most RECALL_BUCKET_CAP newest per bucket, so that
- * a crowded bucket costs no more than a sparse one), the RECALL_LSH_CAP
- * best; and the RECALL_NEW_CAP newest, which makes the search exact for
- * the many users with fewer memories than that (LSH finds a pair at
- * cosine 0.3 only by luck). The union comes back with each memory's
- * vector (when it is of the current model), its share of the query's
- * lexemes and its age; the score is merged here, in C, where the exact
- * cosine is cheap.
+ * candidates: the memories holding the query's English lexemes
+ * (index-only scans of memory_lexemes, at most RECALL_LEXEME_CAP newest
+ * per lexeme), the RECALL_TEXT_CAP best by the sum over the lexemes
+ * they hold of 1 / the lexeme's count of memories (counted up to
+ * RECALL_LEXEME_COUNT_MAX), so that a rare word outweighs a common one;
+ * the memories sharing the most LSH buckets with the query's vector
+ * (index-only scans of memory_buckets, at most RECALL_BUCKET_CAP newest
+ * per bucket), the RECALL_LSH_CAP best; and the RECALL_NEW_CAP newest,
+ * which makes the search exact for the many users with fewer memories
+ * than that (LSH finds a pair at cosine 0.3 only by luck). Both capped
+ * sources cost what the query has words or buckets, not what they
+ * match: through the GIN index of memories.words, a common word cost a
+ * heap fetch and a ts_rank_cd for each of its thousands of matches
+ * (bench/README.md, "Memory search"). The union comes back with each
+ * memory's vector (when it is of the current model), its share of the
+ * query's lexemes and its age, without its text; the score is merged
+ * here, in C, where the exact cosine is cheap, and a second statement
+ * (recall_sql_hits) reads the text and api_memory() of the few hits
+ * returned only.
  *
  * The score, in [0, 1]:
  *
@@ -74,16 +81,18 @@
 #define RECALL_HALF_LIFE	90.0	/* days */
 
 /*
- * Candidate caps (SQL text, they are parameters). At most 192 rows come
- * back, which bounds the vectors to parse and the JSON to write. With
- * 100 000 memories for one user the cost is the full-text source: an
- * OR of common lexemes matches thousands of rows, each ranked (see the
- * notes of the bench in the report of issue 7).
+ * Candidate caps (SQL text, the first three are parameters). At most
+ * 192 rows come back, which bounds the vectors to parse. The postings
+ * read per lexeme and per bucket are capped (newest first), and so is
+ * the count that weighs a lexeme: with 100 000 memories for one user a
+ * common lexeme has thousands of postings, a bucket a few hundred.
  */
 #define RECALL_TEXT_CAP		"64"
 #define RECALL_LSH_CAP		"64"
 #define RECALL_NEW_CAP		"64"
-#define RECALL_BUCKET_CAP	"250"
+#define RECALL_LEXEME_CAP	"250"
+#define RECALL_LEXEME_COUNT_MAX	"10000"
+#define RECALL_BUCKET_CAP	"100"
 
 #define RECALL_LIMIT_MAX	100
 
@@ -185,16 +194,26 @@ recall_embed(struct app *app, struct arena *ar, const char *text,
 
 /*
  * The candidates. $1 user, $2 the query's text, $3 its buckets, $4 the
- * current model, $5 and $6 the caps. Columns: id, content, subject,
- * api_memory, the vector (current model only), the share of the
- * query's lexemes (0..1), the age in seconds.
+ * current model, $5 to $7 the caps. Columns: id, the vector (current
+ * model only), the share of the query's lexemes (0..1), the age in
+ * seconds. tsvector_to_array() gives each lexeme once; w weighs each
+ * by its count of postings, read no further than the bound, once per
+ * lexeme (MATERIALIZED: inlined, the count would move into the sum and
+ * run once per posting, and its cost estimate would switch JIT on).
  */
 static const char recall_sql_search[] =
-    "WITH q AS (SELECT memory_query($2) AS tq, "
+    "WITH q AS (SELECT "
     "tsvector_to_array(to_tsvector('english'::regconfig, $2)) AS lex), "
-    "t AS (SELECT m.id FROM memories m, q "
-    "WHERE m.user_id = $1 AND m.words @@ q.tq "
-    "ORDER BY ts_rank_cd(m.words, q.tq, 1) DESC, m.id DESC "
+    "w AS MATERIALIZED (SELECT x.lex, (SELECT count(*) FROM (SELECT 1 "
+    "FROM memory_lexemes WHERE user_id = $1 AND lexeme = x.lex "
+    "LIMIT " RECALL_LEXEME_COUNT_MAX ") s) AS n "
+    "FROM q, unnest(q.lex) x (lex)), "
+    "t AS (SELECT p.memory_id AS id FROM w, "
+    "LATERAL (SELECT memory_id FROM memory_lexemes "
+    "WHERE user_id = $1 AND lexeme = w.lex "
+    "ORDER BY memory_id DESC LIMIT " RECALL_LEXEME_CAP ") p "
+    "GROUP BY p.memory_id "
+    "ORDER BY sum(1.0 / greatest(w.n, 1)) DESC, p.memory_id DESC "
     "LIMIT $5::int), "
     "l AS (SELECT b.memory_id AS id FROM unnest($3::int[]) k, "
     "LATERAL (SELECT memory_id FROM memory_buckets "
@@ -206,7 +225,7 @@ static const char recall_sql_search[] =
     "ORDER BY updated_at DESC, id DESC LIMIT $7::int), "
     "c AS (SELECT id FROM t UNION SELECT id FROM l UNION "
     "SELECT id FROM n) "
-    "SELECT m.id, m.content, m.subject, api_memory(m), "
+    "SELECT m.id, "
     "CASE WHEN m.embed_model = $4 THEN (SELECT embedding::text "
     "FROM memory_vectors WHERE memory_id = m.id) END, "
     "(SELECT count(*) FROM unnest(tsvector_to_array(m.words)) w "
@@ -214,6 +233,14 @@ static const char recall_sql_search[] =
     "extract(epoch FROM now() - m.updated_at)::float8 "
     "FROM c JOIN memories m ON m.id = c.id, q "
     "WHERE m.user_id = $1";
+
+/*
+ * The hits of a search, in any order: $1 user, $2 their ids. A memory
+ * deleted since the search is not there.
+ */
+static const char recall_sql_hits[] =
+    "SELECT m.id, m.content, m.subject, api_memory(m) FROM memories m "
+    "WHERE m.user_id = $1 AND m.id = ANY ($2::bigint[])";
 
 /* An empty query: the newest memories. $1 user, $2 limit. */
 static const char recall_sql_newest[] =
@@ -318,7 +345,7 @@ recall_rank(struct arena *ar, const PGresult *r, const struct recall_vec *qv,
 	*n = 0;
 	for (i = 0; i < rows; i++) {
 		cosine = -1;
-		pg = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
+		pg = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
 		if (buf != NULL && pg != NULL &&
 		    embed_from_pg(pg, buf, (size_t)qv->dim) == APP_OK) {
 			cosine = embed_cosine(qv->v, buf, (size_t)qv->dim);
@@ -327,8 +354,8 @@ recall_rank(struct arena *ar, const PGresult *r, const struct recall_vec *qv,
 		}
 		cand[*n].row = i;
 		cand[*n].cosine = cosine;
-		cand[*n].text = recall_num(r, i, 5);
-		cand[*n].age = recall_num(r, i, 6);
+		cand[*n].text = recall_num(r, i, 2);
+		cand[*n].age = recall_num(r, i, 3);
 		cand[*n].id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 		cand[*n].score = recall_score(cosine, cand[*n].text,
 		    cand[*n].age);
@@ -493,17 +520,85 @@ recall_wordless(const char *query)
 	    embed_builtin(query, strlen(query), v, EMBED_DIM) == 0;
 }
 
-/* Runs the search statement and, on the same connection, finds stale
- * memories. */
+/* The ids of cand[0..n) as bigint[] text; NULL on ENOMEM. */
+static char *
+recall_ids(struct arena *ar, const struct recall_cand *cand, size_t n)
+{
+	char	*s;
+	size_t	 i, off = 0, cap = n * 21 + 3;
+
+	if ((s = arena_alloc(ar, cap)) == NULL)
+		return NULL;
+	s[off++] = '{';
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(s + off, cap - off, "%s%" PRId64,
+		    i > 0 ? "," : "", cand[i].id);
+	s[off++] = '}';
+	s[off] = '\0';
+	return s;
+}
+
+/*
+ * Reads the text and JSON of the n best candidates into *hits, in
+ * their order; one deleted since the search is left out.
+ */
+static enum app_err
+recall_hits(PGconn *conn, struct arena *ar, const char *user_id,
+    const struct recall_cand *cand, size_t n, struct recall_hit **hits,
+    size_t *nhits)
+{
+	const char		*p[2];
+	struct recall_cand	 c;
+	PGresult		*r;
+	enum app_err		 e;
+	size_t			 i;
+	int			 j, rows;
+
+	p[0] = user_id;
+	if ((p[1] = recall_ids(ar, cand, n)) == NULL)
+		return APP_ENOMEM;
+	if ((e = db_query(conn, recall_sql_hits, 2, p, &r)) != APP_OK)
+		return e;
+	rows = PQntuples(r);
+	if (rows > 0 && (*hits = arena_calloc(ar, n, sizeof(**hits))) ==
+	    NULL)
+		e = APP_ENOMEM;
+	for (i = 0; e == APP_OK && rows > 0 && i < n; i++) {
+		for (j = 0; j < rows; j++)
+			if (strtoll(PQgetvalue(r, j, 0), NULL, 10) ==
+			    cand[i].id)
+				break;
+		if (j == rows)
+			continue;
+		c = cand[i];
+		c.row = j;
+		if ((e = recall_hit_set(ar, r, &c, &(*hits)[*nhits])) ==
+		    APP_OK)
+			(*nhits)++;
+	}
+	PQclear(r);
+	if (*nhits == 0)
+		*hits = NULL;
+	return e;
+}
+
+/*
+ * Runs the search statement, scores its rows, reads the hits and finds
+ * stale memories, on one connection.
+ */
 static enum app_err
 recall_query(struct app *app, struct arena *ar, const char *user_id,
-    const char *query, const struct recall_vec *qv, PGresult **r,
+    const char *query, const struct recall_vec *qv, size_t limit,
+    double min_score, struct recall_hit **hits, size_t *nhits,
     char ***ids, const char ***texts, size_t *nstale)
 {
-	const char	*p[7];
-	const char	*model = recall_model(app->conf);
-	PGconn		*conn;
-	enum app_err	 e;
+	const char		*p[7];
+	const char		*model = recall_model(app->conf);
+	struct recall_cand	*cand = NULL;
+	PGconn			*conn;
+	PGresult		*r = NULL;
+	size_t			 ncand = 0;
+	enum app_err		 e;
 
 	p[0] = user_id;
 	p[1] = query;
@@ -514,12 +609,26 @@ recall_query(struct app *app, struct arena *ar, const char *user_id,
 	p[6] = RECALL_NEW_CAP;
 	if ((e = db_acquire(app->db, &conn)) != APP_OK)
 		return e;
-	if ((e = db_query(conn, recall_sql_search, 7, p, r)) == APP_OK &&
-	    (e = recall_stale(conn, ar, user_id, model, ids, texts,
-	    nstale)) != APP_OK) {
-		PQclear(*r);
-		*r = NULL;
+	if ((e = db_query(conn, recall_sql_search, 7, p, &r)) != APP_OK)
+		goto out;
+	if (PQntuples(r) > 0 && (cand = arena_calloc(ar,
+	    (size_t)PQntuples(r), sizeof(*cand))) == NULL) {
+		e = APP_ENOMEM;
+		goto out;
 	}
+	if (cand != NULL && (e = recall_rank(ar, r, qv, min_score, cand,
+	    &ncand)) != APP_OK)
+		goto out;
+	PQclear(r);
+	r = NULL;
+	if (ncand > limit)
+		ncand = limit;
+	if (ncand > 0 && (e = recall_hits(conn, ar, user_id, cand, ncand,
+	    hits, nhits)) != APP_OK)
+		goto out;
+	e = recall_stale(conn, ar, user_id, model, ids, texts, nstale);
+out:
+	PQclear(r);
 	db_release(app->db, conn);
 	return e;
 }
@@ -555,11 +664,9 @@ recall_search_with(struct app *app, struct arena *ar, const char *user_id,
     const char *query, const struct recall_vec *qvp, size_t limit,
     double min_score, struct recall_hit **hits, size_t *nhits)
 {
-	struct recall_cand	*cand = NULL;
-	PGresult		*r = NULL;
 	const char		**texts = NULL;
 	char			**ids = NULL;
-	size_t			 ncand = 0, nstale = 0, i;
+	size_t			 nstale = 0;
 	enum app_err		 e;
 
 	*hits = NULL;
@@ -573,32 +680,8 @@ recall_search_with(struct app *app, struct arena *ar, const char *user_id,
 	if (qvp != NULL && qvp->pg == NULL)
 		qvp = NULL;
 
-	if ((e = recall_query(app, ar, user_id, query, qvp, &r, &ids, &texts,
-	    &nstale)) != APP_OK)
-		return e;
-	if (PQntuples(r) > 0 && (cand = arena_calloc(ar,
-	    (size_t)PQntuples(r), sizeof(*cand))) == NULL) {
-		e = APP_ENOMEM;
-		goto out;
-	}
-	if (cand != NULL && (e = recall_rank(ar, r, qvp, min_score, cand,
-	    &ncand)) != APP_OK)
-		goto out;
-	if (ncand > limit)
-		ncand = limit;
-	if (ncand > 0 && (*hits = arena_calloc(ar, ncand,
-	    sizeof(**hits))) == NULL) {
-		e = APP_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < ncand; i++) {
-		if ((e = recall_hit_set(ar, r, &cand[i], &(*hits)[i])) !=
-		    APP_OK)
-			goto out;
-		(*nhits)++;
-	}
-out:
-	PQclear(r);
+	e = recall_query(app, ar, user_id, query, qvp, limit, min_score,
+	    hits, nhits, &ids, &texts, &nstale);
 	if (e != APP_OK) {
 		*hits = NULL;
 		*nhits = 0;

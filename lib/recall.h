@@ -1,15 +1,16 @@
 /*
  * recall.h: finding a user's memories again (DESIGN.md §7).
  *
- * Hybrid retrieval in PostgreSQL, in one round trip: full-text
- * candidates (the GIN index on memories.words, led by user_id),
- * embedding candidates (the memory_buckets of embed_lsh(): how many
- * locality-sensitive buckets a memory shares with the query, counted by
- * index-only scans of the user's own rows) and the user's newest
- * memories. The union, at most a couple of hundred, is re-ranked here:
- * exact cosine similarity of the embeddings, the full-text rank, and
- * recency, merged into one score in [0, 1]; hits under a threshold are
- * left out.
+ * Hybrid retrieval in PostgreSQL, in two round trips: full-text
+ * candidates (the memory_lexemes of the query's lexemes, rare ones
+ * first), embedding candidates (the memory_buckets of embed_lsh(): how
+ * many locality-sensitive buckets a memory shares with the query), both
+ * counted by index-only scans of the user's own rows, and the user's
+ * newest memories. The union, at most a couple of hundred, is re-ranked
+ * here: exact cosine similarity of the embeddings, the share of the
+ * query's lexemes, and recency, merged into one score in [0, 1]; hits
+ * under a threshold are left out. The second statement reads the text
+ * of the hits returned only.
  *
  * Vectors come from the configured embedder (embedding_provider:
  * builtin, or an OpenAI-compatible /embeddings). Each stored vector

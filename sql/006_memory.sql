@@ -61,6 +61,45 @@ CREATE TABLE memory_buckets (
 );
 CREATE INDEX memory_buckets_memory_idx ON memory_buckets (memory_id);
 
+-- The English lexemes of each memory (memories.words), one row each: the
+-- postings of the search's full-text source (recall.c). Through the GIN
+-- index a match costs a heap fetch of its row and a ts_rank_cd, so a
+-- query with a common word ("live", "like") pays for thousands of rows
+-- at 100 000 memories. Here a search reads, with an index-only scan, at
+-- most a bounded number of the newest postings of each of its words: it
+-- costs what the query has words, not what they match. The GIN index
+-- stays for the list's q=. Kept in step with memories.words by the
+-- trigger below, so that no writer of memories has to know of it.
+CREATE TABLE memory_lexemes (
+    user_id   uuid   NOT NULL,
+    lexeme    text   NOT NULL,
+    memory_id bigint NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, lexeme, memory_id)
+);
+CREATE INDEX memory_lexemes_memory_idx ON memory_lexemes (memory_id);
+
+-- After the row is written, words (a generated column) is computed.
+-- tsvector_to_array() gives each lexeme once. On an update, the lexemes
+-- the new text lost go and the new ones come; those kept are not
+-- touched.
+CREATE FUNCTION memory_lexemes_sync() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM memory_lexemes
+        WHERE memory_id = NEW.id
+          AND lexeme <> ALL (tsvector_to_array(NEW.words));
+    END IF;
+    INSERT INTO memory_lexemes (user_id, lexeme, memory_id)
+    SELECT NEW.user_id, w, NEW.id
+    FROM unnest(tsvector_to_array(NEW.words)) w
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER memories_lexemes AFTER INSERT OR UPDATE OF content
+    ON memories FOR EACH ROW EXECUTE FUNCTION memory_lexemes_sync();
+
 -- Every change of a memory: ADD, UPDATE (old and new text), DELETE (the
 -- old text). memory_id is no foreign key: a deleted memory's history
 -- stays readable, until the user deletes all their memories.
