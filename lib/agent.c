@@ -690,16 +690,16 @@ agent_memories(struct agent_turn *t, char **prompt)
 }
 
 /*
- * Queues the extraction of the facts of a user message whose answer
- * completed; it runs once the client has the answer (t->queued).
+ * Queues the extraction of the facts of the user's message; it runs once
+ * the client has the answer (t->queued). Whatever became of the answer
+ * (stopped by the user, or the model failed), what the user said stands.
  */
 static void
 agent_queue(struct agent_turn *t)
 {
 	enum app_err	 e;
 
-	if (t->message == NULL || t->stored.user_item_id == NULL ||
-	    strcmp(t->status, "completed") != 0)
+	if (t->message == NULL || t->stored.user_item_id == NULL)
 		return;
 	e = memjob_enqueue(t->app->db, t->arena, t->user_id,
 	    t->stored.thread_id, t->stored.user_item_id, t->message);
@@ -785,7 +785,7 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 			t->error = "the answer could not be stored";
 		}
 	}
-	if (e == APP_OK)
+	if (fe == APP_OK)
 		agent_queue(t);
 	if (r.gone)
 		agent_cancelled(t);

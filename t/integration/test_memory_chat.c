@@ -621,6 +621,32 @@ test_failing_extraction(void **state)
 	    "user_id = $1::uuid", p, 1, NULL, 0), 1);
 }
 
+/*
+ * (h) What the user said stands whatever became of the answer: the model
+ * fails the turn (a 502 to the client, the answer stored as an error),
+ * and the fact is extracted all the same.
+ */
+static void
+test_failed_answer(void **state)
+{
+	struct harness_auth	 a;
+	struct harness_resp	 r;
+	struct json_object	*o;
+	size_t			 i;
+
+	(void)state;
+	harness_new_user(&H, "mem-h", &a);
+	harness_req(&H, "POST", P_THREADS, body_for("I live in Oslo "
+	    "fake:status=500x9 " FACTS("Lives in Oslo", "home")),
+	    a.auth_header, NULL, NULL, &r);
+	harness_want(&H, &r, 502);
+	harness_resp_free(&r);
+	o = wait_memory(&a, "Lives in Oslo", 1, &i);
+	assert_non_null(harness_json_str(o, harness_fmt(
+	    "items.%zu.source.item_id", i)));
+	json_object_put(o);
+}
+
 int
 main(void)
 {
@@ -632,6 +658,7 @@ main(void)
 		cmocka_unit_test_setup(test_prompt_memories, use_fake),
 		cmocka_unit_test_setup(test_slow_extraction, use_fake),
 		cmocka_unit_test_setup(test_failing_extraction, use_fake),
+		cmocka_unit_test_setup(test_failed_answer, use_fake),
 	};
 	static const struct harness_group group = {
 		"test_memory_chat", CONF_BUILTIN, true, prepare, NULL
