@@ -750,6 +750,9 @@ agent_run(struct agent_turn *t, const struct agent_sink *sink)
 	}
 	t->err = e;
 	t->status = agent_status(&r, e);
+	/* A client that left is not the model's failure. */
+	app_llm_count(t->app, r.prompt_tokens + r.completion_tokens,
+	    e != APP_OK && e != APP_EHUP);
 	if (e != APP_OK && t->error == NULL)
 		t->error = app_strerror(e);
 	if (e != APP_OK && e != APP_EHUP)

@@ -288,6 +288,18 @@ app_body_max(const struct conf *conf, struct http_request *req)
 }
 
 void
+app_llm_count(struct app *app, int64_t tokens, bool failed)
+{
+	if (app == NULL || app->sb == NULL)
+		return;
+	if (tokens > 0)
+		atomic_fetch_add(&app->sb->stats->llm_tokens,
+		    (uint64_t)tokens);
+	if (failed)
+		atomic_fetch_add(&app->sb->stats->llm_errors, 1);
+}
+
+void
 app_stream_count(struct http_request *req, bool open)
 {
 	struct app	*app = req->app;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apperr.h"
 #include "router.h"
@@ -71,6 +72,9 @@ size_t		 app_background(struct app *, struct arena *ar);
  * the model or streaming alone) and the watchdog. No-op without one.
  */
 void		 app_thread_state(struct http_request *, int state);
+/* Counts a language model call for /metrics: the tokens it used, and
+ * whether it failed. No-op without a scoreboard. */
+void		 app_llm_count(struct app *, int64_t tokens, bool failed);
 /* Counts an event stream opening (and marks the thread streaming until
  * the request ends) or closing. */
 void		 app_stream_count(struct http_request *, bool open);

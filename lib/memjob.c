@@ -180,7 +180,10 @@ memjob_extract(struct app *app, struct arena *ar, const struct memjob *j,
 	cb.tick = memjob_tick;
 	cb.ctx = clk;
 	memset(&res, 0, sizeof(res));
-	if ((e = llm_complete(app->llm, ar, &req, &cb, &res)) != APP_OK) {
+	e = llm_complete(app->llm, ar, &req, &cb, &res);
+	app_llm_count(app, res.usage.prompt_tokens +
+	    res.usage.completion_tokens, e != APP_OK);
+	if (e != APP_OK) {
 		*why = e == APP_EHUP ? "out of time" : res.error;
 		return e;
 	}

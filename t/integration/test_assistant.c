@@ -300,17 +300,42 @@ test_retry(void **state)
 	assert_true(fake_stat("requests") - before >= 2);
 }
 
+/* A counter of /metrics, summed over the pool. */
+static double
+metric(const char *name)
+{
+	struct harness_resp	 r;
+	double			 v;
+
+	assert_int_equal(harness_get(&H, "/metrics", &r), 0);
+	assert_int_equal(r.status, 200);
+	v = harness_metric(r.body, name);
+	harness_resp_free(&r);
+	return v;
+}
+
 /* A server error: 502, the user's message kept, the answer an error. */
 static void
 test_server_error(void **state)
 {
 	struct harness_resp	 r;
 	char			 st[32], content[256];
+	double			 tokens, errors;
 
 	(void)state;
 	harness_new_user(&H, "assist", &A);
+	/* /metrics counts the model's tokens and its failures. */
+	tokens = metric("quipu_llm_tokens_total");
+	errors = metric("quipu_llm_errors_total");
+	turn_json("hello", &r);
+	harness_want(&H, &r, 201);
+	harness_resp_free(&r);
+	assert_true(metric("quipu_llm_tokens_total") > tokens);
+	assert_true(metric("quipu_llm_errors_total") == errors);
+	harness_new_user(&H, "assist", &A);
 	turn_json("fake:status=500", &r);
 	harness_want_error(&H, &r, 502, "upstream_error");
+	assert_true(metric("quipu_llm_errors_total") == errors + 1);
 	assert_non_null(strstr(harness_resp_str(&r, "error.message"), "500"));
 	assert_non_null(harness_resp_str(&r, "error.details.thread_id"));
 	harness_resp_free(&r);
