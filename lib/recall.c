@@ -61,6 +61,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,7 +333,7 @@ recall_num(const PGresult *r, int row, int col)
  */
 static enum app_err
 recall_rank(struct arena *ar, const PGresult *r, const struct recall_vec *qv,
-    double min_score, struct recall_cand *cand, size_t *n)
+    double min_score, struct recall_cand *cand, size_t *n, bool *stale)
 {
 	float		*buf = NULL;
 	const char	*pg;
@@ -346,6 +347,8 @@ recall_rank(struct arena *ar, const PGresult *r, const struct recall_vec *qv,
 	for (i = 0; i < rows; i++) {
 		cosine = -1;
 		pg = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
+		if (pg == NULL)
+			*stale = true;	/* none yet, or another model's */
 		if (buf != NULL && pg != NULL &&
 		    embed_from_pg(pg, buf, (size_t)qv->dim) == APP_OK) {
 			cosine = embed_cosine(qv->v, buf, (size_t)qv->dim);
@@ -598,8 +601,12 @@ recall_query(struct app *app, struct arena *ar, const char *user_id,
 	PGconn			*conn;
 	PGresult		*r = NULL;
 	size_t			 ncand = 0;
+	bool			 stale = false;
 	enum app_err		 e;
 
+	*ids = NULL;
+	*texts = NULL;
+	*nstale = 0;
 	p[0] = user_id;
 	p[1] = query;
 	p[2] = qv != NULL ? qv->buckets : "{}";
@@ -617,7 +624,7 @@ recall_query(struct app *app, struct arena *ar, const char *user_id,
 		goto out;
 	}
 	if (cand != NULL && (e = recall_rank(ar, r, qv, min_score, cand,
-	    &ncand)) != APP_OK)
+	    &ncand, &stale)) != APP_OK)
 		goto out;
 	PQclear(r);
 	r = NULL;
@@ -626,7 +633,14 @@ recall_query(struct app *app, struct arena *ar, const char *user_id,
 	if (ncand > 0 && (e = recall_hits(conn, ar, user_id, cand, ncand,
 	    hits, nhits)) != APP_OK)
 		goto out;
-	e = recall_stale(conn, ar, user_id, model, ids, texts, nstale);
+	/*
+	 * Looked for only when a candidate had no vector of the current
+	 * model: the search of nearly every turn meets none and saves the
+	 * round trip. Lazily all the same: every memory is a candidate
+	 * sooner or later (the newest 64 always are).
+	 */
+	if (stale)
+		e = recall_stale(conn, ar, user_id, model, ids, texts, nstale);
 out:
 	PQclear(r);
 	db_release(app->db, conn);

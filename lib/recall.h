@@ -82,8 +82,9 @@ struct recall_hit {
  * fails, the search goes on with full text alone (logged), so a down
  * embedding service never fails a turn. APP_EDB, APP_ENOMEM.
  *
- * Memories whose vector is missing or of another model (a few per call,
- * RECALL_REEMBED_MAX) are re-embedded and re-bucketed after the search.
+ * When a candidate had no vector of the current model, the user's
+ * memories in that state (a few per call, RECALL_REEMBED_MAX) are
+ * re-embedded and re-bucketed after the search.
  */
 enum app_err	 recall_search(struct app *, struct arena *,
 		    const char *user_id, const char *query, size_t limit,
