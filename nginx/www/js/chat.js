@@ -267,10 +267,14 @@ async function turn(type, params, how = {}) {
 	busy(true);
 	const seq = state.loadSeq;
 	try {
-		await ck.stream(type, params, (f) => {
-			if (seq === state.loadSeq)
-				frame(s, f);
-		}, controller.signal);
+		await ck.stream(type, params, {
+			onEvent: (f) => {
+				if (seq === state.loadSeq)
+					frame(s, f);
+			},
+			onOpen: (res) => quotaHint(res.headers.get("RateLimit")),
+			signal: controller.signal,
+		});
 		if (s.answer && s.answer.classList.contains("streaming"))
 			finishAnswer(s.answer, "incomplete");
 	} catch (err) {
@@ -390,6 +394,20 @@ function itemDone(s, item) {
 	} else if (item.type === "client_tool_call" && item.status === "pending") {
 		s.clientTool = item;
 	}
+}
+
+// quipu reports the day's quota on every turn (RateLimit: "messages";
+// r=<left>;t=<seconds>); the page says so when few are left.
+function quotaHint(header) {
+	const left = /(?:^|;)\s*r=(\d+)/.exec(header || "");
+	const hint = $("#quota-hint");
+	if (!left || Number(left[1]) > 10) {
+		hint.textContent = "";
+		return;
+	}
+	const n = Number(left[1]);
+	hint.textContent = n === 0 ? "That was today's last message."
+	    : n === 1 ? "1 message left today." : `${n} messages left today.`;
 }
 
 function busy(on) {

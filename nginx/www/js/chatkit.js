@@ -13,13 +13,16 @@ export function call(type, params) {
 	return json(URL, { method: "POST", body: { type, params } });
 }
 
-// Streams `type' and calls onEvent(frame) for each frame. Resolves when the
-// stream ends; rejects with ApiError (refused before the stream), with an
+// Streams `type' and calls onEvent(frame) for each frame, after
+// onOpen(response) once the stream is accepted. Resolves when the stream
+// ends; rejects with ApiError (refused before the stream), with an
 // AbortError (signal aborted: the stop button), or a TypeError (the
 // connection broke mid-stream).
-export async function stream(type, params, onEvent, signal) {
+export async function stream(type, params, { onEvent, onOpen, signal }) {
 	const res = await request(URL, { method: "POST", body: { type, params },
 	    accept: "text/event-stream", signal });
+	if (onOpen)
+		onOpen(res);
 	const reader = res.body.getReader();
 	const decoder = new TextDecoder();
 	let buf = "";
