@@ -63,6 +63,25 @@ export function confirmAction(text, okLabel = "Delete") {
 	});
 }
 
+// A loader for a panel that reloads often: load(...requests) resolves the
+// answers of all the requests (promises), or null when one failed (said in
+// a toast naming `what', except for a 401, which signs out) or when a newer
+// load started meanwhile, whose answer is the one to show.
+export function latestLoader(what) {
+	let seq = 0;
+	return async (...requests) => {
+		const mine = ++seq;
+		try {
+			const answers = await Promise.all(requests);
+			return mine === seq ? answers : null;
+		} catch (err) {
+			if (err.status !== 401 && mine === seq)
+				toast(`The ${what} could not be loaded`);
+			return null;
+		}
+	};
+}
+
 // Calls f at most once per `ms' of quiet (search boxes).
 export function debounce(f, ms) {
 	let timer = 0;

@@ -2,9 +2,10 @@
 // its summary, search, add, edit, forget and forget-everything.
 
 import { del, get, patch, post, qs } from "./api.js";
-import { $, confirmAction, debounce, formatDate, h, toast } from "./dom.js";
+import { $, confirmAction, debounce, formatDate, h, latestLoader, toast } from "./dom.js";
 
-const state = { seq: 0, query: "" };
+const state = { query: "" };
+const load = latestLoader("memories");
 
 export function init() {
 	$("#memory-add").addEventListener("submit", add);
@@ -23,19 +24,12 @@ export function init() {
 }
 
 export async function refresh() {
-	const seq = ++state.seq;
-	let page, summary;
-	try {
-		[page, summary] = await Promise.all([
-		    get(`/api/v1/memories${qs({ q: state.query, limit: 100 })}`),
-		    get("/api/v1/memories/summary")]);
-	} catch (err) {
-		if (err.status !== 401 && seq === state.seq)
-			toast("The memories could not be loaded");
+	const answers = await load(
+	    get(`/api/v1/memories${qs({ q: state.query, limit: 100 })}`),
+	    get("/api/v1/memories/summary"));
+	if (answers === null)
 		return;
-	}
-	if (seq !== state.seq)
-		return;
+	const [page, summary] = answers;
 	$("#memory-summary").textContent = summary.summary;
 	$("#memory-summary").hidden = summary.summary === "";
 	$("#memory-list").replaceChildren(...page.items.map(row));

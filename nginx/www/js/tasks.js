@@ -4,9 +4,10 @@
 // shows here at once.
 
 import { del, get, patch, post, qs } from "./api.js";
-import { $, formatDue, h, isOverdue, toast } from "./dom.js";
+import { $, formatDue, h, isOverdue, latestLoader, toast } from "./dom.js";
 
-const state = { seq: 0, busy: false };
+const state = { busy: false };
+const load = latestLoader("tasks");
 
 export function init() {
 	$("#task-add").addEventListener("submit", add);
@@ -14,21 +15,14 @@ export function init() {
 }
 
 export async function refresh() {
-	const seq = ++state.seq;
 	const status = $("#task-filter").value;
-	let page, open;
-	try {
-		[page, open] = await Promise.all([
-		    get(`/api/v1/tasks${qs({ status, sort: "due_at", order: "asc",
-			limit: 100 })}`),
-		    get("/api/v1/tasks?status=pending&limit=1")]);
-	} catch (err) {
-		if (err.status !== 401 && seq === state.seq)
-			toast("The tasks could not be loaded");
+	const answers = await load(
+	    get(`/api/v1/tasks${qs({ status, sort: "due_at", order: "asc",
+		limit: 100 })}`),
+	    get("/api/v1/tasks?status=pending&limit=1"));
+	if (answers === null)
 		return;
-	}
-	if (seq !== state.seq)
-		return;
+	const [page, open] = answers;
 	$("#task-list").replaceChildren(...page.items.map(row));
 	$("#task-empty").hidden = page.items.length > 0;
 	$("#task-empty").textContent = status === "pending"

@@ -5,12 +5,13 @@
 // conversations come first, then the rest by latest activity.
 
 import { del, get, patch, qs } from "./api.js";
-import { $, confirmAction, debounce, h, toast } from "./dom.js";
+import { $, confirmAction, debounce, h, latestLoader, toast } from "./dom.js";
 import { icon } from "./icons.js";
 
 const LIST_MAX = 100;
 
-const state = { active: null, query: "", seq: 0, hooks: null };
+const state = { active: null, query: "", hooks: null };
+const load = latestLoader("conversations");
 
 const untitled = (t) => t.title || "New conversation";
 
@@ -39,18 +40,11 @@ export function setActive(id) {
 }
 
 export async function refresh() {
-	const seq = ++state.seq;
-	let page;
-	try {
-		page = await get(`/api/v1/threads${qs({ q: state.query,
-		    limit: LIST_MAX, pinned: "any" })}`);
-	} catch (err) {
-		if (err.status !== 401 && seq === state.seq)
-			toast("The conversations could not be loaded");
+	const answers = await load(get(`/api/v1/threads${qs({ q: state.query,
+	    limit: LIST_MAX, pinned: "any" })}`));
+	if (answers === null)
 		return;
-	}
-	if (seq !== state.seq)
-		return;
+	const [page] = answers;
 	const items = page.items.slice().sort((a, b) =>
 	    Number(pinned(b)) - Number(pinned(a)));
 	const list = $("#thread-list");
