@@ -5,6 +5,7 @@
 // the memory page. The session is the HttpOnly cookie pair; the page asks
 // GET /api/v1/auth/me to learn whether it is signed in.
 
+import * as account from "./account.js";
 import * as api from "./api.js";
 import * as auth from "./auth.js";
 import * as chat from "./chat.js";
@@ -14,6 +15,12 @@ import * as tasks from "./tasks.js";
 import * as threads from "./threads.js";
 
 let user = null;
+
+// The pages beside the chat, by route.
+const PAGES = {
+	"#/memory": { section: "#memory", title: "Memory", module: memory },
+	"#/account": { section: "#account", title: "Account", module: account },
+};
 
 function start() {
 	auth.init(enter);
@@ -43,6 +50,7 @@ function start() {
 	});
 	tasks.init();
 	memory.init();
+	account.init((u) => { $("#user-name").textContent = u.display_name || u.username; });
 	api.onSignedOut(() => {
 		if (user !== null)
 			leave("Your session has ended. Sign in again.");
@@ -97,9 +105,13 @@ function leave(message) {
 	user = null;
 	chat.stop();
 	chat.newChat();
-	for (const sel of ["#thread-list", "#task-list", "#memory-list"])
+	for (const sel of ["#thread-list", "#task-list", "#memory-list",
+	    "#session-list"])
 		$(sel).replaceChildren();
-	$("#memory-summary").textContent = "";
+	for (const sel of ["#memory-summary", "#account-username", "#user-name",
+	    "#task-count"])
+		$(sel).textContent = "";
+	$("#account-display").value = "";
 	history.replaceState(null, "", "#/");
 	auth.show(message);
 }
@@ -122,17 +134,18 @@ function route() {
 	if (user === null)
 		return;
 	const hash = location.hash || "#/";
-	const onMemory = hash === "#/memory";
-	$("#chat").hidden = onMemory;
-	$("#memory").hidden = !onMemory;
-	$(onMemory ? "#nav-memory" : "#nav-chat").setAttribute("aria-current", "page");
-	$(onMemory ? "#nav-chat" : "#nav-memory").removeAttribute("aria-current");
+	const page = PAGES[hash] || null;
+	$("#chat").hidden = page !== null;
+	for (const p of Object.values(PAGES))
+		$(p.section).hidden = p !== page;
+	current("#nav-chat", page === null);
+	current("#nav-memory", hash === "#/memory");
 	closeDrawers();
-	if (onMemory) {
+	if (page !== null) {
 		chat.stop();
 		threads.setActive(null);
-		document.title = "Memory · quipu";
-		memory.refresh();
+		document.title = `${page.title} · quipu`;
+		page.module.refresh();
 		return;
 	}
 	document.title = "quipu";
@@ -148,6 +161,13 @@ function route() {
 		chat.newChat();
 	else
 		$("#chat-empty").hidden = false;
+}
+
+function current(sel, on) {
+	if (on)
+		$(sel).setAttribute("aria-current", "page");
+	else
+		$(sel).removeAttribute("aria-current");
 }
 
 // The side panels become drawers on narrow windows.
