@@ -21,6 +21,7 @@ export async function refresh() {
 		return;
 	const [me, sessions] = answers;
 	$("#account-username").textContent = me.username;
+	$("#account-password-user").value = me.username;
 	$("#account-display").value = me.display_name || "";
 	$("#session-list").replaceChildren(...sessions.items.map(row));
 }
