@@ -15,6 +15,8 @@ import * as widgets from "./widgets.js";
 
 const MESSAGE_MAX = 5000;
 const PAGE_MAX = 20;	/* pages of 100 items read when a thread opens */
+const BUSY_TRIES = 5;	/* a busy thread (409) is asked again ... */
+const BUSY_WAIT = 500;	/* ... this many ms apart */
 
 const state = {
 	threadId: null,
@@ -267,7 +269,7 @@ async function turn(type, params, how = {}) {
 	busy(true);
 	const seq = state.loadSeq;
 	try {
-		await ck.stream(type, params, {
+		await streamTurn(type, params, {
 			onEvent: (f) => {
 				if (seq === state.loadSeq)
 					frame(s, f);
@@ -303,6 +305,25 @@ async function turn(type, params, how = {}) {
 	}
 	if (s.clientTool && !s.failed && seq === state.loadSeq)
 		answerClientTool(s.clientTool);
+}
+
+// A stopped answer takes quipu up to a second to wind up; until then the
+// thread is busy (409). A message sent right after Stop waits for it
+// rather than failing: a 409 is refused before anything is stored, so
+// asking again is safe. A turn that stays busy (another tab's) is reported.
+async function streamTurn(type, params, opts) {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await ck.stream(type, params, opts);
+		} catch (err) {
+			if (!(err instanceof ApiError) || err.status !== 409 ||
+			    attempt === BUSY_TRIES)
+				throw err;
+		}
+		await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT));
+		if (opts.signal.aborted)
+			throw new DOMException("stopped", "AbortError");
+	}
 }
 
 function frame(s, f) {
