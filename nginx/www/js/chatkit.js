@@ -23,7 +23,14 @@ export async function stream(type, params, { onEvent, onOpen, signal }) {
 	    accept: "text/event-stream", signal });
 	if (onOpen)
 		onOpen(res);
-	const reader = res.body.getReader();
+	await readFrames(res.body, onEvent);
+}
+
+// Reads server-sent events from `body' (a ReadableStream of bytes) and
+// calls onEvent with each frame's data, parsed. Frames may arrive split
+// anywhere, even inside a UTF-8 character.
+export async function readFrames(body, onEvent) {
+	const reader = body.getReader();
 	const decoder = new TextDecoder();
 	let buf = "";
 	for (;;) {
