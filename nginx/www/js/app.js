@@ -32,9 +32,12 @@ function start() {
 		threadUpdated(thread) {
 			threads.renamed(thread);
 		},
-		turnDone() {
+		turnDone(stopped) {
 			tasks.refresh();
 			threads.refresh();
+			// A stopped first turn is named when quipu winds it up.
+			if (stopped)
+				setTimeout(threads.refresh, 1500);
 		},
 		notFound() {
 			toast("That conversation does not exist any more");
@@ -112,6 +115,9 @@ function leave(message) {
 	    "#task-count"])
 		$(sel).textContent = "";
 	$("#account-display").value = "";
+	$("#input").value = "";
+	$("#input").style.height = "";
+	$("#chat-error").hidden = true;
 	history.replaceState(null, "", "#/");
 	auth.show(message);
 }

@@ -19,10 +19,10 @@ export function init(onSignedIn) {
 export function show(message) {
 	$("#app").hidden = true;
 	$("#auth").hidden = false;
-	error(message || "");
 	$("#auth-password").value = "";
-	$("#auth-username").focus();
-	document.title = "Sign in · quipu";
+	$("#auth-display").value = "";
+	setMode(false);
+	error(message || "");
 }
 
 function setMode(up) {

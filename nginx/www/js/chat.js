@@ -17,6 +17,7 @@ const MESSAGE_MAX = 5000;
 const PAGE_MAX = 20;	/* pages of 100 items read when a thread opens */
 const BUSY_TRIES = 5;	/* a busy thread (409) is asked again ... */
 const BUSY_WAIT = 500;	/* ... this many ms apart */
+const STOP_SETTLE = 1500;	/* ms for quipu to store a stopped answer */
 
 const state = {
 	threadId: null,
@@ -264,7 +265,7 @@ async function turn(type, params, how = {}) {
 	hideError();
 	const controller = new AbortController();
 	const s = { controller, answer: null, user: null, failed: false,
-	    clientTool: null };
+	    stopped: false, clientTool: null };
 	state.stream = s;
 	busy(true);
 	const seq = state.loadSeq;
@@ -283,10 +284,12 @@ async function turn(type, params, how = {}) {
 		if (err.name === "AbortError") {
 			stopped(s);
 		} else if (err instanceof ApiError) {
-			if (how.refused)
-				how.refused();
-			if (err.status !== 401)
+			// After a 401 the page has signed out: nothing goes back.
+			if (err.status !== 401) {
+				if (how.refused)
+					how.refused();
 				showError(describe(err), retriable(err) ? how.retry : null);
+			}
 		} else {
 			// The connection broke mid-stream.
 			if (s.answer)
@@ -301,7 +304,7 @@ async function turn(type, params, how = {}) {
 		markLastAnswer();
 		showEmpty();
 		if (state.hooks)
-			state.hooks.turnDone();
+			state.hooks.turnDone(s.stopped);
 	}
 	if (s.clientTool && !s.failed && seq === state.loadSeq)
 		answerClientTool(s.clientTool);
@@ -446,6 +449,7 @@ export function stop() {
 
 function stopped(s) {
 	const a = s.answer;
+	s.stopped = true;
 	if (!a)
 		return;
 	if ((a.dataset.text || "") === "") {
@@ -453,6 +457,24 @@ function stopped(s) {
 		return;
 	}
 	finishAnswer(a, "incomplete");
+	setTimeout(() => reread(a, state.loadSeq), STOP_SETTLE);
+}
+
+// quipu keeps what the model had written when it noticed the stop, which
+// can be a word or two more than had reached the page: once it has
+// settled, the page shows what is stored, as a reload would.
+async function reread(answer, seq) {
+	if (seq !== state.loadSeq || !answer.isConnected || !state.threadId)
+		return;
+	try {
+		const page = await ck.call("items.list", { thread_id: state.threadId,
+		    order: "desc", limit: 10 });
+		const item = page.data.find((i) => i.id === answer.dataset.id);
+		if (item && seq === state.loadSeq && answer.isConnected)
+			setText(answer, ck.itemText(item));
+	} catch {
+		/* the text shown stays; a reload shows the stored one */
+	}
 }
 
 // Answers the last user message again.
