@@ -59,6 +59,7 @@ function start() {
 			leave("Your session has ended. Sign in again.");
 	});
 	$("#signout").addEventListener("click", signOut);
+	$("#account-signout").addEventListener("click", signOut);
 	$("#new-chat").addEventListener("click", () => {
 		closeDrawers();
 		if (location.hash === "#/" || location.hash === "")
@@ -146,6 +147,7 @@ function route() {
 		$(p.section).hidden = p !== page;
 	current("#nav-chat", page === null);
 	current("#nav-memory", hash === "#/memory");
+	current("#nav-account", hash === "#/account");
 	closeDrawers();
 	if (page !== null) {
 		chat.stop();
