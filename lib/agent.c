@@ -469,6 +469,7 @@ agent_tools(struct agent_run *r, const struct llm_result *res,
 		}
 		src.thread_id = t->stored.thread_id;
 		src.item_id = t->stored.assistant_id;
+		src.said_at = NULL;	/* the tools act now */
 		if ((e = tools_run(t->app, t->arena, t->user_id, &src,
 		    tc->name, tc->arguments, &result)) != APP_OK)
 			return e;

@@ -42,6 +42,7 @@ struct memjob {
 	const char	*thread_id;	/* may be NULL */
 	const char	*item_id;	/* may be NULL */
 	const char	*message;
+	const char	*queued_at;	/* when the turn queued it */
 	int		 attempts;	/* this one included */
 };
 
@@ -75,7 +76,8 @@ memjob_claim(struct app *app, struct arena *ar, struct memjob *j)
 	    "WHERE id = (SELECT id FROM memory_jobs WHERE run_after <= now() "
 	    "AND (locked_until IS NULL OR locked_until < now()) "
 	    "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) "
-	    "RETURNING id, user_id, thread_id, item_id, message, attempts";
+	    "RETURNING id, user_id, thread_id, item_id, message, attempts, "
+	    "created_at";
 	const char	*p[1];
 	char		 lease[16];
 	PGresult	*r;
@@ -97,7 +99,9 @@ memjob_claim(struct app *app, struct arena *ar, struct memjob *j)
 	j->item_id = db_value(ar, r, 0, 3);
 	j->message = db_value(ar, r, 0, 4);
 	j->attempts = atoi(PQgetvalue(r, 0, 5));
+	j->queued_at = db_value(ar, r, 0, 6);
 	if (j->id == NULL || j->user_id == NULL || j->message == NULL ||
+	    j->queued_at == NULL ||
 	    (j->thread_id == NULL && !PQgetisnull(r, 0, 2)) ||
 	    (j->item_id == NULL && !PQgetisnull(r, 0, 3)))
 		e = APP_ENOMEM;
@@ -205,6 +209,7 @@ memjob_apply(struct app *app, struct arena *ar, const struct memjob *j,
 
 	src.thread_id = j->thread_id;
 	src.item_id = j->item_id;
+	src.said_at = j->queued_at;
 	for (i = 0; i < nfacts; i++) {
 		e = memory_remember(app, ar, j->user_id, &facts[i],
 		    MEMORY_EXTRACTION, &src, &op, &json);

@@ -38,6 +38,9 @@
 #define MEMORY_SIMILAR		5
 /* Memories of the fact's subject compared with it, newest first. */
 #define MEMORY_SAME_MAX		50
+/* Deletions read to keep a late extraction from undoing one (a string:
+ * it is part of the statement). */
+#define MEMORY_FORGOTTEN_MAX	"32"
 /* Memories put into a turn's prompt. */
 #define MEMORY_PROMPT_MAX	5
 /* The builtin profile: characters, memories read, objects merged. */
@@ -577,6 +580,39 @@ memory_decide(const struct extract_fact *f, const struct memory_cand *c,
 }
 
 /*
+ * Inside the transaction, after the lock: was a memory meaning the same
+ * as `f' deleted after `said_at'? Then a fact said before the deletion
+ * (an extraction that ran late) must not bring it back. The user's
+ * deletions since are few; each is compared by the reconciliation rule.
+ */
+static enum app_err
+memory_forgotten_since(PGconn *conn, const char *user_id,
+    const struct extract_fact *f, const char *said_at, bool *gone)
+{
+	static const char sql[] =
+	    "SELECT old_content FROM memory_events WHERE user_id = $1 AND "
+	    "event = 'DELETE' AND created_at > $2::timestamptz AND "
+	    "old_content IS NOT NULL ORDER BY id DESC LIMIT "
+	    MEMORY_FORGOTTEN_MAX;
+	const char	*p[2];
+	PGresult	*r;
+	int		 i, rows;
+	enum app_err	 e;
+
+	*gone = false;
+	p[0] = user_id;
+	p[1] = said_at;
+	if ((e = db_query(conn, sql, 2, p, &r)) != APP_OK)
+		return e;
+	rows = PQntuples(r);
+	for (i = 0; i < rows && !*gone; i++)
+		*gone = extract_reconcile(f, PQgetvalue(r, i, 0), NULL) ==
+		    EXTRACT_NONE;
+	PQclear(r);
+	return APP_OK;
+}
+
+/*
  * Applies a fact (text already checked, subject lower case): the
  * candidates are locked, compared and the outcome written, in one
  * transaction.
@@ -600,6 +636,18 @@ memory_apply(struct app *app, struct arena *ar, const char *user_id,
 	    &n)) != APP_OK)
 		goto out;
 	o->op = memory_decide(f, c, n, &k);
+	if ((o->op == EXTRACT_ADD || o->op == EXTRACT_UPDATE) &&
+	    src != NULL && src->said_at != NULL) {
+		bool	 gone;
+
+		if ((e = memory_forgotten_since(conn, user_id, f,
+		    src->said_at, &gone)) != APP_OK)
+			goto out;
+		if (gone) {
+			o->op = EXTRACT_NONE;
+			k = -1;
+		}
+	}
 	switch (o->op) {
 	case EXTRACT_ADD:
 		e = memory_insert(conn, ar, user_id, f->text, f->subject, v,

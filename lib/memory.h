@@ -38,10 +38,17 @@ enum memory_actor {
 	MEMORY_USER		/* the API */
 };
 
-/* The turn a change comes from; either pointer may be NULL. */
+/*
+ * The turn a change comes from; any pointer may be NULL. said_at, when
+ * known, is when the user said it (a timestamptz as PostgreSQL writes
+ * it): extraction runs after the answer, sometimes much later, and a
+ * fact is not brought back when a memory saying the same was deleted
+ * after that moment ("forget that ..." in the next turn wins).
+ */
 struct memory_source {
 	const char	*thread_id;
 	const char	*item_id;
+	const char	*said_at;
 };
 
 /*

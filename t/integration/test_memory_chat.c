@@ -422,6 +422,60 @@ test_orphan(void **state)
 }
 
 /*
+ * (i) Extraction runs after the answer, sometimes late. A fact said
+ * before the user had its memory deleted does not come back when its job
+ * runs after the deletion ("I'm vegetarian", then "forget that I'm
+ * vegetarian" in the next turn, the first job running last); other
+ * facts of that time are applied; said again after the deletion, it is
+ * remembered again.
+ */
+static void
+test_late_after_forget(void **state)
+{
+	struct harness_auth	 a, b;
+	struct harness_resp	 r;
+	struct turn		 t;
+	struct json_object	*l, *o;
+	const char		*p[1];
+	size_t			 i;
+	int64_t			 id;
+
+	(void)state;
+	harness_new_user(&H, "mem-i", &a);
+	harness_new_user(&H, "mem-i2", &b);
+	harness_req(&H, "POST", P_MEMORIES, "{\"content\":\"Is vegetarian\"}",
+	    a.auth_header, NULL, NULL, &r);
+	harness_want(&H, &r, 201);
+	assert_non_null(o = harness_resp_json(&r));
+	id = harness_json_int(harness_jpath(o, "memory"), "id");
+	harness_resp_free(&r);
+	harness_req(&H, "DELETE", harness_fmt(P_MEMORIES "/%lld",
+	    (long long)id), NULL, a.auth_header, NULL, NULL, &r);
+	harness_want(&H, &r, 204);
+	harness_resp_free(&r);
+	/* Two turns queued a minute before the deletion, run only now. */
+	p[0] = a.user_id;
+	assert_int_equal(harness_sql(&H, "INSERT INTO memory_jobs (user_id, "
+	    "thread_id, item_id, message, created_at) VALUES ($1::uuid, "
+	    "'thr_lateforgetlatefo', 'msg_lateforgetlatefo', 'I am "
+	    "vegetarian', now() - interval '1 minute'), ($1::uuid, "
+	    "'thr_lateforgetlatefo', 'msg_lateforgetlatefp', 'I live in "
+	    "Oslo', now() - interval '1 minute')", p, 1, NULL, 0), 2);
+	say(&b, NULL, "hello there", &t);
+	l = wait_memory(&a, "Lives in Oslo", 1, &i);
+	json_object_put(l);
+	assert_int_equal(wait_jobs_done(&a), 0);
+	l = memories(&a);
+	assert_int_equal(harness_json_int(l, "total"), 1);
+	json_object_put(l);
+	/* Said after the deletion: remembered. */
+	say(&a, NULL, "I am vegetarian", &t);
+	l = wait_memory(&a, "Is vegetarian", 2, &i);
+	want_source(harness_jpath(l, harness_fmt("items.%zu", i)), &t);
+	json_object_put(l);
+}
+
+/*
  * (g) Two users telling near-identical facts get one memory each, from
  * their own turn, and never see the other's.
  */
@@ -654,6 +708,7 @@ main(void)
 		cmocka_unit_test_setup(test_builtin_extract, use_builtin),
 		cmocka_unit_test_setup(test_contradiction, use_builtin),
 		cmocka_unit_test_setup(test_orphan, use_builtin),
+		cmocka_unit_test_setup(test_late_after_forget, use_builtin),
 		cmocka_unit_test_setup(test_isolation, use_builtin),
 		cmocka_unit_test_setup(test_prompt_memories, use_fake),
 		cmocka_unit_test_setup(test_slow_extraction, use_fake),
