@@ -4,9 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, DESKTOP, TEST_TIMEOUT, api, guarded, hidden, newUser, openPage,
-    reportConsole, shot, signIn, signUp, stepper, useBrowser, visible,
-    waitFn } from './lib.mjs';
+import {
+	BASE, DESKTOP, TEST_TIMEOUT, api, guarded, hidden, newUser, openPage,
+	reportConsole, shot, signIn, signUp, stepper, useBrowser, visible, waitFn,
+} from './lib.mjs';
 
 useBrowser();
 

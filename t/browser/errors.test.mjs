@@ -10,9 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	DESKTOP, TEST_TIMEOUT, apiItems, guarded, msgTexts, newUser, openPage,
-	reportConsole, shot, signUp, stepper, threadId, typeAndSend, useBrowser,
-	visible, waitFn,
+	TEST_TIMEOUT, apiItems, inPage, msgTexts, newUser, shot, signUp, threadId,
+	typeAndSend, useBrowser, visible, waitFn,
 } from './lib.mjs';
 
 const DOWN = (process.env.QUIPU_BROWSER_DOWN_URL || '').replace(/\/+$/, '');
@@ -45,78 +44,69 @@ async function errorText(page)
 test('upstream down: the error says so, the message stays, retry fails the same way',
     { timeout: TEST_TIMEOUT, skip: DOWN === '' && 'QUIPU_BROWSER_DOWN_URL is not set' },
     async (t) => {
-	const { context, page } = await openPage(DESKTOP);
-	const step = stepper(t);
-	const message = 'add buy milk';
-	try {
-		await guarded(page, 'down', async () => {
-			await page.goto(`${DOWN}/`);
-			await signUp(page, newUser('dn'));
-			await visible(page, '#input', 'the composer');
-			await countErrorBars(page);
-			step('signed up');
+	await inPage(t, 'down', async (page, context, step) => {
+		const message = 'add buy milk';
+		await page.goto(`${DOWN}/`);
+		await signUp(page, newUser('dn'));
+		await visible(page, '#input', 'the composer');
+		await countErrorBars(page);
+		step('signed up');
 
-			await typeAndSend(page, message);
-			await visible(page, '#chat-error', 'the error bar');
-			await waitFn(page, 'the turn to end (#send back)', () =>
-			    !document.querySelector('#send').hidden);
-			const first = await errorText(page);
-			t.diagnostic(`#chat-error: ${first}`);
-			assert.match(first, UNAVAILABLE, '#chat-error says the assistant is unavailable');
-			await visible(page, '#chat-error-retry', 'the retry button');
-			await waitFn(page, 'the user message to stay, stored (data-id)', (want) =>
-			    [...document.querySelectorAll('#messages .msg.user[data-id] .msg-text')]
-			    .some((e) => e.textContent.trim() === want), message);
-			const answers = await page.evaluate(() =>
-			    [...document.querySelectorAll('#messages .msg.assistant')].map((a) =>
-				`${a.className}: ${JSON.stringify(a.querySelector('.msg-text').textContent)}`));
-			t.diagnostic(`answers shown: ${answers.join('; ') || 'none'}`);
-			assert.equal(await page.locator('#messages .msg.assistant.streaming').count(), 0,
-			    'no answer is left streaming');
-			const thread = await threadId(page);
-			let items = await apiItems(page, thread);
-			t.diagnostic(`stored: ${items.map((x) => `${x.role}/${x.status}`).join(' ')}`);
-			await shot(page, 'down-01-error');
-			step('first failure');
+		await typeAndSend(page, message);
+		await visible(page, '#chat-error', 'the error bar');
+		await waitFn(page, 'the turn to end (#send back)', () =>
+		    !document.querySelector('#send').hidden);
+		const first = await errorText(page);
+		t.diagnostic(`#chat-error: ${first}`);
+		assert.match(first, UNAVAILABLE, '#chat-error says the assistant is unavailable');
+		await visible(page, '#chat-error-retry', 'the retry button');
+		await waitFn(page, 'the user message to stay, stored (data-id)', (want) =>
+		    [...document.querySelectorAll('#messages .msg.user[data-id] .msg-text')]
+		    .some((e) => e.textContent.trim() === want), message);
+		const answers = await page.evaluate(() =>
+		    [...document.querySelectorAll('#messages .msg.assistant')].map((a) =>
+			`${a.className}: ${JSON.stringify(a.querySelector('.msg-text').textContent)}`));
+		t.diagnostic(`answers shown: ${answers.join('; ') || 'none'}`);
+		assert.equal(await page.locator('#messages .msg.assistant.streaming').count(), 0,
+		    'no answer is left streaming');
+		const thread = await threadId(page);
+		let items = await apiItems(page, thread);
+		t.diagnostic(`stored: ${items.map((x) => `${x.role}/${x.status}`).join(' ')}`);
+		await shot(page, 'down-01-error');
+		step('first failure');
 
-			await page.click('#chat-error-retry');
-			await waitFn(page, '#chat-error to show a second time', () =>
-			    window.quipuErrorShown >= 2 && !document.querySelector('#chat-error').hidden &&
-			    !document.querySelector('#send').hidden);
-			const second = await errorText(page);
-			assert.match(second, UNAVAILABLE, 'the retry fails the same way');
-			await visible(page, '#chat-error-retry', 'the retry button after the retry');
-			assert.deepEqual(await msgTexts(page, 'user'), [message],
-			    'the user message is still there, once');
-			items = await apiItems(page, thread);
-			t.diagnostic(`stored after the retry: ${items.map((x) => `${x.role}/${x.status}`).join(' ')}`);
-			assert.equal(items.filter((x) => x.role === 'user').length, 1,
-			    'the API has the user message once');
-			assert.equal(items.filter((x) => x.role === 'assistant' &&
-			    x.status === 'completed').length, 0, 'and no completed answer');
-			await shot(page, 'down-02-retried');
-			step('retried');
+		await page.click('#chat-error-retry');
+		await waitFn(page, '#chat-error to show a second time', () =>
+		    window.quipuErrorShown >= 2 && !document.querySelector('#chat-error').hidden &&
+		    !document.querySelector('#send').hidden);
+		const second = await errorText(page);
+		assert.match(second, UNAVAILABLE, 'the retry fails the same way');
+		await visible(page, '#chat-error-retry', 'the retry button after the retry');
+		assert.deepEqual(await msgTexts(page, 'user'), [message],
+		    'the user message is still there, once');
+		items = await apiItems(page, thread);
+		t.diagnostic(`stored after the retry: ${items.map((x) => `${x.role}/${x.status}`).join(' ')}`);
+		assert.equal(items.filter((x) => x.role === 'user').length, 1,
+		    'the API has the user message once');
+		assert.equal(items.filter((x) => x.role === 'assistant' &&
+		    x.status === 'completed').length, 0, 'and no completed answer');
+		await shot(page, 'down-02-retried');
+		step('retried');
 
-			// A reload shows the conversation as quipu stored it.
-			await page.reload();
-			await visible(page, '#app', 'after the reload');
-			await waitFn(page, 'the user message after the reload', (want) =>
-			    [...document.querySelectorAll('#messages .msg.user .msg-text')]
-			    .some((e) => e.textContent.trim() === want), message);
-			const shown = await page.evaluate(() =>
-			    [...document.querySelectorAll('#messages .msg.assistant')].map((a) =>
-				`${a.className}: ${JSON.stringify(a.querySelector('.msg-text').textContent)}` +
-				` (${a.querySelector('.msg-note')?.textContent ?? ''})`));
-			t.diagnostic(`answers shown after the reload: ${shown.join('; ') || 'none'}`);
-			assert.equal(await page.locator('#messages .msg.assistant.streaming').count(), 0,
-			    'no answer streams after the reload');
-			await shot(page, 'down-03-reloaded');
-			step('reloaded');
-
-			assert.deepEqual(page.quipuErrors, [], 'no uncaught error in the page');
-		});
-	} finally {
-		reportConsole(t, page);
-		await context.close();
-	}
+		// A reload shows the conversation as quipu stored it.
+		await page.reload();
+		await visible(page, '#app', 'after the reload');
+		await waitFn(page, 'the user message after the reload', (want) =>
+		    [...document.querySelectorAll('#messages .msg.user .msg-text')]
+		    .some((e) => e.textContent.trim() === want), message);
+		const shown = await page.evaluate(() =>
+		    [...document.querySelectorAll('#messages .msg.assistant')].map((a) =>
+			`${a.className}: ${JSON.stringify(a.querySelector('.msg-text').textContent)}` +
+			` (${a.querySelector('.msg-note')?.textContent ?? ''})`));
+		t.diagnostic(`answers shown after the reload: ${shown.join('; ') || 'none'}`);
+		assert.equal(await page.locator('#messages .msg.assistant.streaming').count(), 0,
+		    'no answer streams after the reload');
+		await shot(page, 'down-03-reloaded');
+		step('reloaded');
+	});
 });

@@ -12,9 +12,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	BASE, DESKTOP, TEST_TIMEOUT, api, apiItems, ask, guarded, hidden, msgTexts,
-	newUser, openPage, recordErrors, reportConsole, shot, signUp, stepper,
-	threadId, typeAndSend, useBrowser, visible, waitFn,
+	BASE, TEST_TIMEOUT, api, apiItems, ask, hidden, inPage, msgTexts, newUser,
+	recordErrors, shot, signUp, threadId, typeAndSend, useBrowser, visible,
+	waitFn,
 } from './lib.mjs';
 
 useBrowser();
@@ -89,19 +89,12 @@ async function waitListed(page, what, ids)
 // an uncaught error in the page.
 async function withPage(t, user, name, body)
 {
-	const { context, page } = await openPage(DESKTOP);
-	try {
-		await guarded(page, name, async () => {
-			await page.goto(`${BASE}/`);
-			await signUp(page, user);
-			await visible(page, '#input', 'the composer');
-			await body(page, context, stepper(t));
-			assert.deepEqual(page.quipuErrors, [], 'no uncaught error in the page');
-		});
-	} finally {
-		reportConsole(t, page);
-		await context.close();
-	}
+	await inPage(t, name, async (page, context, step) => {
+		await page.goto(`${BASE}/`);
+		await signUp(page, user);
+		await visible(page, '#input', 'the composer');
+		await body(page, context, step);
+	});
 }
 
 // ------------------------------------------------------------------ tests

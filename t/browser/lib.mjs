@@ -3,6 +3,7 @@
 // page, and signing up or in through the form. See README.md here.
 
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -149,6 +150,24 @@ export async function api(page, method, url, body)
 		}
 		return { status: r.status, body: parsed };
 	}, [method, url, body === undefined ? null : body]);
+}
+
+// Runs body(page, context, step) in a fresh page (options: viewport,
+// DESKTOP by default, and playwright's context options), leaves the
+// failure artifacts named `name', prints the page's console, fails on an
+// uncaught error in the page, and closes the page whatever happens.
+export async function inPage(t, name, body, { viewport = DESKTOP, ...extra } = {})
+{
+	const { context, page } = await openPage(viewport, extra);
+	try {
+		await guarded(page, name, async () => {
+			await body(page, context, stepper(t));
+			assert.deepEqual(page.quipuErrors, [], 'no uncaught error in the page');
+		});
+	} finally {
+		reportConsole(t, page);
+		await context.close();
+	}
 }
 
 // Logs how long each step took, in the runner's output.
