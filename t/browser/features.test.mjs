@@ -616,3 +616,36 @@ test('quota: past the day\'s messages, the refusal says when, and the text comes
 		    `tall in a ${tall.win}px window`);
 	});
 });
+
+test('memories used: an answer shows what quipu remembered for it, after a reload too',
+    { timeout: TEST_TIMEOUT }, async (t) => {
+	await withPage(t, newUser('mu'), 'memused', async (page, _context, step) => {
+		await ask(page, 'I live in Paris');
+		// Extraction runs after the answer.
+		for (let i = 0; ; i++) {
+			const l = await api(page, 'GET', '/api/v1/memories');
+			if (l.body.items.some((m) => m.content === 'Lives in Paris'))
+				break;
+			assert.ok(i < 50, 'the memory "Lives in Paris" is extracted within 10 s');
+			await page.waitForTimeout(200);
+		}
+		await page.click('#new-chat');
+		await waitFn(page, 'a new chat', () => location.hash === '#/' &&
+		    document.querySelectorAll('#messages .msg').length === 0);
+		const answer = await ask(page, 'where do I live?');
+		assert.match(answer, /Paris/, 'the answer uses the memory');
+		const note = page.locator('#messages .msg.assistant .msg-memories');
+		await note.waitFor({ state: 'visible' });
+		assert.match(await note.locator('summary').textContent(), /Remembered 1 thing/);
+		await note.locator('summary').click();
+		assert.deepEqual(await note.locator('li').allTextContents(), ['Lives in Paris'],
+		    'the memory it used, listed');
+		await shot(page, 'memused-01-answer');
+		step('answered with a memory');
+		await page.reload();
+		await visible(page, '#messages .msg.assistant .msg-memories', 'after a reload');
+		assert.deepEqual(await page.locator('#messages .msg-memories li').allTextContents(),
+		    ['Lives in Paris'], 'the same memory after a reload');
+		step('reloaded');
+	});
+});

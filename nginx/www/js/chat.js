@@ -6,7 +6,7 @@
 // quipu keeps what was written so far (status incomplete), and so does the
 // page. Feedback uses the native route, which can also take a thumb back.
 
-import { ApiError, get, post } from "./api.js";
+import { ApiError, get, post, qs } from "./api.js";
 import * as ck from "./chatkit.js";
 import { $, formatWait, h, toast } from "./dom.js";
 import { icon } from "./icons.js";
@@ -132,6 +132,8 @@ function addItem(item, native) {
 		finishAnswer(el, native ? native.status : "completed");
 		if (native && native.feedback)
 			setFeedback(el, native.feedback);
+		if (native)
+			memoriesNote(el, native.memories_used);
 	} else if (item.type === "widget")
 		el = widgetEl(item);
 	if (el)
@@ -162,6 +164,37 @@ function answerEl(id) {
 		h("button.retry", { type: "button", hidden: true,
 		    onclick: (e) => retry(e.currentTarget.closest(".msg")) },
 		    icon("retry"), "Retry")));
+}
+
+// What quipu remembered for this answer, folded under it.
+function memoriesNote(el, list) {
+	if (!Array.isArray(list) || list.length === 0 ||
+	    el.querySelector(".msg-memories"))
+		return;
+	el.querySelector(".msg-actions").before(h("details.msg-memories", null,
+	    h("summary", null, list.length === 1 ? "Remembered 1 thing"
+		: `Remembered ${list.length} things`),
+	    h("ul", null, list.map((m) => h("li", null, m.content)))));
+}
+
+// ChatKit has no frame for the memories a turn used; the native API
+// keeps them on the answer. Read once the answer is stored.
+async function usedMemories(answer) {
+	let user = answer.previousElementSibling;
+	while (user && !user.classList.contains("user"))
+		user = user.previousElementSibling;
+	const thread = state.threadId;
+	if (!user || !user.dataset.id || !thread)
+		return;
+	try {
+		const page = await get(`/api/v1/threads/${encodeURIComponent(thread)}` +
+		    `/messages${qs({ after: user.dataset.id, limit: 5 })}`);
+		const m = page.items.find((i) => i.id === answer.dataset.id);
+		if (m && answer.isConnected)
+			memoriesNote(answer, m.memories_used);
+	} catch {
+		/* a reload shows them */
+	}
 }
 
 function setText(el, text) {
@@ -409,6 +442,7 @@ function itemDone(s, item) {
 		if (s.answer && s.answer.dataset.id === item.id) {
 			setText(s.answer, ck.itemText(item));
 			finishAnswer(s.answer, "completed");
+			usedMemories(s.answer);
 		} else {
 			addItem(item);
 		}
