@@ -28,7 +28,8 @@ const state = {
 
 const messages = () => $("#messages");
 
-// hooks: threadCreated(thread), threadUpdated(thread), turnDone(), notFound()
+// hooks: threadCreated(thread), threadUpdated(thread), turnDone(stopped),
+// notFound()
 export function init(hooks) {
 	state.hooks = hooks;
 	const input = $("#input");
@@ -83,8 +84,8 @@ export async function open(id) {
 		[items, thread] = await Promise.all([allItems(id),
 		    get(`/api/v1/threads/${encodeURIComponent(id)}?limit=100`)]);
 	} catch (err) {
-		if (seq !== state.loadSeq)
-			return;
+		if (seq !== state.loadSeq || err.status === 401)
+			return;	/* a 401 has signed the page out */
 		messages().replaceChildren();
 		if (err instanceof ApiError && err.status === 404) {
 			state.threadId = null;
@@ -96,7 +97,8 @@ export async function open(id) {
 	}
 	if (seq !== state.loadSeq)
 		return;
-	// The native items carry what ChatKit's do not: feedback and status.
+	// The native items carry what ChatKit's do not: feedback, status and
+	// the memories used.
 	const native = new Map((thread.items || []).map((m) => [m.id, m]));
 	messages().replaceChildren();
 	for (const item of items)
@@ -180,9 +182,7 @@ function memoriesNote(el, list) {
 // ChatKit has no frame for the memories a turn used; the native API
 // keeps them on the answer. Read once the answer is stored.
 async function usedMemories(answer) {
-	let user = answer.previousElementSibling;
-	while (user && !user.classList.contains("user"))
-		user = user.previousElementSibling;
+	const user = userBefore(answer);
 	const thread = state.threadId;
 	if (!user || !user.dataset.id || !thread)
 		return;
@@ -511,14 +511,20 @@ async function reread(answer, seq) {
 	}
 }
 
+// The user message an answer replies to, or null.
+function userBefore(answer) {
+	let el = answer.previousElementSibling;
+	while (el && !el.classList.contains("user"))
+		el = el.previousElementSibling;
+	return el;
+}
+
 // Answers the last user message again.
 function retry(answer) {
-	let prev = answer.previousElementSibling;
-	while (prev && !prev.classList.contains("user"))
-		prev = prev.previousElementSibling;
-	if (!prev || !prev.dataset.id || state.stream)
+	const user = userBefore(answer);
+	if (!user || !user.dataset.id || state.stream)
 		return;
-	retryAfter(prev);
+	retryAfter(user);
 }
 
 function retryAfter(user) {
