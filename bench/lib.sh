@@ -18,6 +18,27 @@ RESULTS=$BENCH_DIR/RESULTS.md
 # shellcheck source=SCRIPTDIR/../dev disable=SC1091
 source "$BENCH_DIR/../dev"
 
+# bench_request TOKEN OUT METHOD PATH [BODY]: one request to the bench
+# stack as TOKEN's user (a JSON BODY when given); prints the status (curl
+# writes 000 when there was no answer), leaves the body in OUT. The token
+# goes in a header file, out of `ps'.
+bench_request() {
+	local hdr=$2.hdr
+	(umask 077 && printf 'Authorization: Bearer %s\n' "$1" > "$hdr")
+	curl -sS -o "$2" -w '%{http_code}' --max-time 30 -X "$3" -H @"$hdr" \
+	    ${5:+-H 'Content-Type: application/json' --data-binary "$5"} \
+	    "http://127.0.0.1:$QUIPU_HTTP_PORT$4" || true
+	rm -f "$hdr"
+}
+
+# bench_expect WANT GOT OUT WHAT: dies unless the status GOT is WANT,
+# with the start of the body in OUT. A run that answers errors fast would
+# measure nothing.
+bench_expect() {
+	[[ $2 == "$1" ]] ||
+	    die "$4 answered $2, not $1: $(head -c 300 "$3")"
+}
+
 # wrk's latency with its unit ("812.00us", "1.20ms", "1.01s") in ms.
 to_ms() {
 	awk -v v="$1" 'BEGIN {

@@ -241,24 +241,17 @@ tokens_make() {
 }
 
 # request USER(A|B) METHOD PATH [BODY]: prints the status, leaves the
-# body in $VAR/memory-check.json. The token goes in a header file, out
-# of `ps'.
+# body in $VAR/memory-check.json.
 request() {
-	local hdr=$VAR/memory-check.hdr
-	(umask 077 && printf 'Authorization: Bearer %s\n' \
-	    "$(cat "$TOKENS.$1")" > "$hdr")
-	curl -sS -o "$VAR/memory-check.json" -w '%{http_code}' --max-time 30 \
-	    -X "$2" -H @"$hdr" -H 'Content-Type: application/json' \
-	    ${4:+--data-binary "$4"} "http://127.0.0.1:$QUIPU_HTTP_PORT$3" ||
-	    echo 000
-	rm -f "$hdr"
+	bench_request "$(cat "$TOKENS.$1")" "$VAR/memory-check.json" "$2" "$3" \
+	    ${4:+"$4"}
 }
 
+# expect STATUS USER METHOD PATH [BODY]
 expect() {
-	local want=$1 got; shift
-	got=$(request "$@")
-	[[ $got == "$want" ]] ||
-	    die "$2 $3 as $1 answered $got, not $want: $(head -c 300 "$VAR/memory-check.json")"
+	local want=$1; shift
+	bench_expect "$want" "$(request "$@")" "$VAR/memory-check.json" \
+	    "$2 $3 as $1"
 }
 
 check() {

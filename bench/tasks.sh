@@ -110,25 +110,17 @@ tokens_make() {
 	export TASKS_TOKENS=$TOKENS
 }
 
-# request METHOD PATH [USER]: as USER (1), prints "status" and leaves the
-# body in $VAR/tasks-check.json. The token goes in a header file, out of
-# `ps'.
+# request METHOD PATH [USER]: as USER (1), prints the status and leaves
+# the body in $VAR/tasks-check.json.
 request() {
-	local hdr=$VAR/tasks-check.hdr user=${3:-1}
-	(umask 077 && printf 'Authorization: Bearer %s\n' \
-	    "$(sed -n "${user}p" "$TOKENS")" > "$hdr")
-	curl -sS -o "$VAR/tasks-check.json" -w '%{http_code}' --max-time 10 \
-	    -X "$1" -H @"$hdr" "http://127.0.0.1:$QUIPU_HTTP_PORT$2" ||
-	    echo 000
-	rm -f "$hdr"
+	bench_request "$(sed -n "${3:-1}p" "$TOKENS")" "$VAR/tasks-check.json" \
+	    "$1" "$2"
 }
 
 # expect STATUS METHOD PATH [USER]
 expect() {
-	local want=$1 got; shift
-	got=$(request "$@")
-	[[ $got == "$want" ]] ||
-	    die "$1 $2 answered $got, not $want: $(head -c 300 "$VAR/tasks-check.json")"
+	local want=$1; shift
+	bench_expect "$want" "$(request "$@")" "$VAR/tasks-check.json" "$1 $2"
 }
 
 # One request of each kind before measuring: a run that answers errors

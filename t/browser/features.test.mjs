@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import {
 	BASE, TEST_TIMEOUT, api, apiItems, ask, hidden, inPage, msgTexts, newUser,
 	recordErrors, shot, signUp, threadId, typeAndSend, useBrowser, visible,
-	waitFn,
+	waitAnswered, waitFn,
 } from './lib.mjs';
 
 useBrowser();
@@ -570,10 +570,16 @@ test('quota: past the day\'s messages, the refusal says when, and the text comes
 			    'run it with QUIPU_MESSAGES_PER_DAY=12');
 			return;
 		}
+		// The hint under the box appears when 10 or fewer are left.
+		if (limit - 1 > 10)
+			assert.equal((await page.textContent('#quota-hint')).trim(), '',
+			    `no quota hint while ${limit - 1} messages are left`);
 		for (let i = 2; i <= limit; i++)
 			await ask(page, `add t${i}`);
 		assert.equal((await msgTexts(page, 'user')).length, limit,
 		    `${limit} messages sent`);
+		assert.equal((await page.textContent('#quota-hint')).trim(),
+		    'That was today\'s last message.', '#quota-hint after the last one');
 		await shot(page, 'quota-01-used-up');
 		step(`${limit} messages`);
 
@@ -647,5 +653,41 @@ test('memories used: an answer shows what quipu remembered for it, after a reloa
 		assert.deepEqual(await page.locator('#messages .msg-memories li').allTextContents(),
 		    ['Lives in Paris'], 'the same memory after a reload');
 		step('reloaded');
+	});
+});
+
+test('busy elsewhere: a message to a thread answering in another tab waits its turn',
+    { timeout: TEST_TIMEOUT }, async (t) => {
+	await withPage(t, newUser('bz'), 'busy', async (page, context, step) => {
+		await ask(page, 'add first thing');
+		const thread = await threadId(page);
+		// A second tab on the same conversation starts a long answer.
+		const other = recordErrors(await context.newPage());
+		await other.goto(`${BASE}/#/t/${thread}`);
+		await visible(other, '#messages .msg.user', 'the conversation in the other tab');
+		const conflicts = [];
+		page.on('response', (r) => {
+			if (r.url().endsWith('/api/chatkit') && r.status() === 409)
+				conflicts.push(r.status());
+		});
+		await typeAndSend(other, HELP);
+		await waitStreamingWords(other, 25);
+		// This tab's message meets the busy thread (409), waits and goes.
+		const second = 'add second thing';
+		await typeAndSend(page, second);
+		await waitAnswered(page, second);
+		assert.ok(conflicts.length >= 1,
+		    'the first try met the answer still running (409)');
+		assert.ok(await page.locator('#chat-error').isHidden(), 'no error is shown');
+		const answers = await msgTexts(page, 'assistant');
+		assert.match(answers[answers.length - 1], /second thing/,
+		    'the waiting message was answered');
+		const items = await apiItems(page, thread);
+		assert.equal(items.filter((x) => x.role === 'user').length, 3,
+		    'all three messages are stored');
+		assert.deepEqual(other.quipuErrors, [], 'no uncaught error in the other tab');
+		await shot(page, 'busy-01-answered');
+		step(`answered after ${conflicts.length} busy answer(s)`);
+		await other.close();
 	});
 });

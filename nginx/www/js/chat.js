@@ -21,7 +21,7 @@ const STOP_SETTLE = 1500;	/* ms for quipu to store a stopped answer */
 
 const state = {
 	threadId: null,
-	stream: null,		/* {controller, answer}: the turn running */
+	stream: null,		/* the turn running: see turn() */
 	loadSeq: 0,
 	hooks: null,
 };
@@ -297,8 +297,10 @@ function send(raw) {
 async function turn(type, params, how = {}) {
 	hideError();
 	const controller = new AbortController();
-	const s = { controller, answer: null, user: null, failed: false,
-	    stopped: false, clientTool: null };
+	// answer: its element while it streams; failed: an error frame came;
+	// stopped: aborted by Stop; clientTool: a pending call to answer.
+	const s = { controller, answer: null, failed: false, stopped: false,
+	    clientTool: null };
 	state.stream = s;
 	busy(true);
 	const seq = state.loadSeq;
@@ -437,7 +439,6 @@ function itemDone(s, item) {
 			pending.replaceWith(el);
 		else
 			messages().append(el);
-		s.user = el;
 	} else if (item.type === "assistant_message") {
 		if (s.answer && s.answer.dataset.id === item.id) {
 			setText(s.answer, ck.itemText(item));

@@ -16,13 +16,15 @@ export function init() {
 
 export async function refresh() {
 	const status = $("#task-filter").value;
+	// The count of open tasks is the page's total when it shows them.
 	const answers = await load(
 	    get(`/api/v1/tasks${qs({ status, sort: "due_at", order: "asc",
 		limit: 100 })}`),
-	    get("/api/v1/tasks?status=pending&limit=1"));
+	    status === "pending" ? null : get("/api/v1/tasks?status=pending&limit=1"));
 	if (answers === null)
 		return;
-	const [page, open] = answers;
+	const [page, counted] = answers;
+	const open = counted || page;
 	$("#task-list").replaceChildren(...page.items.map(row));
 	$("#task-empty").hidden = page.items.length > 0;
 	$("#task-empty").textContent = status === "pending"

@@ -10,13 +10,9 @@ import { render as markdown } from "./markdown.js";
 
 // render(widget, onAction): onAction(action, button) runs a button's action.
 export function render(node, onAction) {
-	return build(node, onAction);
-}
-
-function build(node, onAction) {
 	if (!node || typeof node !== "object")
 		return document.createTextNode("");
-	const kids = () => (node.children || []).map((c) => build(c, onAction));
+	const kids = () => (node.children || []).map((c) => render(c, onAction));
 	switch (node.type) {
 	case "ListView":
 		return listView(node, kids());
